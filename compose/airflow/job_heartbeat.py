@@ -1,0 +1,33 @@
+"""Healthcheck for Airflow components without an HTTP health endpoint (dag-processor, triggerer).
+
+Healthy = this host's job of the given type is running and heartbeated recently. One small query with
+psycopg2 instead of `airflow jobs check`, which imports all of Airflow every few seconds.
+Usage: python job_heartbeat.py DagProcessorJob|TriggererJob
+"""
+
+import os
+import socket
+import sys
+
+import psycopg2
+
+MAX_AGE_SECONDS = 60
+
+
+def main(job_type: str) -> int:
+    # Same URL the component uses, minus SQLAlchemy's driver suffix.
+    dsn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
+    with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM job WHERE job_type = %s AND hostname = %s AND state = 'running'"
+            " AND latest_heartbeat > now() - make_interval(secs => %s)",
+            (job_type, socket.getfqdn(), MAX_AGE_SECONDS),
+        )
+        alive = cur.fetchone()[0] > 0
+    if not alive:
+        print(f"no running {job_type} on {socket.getfqdn()} heartbeated in the last {MAX_AGE_SECONDS} s")
+    return 0 if alive else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

