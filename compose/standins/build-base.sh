@@ -12,7 +12,7 @@ command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get ins
 packages=python3,python3-venv,nodejs,postgresql-15,redis-server,tini,gosu,curl,wget,ca-certificates,procps,netbase,tzdata,libpq5
 root=$(mktemp -d /tmp/xcom-lab-rootfs.XXXXXX)
 # debootstrap mounts proc/sys inside the target: unmount before removing, and never cross into a mount.
-cleanup() { grep -o " $root/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l; rm -rf --one-file-system "$root"; }
+cleanup() { { grep -o " $root/[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l; rm -rf --one-file-system "$root"; }
 trap cleanup EXIT
 echo "building $tag with debootstrap (about a minute)"
 debootstrap --variant=minbase --include="$packages" bookworm "$root" http://deb.debian.org/debian >"$root.log" 2>&1 \

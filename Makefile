@@ -1,0 +1,47 @@
+# xcom-lab: a local sandbox and test harness for Airflow XCom backends. `make help` lists the targets.
+# Settings live in .env; any of them can be given here instead: `make up BACKEND=gcs`.
+# compose/sandbox.py does the work: checks settings, picks the compose files, builds stand-ins offline.
+
+SANDBOX := python3 compose/sandbox.py
+.DEFAULT_GOAL := help
+
+.PHONY: help up down clean ps logs config test e2e lock
+
+help: ## Show the targets and the settings they read
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Settings (.env, or on the command line): BACKEND=db|s3|gcs|azure  S3_EMULATOR=minio|moto"
+	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION  XCOM_THRESHOLD  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
+
+up: ## Start Airflow + Postgres, Redis, S3, GCS and Azure emulators; wait until all are healthy
+	@$(SANDBOX) up
+
+down: ## Stop the stack (data volumes are kept)
+	@$(SANDBOX) down --remove-orphans
+
+clean: ## Stop the stack and delete its volumes
+	@$(SANDBOX) down --volumes --remove-orphans
+
+ps: ## Show the services and their health
+	@$(SANDBOX) compose ps --all
+
+logs: ## Follow the logs (SERVICE=airflow-scheduler for one service)
+	@$(SANDBOX) compose logs --follow $(SERVICE)
+
+config: ## Validate and print the compose configuration in force
+	@$(SANDBOX) compose config
+
+test: ## Unit tests (no Docker)
+	uv run pytest tests/unit
+
+e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up)
+	@$(SANDBOX) run -- uv run pytest tests/e2e --junitxml=reports/e2e-junit.xml
+
+lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the moto stand-in's)
+	uv lock
+	@v=$$($(SANDBOX) check | sed -n 's/^AIRFLOW_VERSION=//p'); \
+	echo "apache-airflow==$$v" | uv pip compile - compose/airflow/requirements.in --python-version 3.11.2 \
+	  --python-platform x86_64-manylinux_2_36 --quiet --custom-compile-command "make lock" \
+	  -o compose/airflow/requirements-$$v.txt
+	echo "moto[server]==5.2.5" | uv pip compile - --python-version 3.11.2 --python-platform x86_64-manylinux_2_36 \
+	  --quiet --custom-compile-command "make lock" -o compose/standins/moto/requirements.txt

@@ -1,0 +1,70 @@
+"""A small client for Airflow's public REST API (v2, JWT from /auth/token), enough to run a DAG."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+
+class DagRunFailed(AssertionError):
+    pass
+
+
+class AirflowAPI:
+    def __init__(self, base_url: str, username: str, password: str):
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self._credentials = {"username": username, "password": password}
+
+    def login(self) -> None:
+        response = requests.post(f"{self.base_url}/auth/token", json=self._credentials, timeout=30)
+        response.raise_for_status()
+        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+        if response.status_code == 401:  # token expired (e.g. after the api-server was recreated)
+            self.login()
+            response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        """Until the dag-processor has parsed the DAG; then make sure it is not paused."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._call("GET", f"/dags/{dag_id}")
+                break
+            except requests.HTTPError as err:
+                if err.response.status_code != 404 or time.monotonic() > deadline:
+                    raise
+            time.sleep(1)
+        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        run = self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        return run["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
+        """Final state of the run; raises with each task's state when it did not succeed."""
+        deadline = time.monotonic() + timeout
+        state = None
+        while time.monotonic() < deadline:
+            state = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in ("success", "failed"):
+                break
+            time.sleep(1)
+        if state != "success":
+            tasks = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+            summary = ", ".join(f"{t['task_id']}={t['state']}" for t in tasks)
+            raise DagRunFailed(f"{dag_id} run {run_id} ended {state!r} (tasks: {summary})")
+        return state
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        response = self.session.get(
+            f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            headers={"Accept": "text/plain"}, timeout=30,
+        )
+        return response.text

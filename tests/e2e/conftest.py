@@ -1,0 +1,103 @@
+"""The e2e stack: brought up once per session with pytest-docker, torn down even when bring-up fails.
+
+Run through `make e2e`, which prepares the registry-less stand-ins first. KEEP_STACK=1 leaves the stack
+running afterwards for debugging.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+import sandbox
+from airflow_api import AirflowAPI
+from report import Report
+from stores import AzureStore, GcsStore, MetadataDB, S3Store
+
+REPORTS = sandbox.ROOT / "reports"
+
+
+@pytest.fixture(scope="session")
+def settings() -> dict[str, str]:
+    return sandbox.load_settings()
+
+
+@pytest.fixture(scope="session")
+def compose_env(settings) -> dict[str, str]:
+    """The environment `make` gives docker compose; pytest-docker's calls inherit it."""
+    offline = os.environ.get("XCOM_LAB_OFFLINE", "1" if sandbox.offline_from_state(settings) else "0") == "1"
+    env = sandbox.compose_env(settings, offline)
+    os.environ.update(env)
+    return env
+
+
+# --- pytest-docker's overridable fixtures ---------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def docker_compose_file(compose_env) -> list[str]:
+    return compose_env["COMPOSE_FILE"].split(compose_env["COMPOSE_PATH_SEPARATOR"])
+
+
+@pytest.fixture(scope="session")
+def docker_compose_project_name() -> str:
+    return "xcom-lab"  # the project `make up` runs: e2e reuses a running stack
+
+
+@pytest.fixture(scope="session")
+def docker_setup() -> list[str]:
+    return []  # the `stack` fixture runs `up` itself, so that a failed bring-up is still torn down
+
+
+@pytest.fixture(scope="session")
+def docker_cleanup() -> list[str]:
+    return [] if os.environ.get("KEEP_STACK") == "1" else ["down --volumes --remove-orphans"]
+
+
+# --- the stack ---------------------------------------------------------------------------------------
+
+class Stack:
+    def __init__(self, env: dict[str, str], settings: dict[str, str]):
+        self.env, self.settings = env, settings
+
+    def up(self, backend: str | None = None, build: bool = False) -> None:
+        """`up --wait`; with a backend, compose recreates only the services whose config changed."""
+        env = dict(self.env, **({"BACKEND": backend} if backend else {}))
+        cmd = ["docker", "compose", "up", "--detach", "--wait", "--wait-timeout", "300"] + (["--build"] if build else [])
+        if subprocess.run(cmd, env=env).returncode != 0:
+            failing = sandbox.diagnose(env)
+            pytest.fail(f"the stack did not become healthy (BACKEND={backend}); not healthy: {failing}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def stack(docker_services, compose_env, settings) -> Stack:
+    stack = Stack(compose_env, settings)
+    stack.up(build=True)
+    return stack
+
+
+@pytest.fixture(scope="session")
+def airflow(stack, settings) -> AirflowAPI:
+    api = AirflowAPI(f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}",
+                     settings["AIRFLOW_ADMIN_USER"], settings["AIRFLOW_ADMIN_PASSWORD"])
+    api.login()
+    return api
+
+
+@pytest.fixture(scope="session")
+def stores(stack, settings) -> dict[str, object]:
+    return {"s3": S3Store(settings), "gcs": GcsStore(settings), "azure": AzureStore(settings)}
+
+
+@pytest.fixture(scope="session")
+def metadata_db(stack, settings) -> MetadataDB:
+    return MetadataDB(settings)
+
+
+@pytest.fixture(scope="session")
+def report():
+    report = Report()
+    yield report
+    REPORTS.mkdir(exist_ok=True)
+    report.write(REPORTS / "e2e-report.md")

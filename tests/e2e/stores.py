@@ -1,0 +1,90 @@
+"""Look inside each store from outside Airflow, with the store's own client library.
+
+Every store answers the same two questions: which objects lie under a prefix (name -> size), and what
+bytes does one object hold. Endpoints are the ports the compose project publishes on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import psycopg
+from azure.storage.blob import BlobServiceClient
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage as gcs
+
+BUCKET = "xcom"
+
+
+class S3Store:
+    scheme = "s3"
+
+    def __init__(self, settings: dict[str, str]):
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{settings.get('S3_PORT', '9000')}",
+            region_name="us-east-1",
+            aws_access_key_id=settings["S3_ACCESS_KEY"],
+            aws_secret_access_key=settings["S3_SECRET_KEY"],
+        )
+
+    def list(self, prefix: str) -> dict[str, int]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        return {obj["Key"]: obj["Size"] for page in pages for obj in page.get("Contents", [])}
+
+    def read(self, name: str) -> bytes:
+        return self.client.get_object(Bucket=BUCKET, Key=name)["Body"].read()
+
+
+class GcsStore:
+    scheme = "gs"
+
+    def __init__(self, settings: dict[str, str]):
+        self.client = gcs.Client(
+            project="xcom-lab",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": f"http://127.0.0.1:{settings.get('FAKE_GCS_PORT', '4443')}"},
+        )
+
+    def list(self, prefix: str) -> dict[str, int]:
+        return {blob.name: blob.size for blob in self.client.list_blobs(BUCKET, prefix=prefix)}
+
+    def read(self, name: str) -> bytes:
+        return self.client.bucket(BUCKET).blob(name).download_as_bytes()
+
+
+class AzureStore:
+    scheme = "abfs"
+
+    def __init__(self, settings: dict[str, str]):
+        # The connection string of the Airflow connection, pointed at the published port.
+        conn_string = json.loads(settings["AIRFLOW_CONN_XCOM_AZURE"])["extra"]["connection_string"]
+        conn_string = conn_string.replace("http://azurite:10000", f"http://127.0.0.1:{settings.get('AZURITE_PORT', '10000')}")
+        self.container = BlobServiceClient.from_connection_string(conn_string).get_container_client(BUCKET)
+
+    def list(self, prefix: str) -> dict[str, int]:
+        return {blob.name: blob.size for blob in self.container.list_blobs(name_starts_with=prefix)}
+
+    def read(self, name: str) -> bytes:
+        return self.container.download_blob(name).readall()
+
+
+class MetadataDB:
+    """The xcom table as Airflow wrote it."""
+
+    def __init__(self, settings: dict[str, str]):
+        self.dsn = (
+            f"postgresql://{settings['POSTGRES_USER']}:{settings['POSTGRES_PASSWORD']}"
+            f"@127.0.0.1:{settings.get('POSTGRES_PORT', '5432')}/{settings['POSTGRES_DB']}"
+        )
+
+    def xcom_values(self, dag_id: str, run_id: str, task_id: str) -> dict[str, object]:
+        """key -> stored value, decoded: Airflow 3 keeps JSON (psycopg decodes it), 2.x JSON bytes."""
+        with psycopg.connect(self.dsn) as conn:
+            rows = conn.execute(
+                "SELECT key, value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = %s",
+                (dag_id, run_id, task_id),
+            ).fetchall()
+        return {key: json.loads(bytes(value)) if isinstance(value, (bytes, memoryview)) else value
+                for key, value in rows}

@@ -1,0 +1,104 @@
+"""The sandbox driver's configuration logic (compose/sandbox.py): no Docker needed."""
+
+import subprocess
+import sys
+
+import pytest
+
+import sandbox
+
+
+@pytest.fixture
+def dotenv(tmp_path):
+    """A copy of the project's .env that a test may edit."""
+    path = tmp_path / ".env"
+    path.write_text(sandbox.DOTENV.read_text())
+    return path
+
+
+def test_project_env_is_valid_and_defaults_to_s3_on_minio(dotenv):
+    settings = sandbox.load_settings(environ={}, dotenv=dotenv)
+    assert settings["BACKEND"] == "s3"
+    assert settings["S3_EMULATOR"] == "minio"
+    assert settings["XCOM_THRESHOLD"] == "1000"
+
+
+def test_dotenv_quotes_are_stripped_like_compose_does(dotenv):
+    settings = sandbox.load_settings(environ={}, dotenv=dotenv)
+    assert settings["AIRFLOW_CONN_XCOM_S3"].startswith('{"conn_type": "aws"')
+
+
+def test_environment_overrides_dotenv(dotenv):
+    assert sandbox.load_settings(environ={"BACKEND": "gcs"}, dotenv=dotenv)["BACKEND"] == "gcs"
+
+
+def test_unknown_backend_names_the_choices(dotenv):
+    with pytest.raises(sandbox.ConfigError, match=r"BACKEND='redis' is unknown: choose one of azure, db, gcs, s3"):
+        sandbox.load_settings(environ={"BACKEND": "redis"}, dotenv=dotenv)
+
+
+def test_missing_key_is_named(dotenv):
+    dotenv.write_text("\n".join(l for l in dotenv.read_text().splitlines() if not l.startswith("AIRFLOW_JWT_SECRET=")))
+    with pytest.raises(sandbox.ConfigError, match=r"lacks AIRFLOW_JWT_SECRET"):
+        sandbox.load_settings(environ={}, dotenv=dotenv)
+
+
+def test_missing_dotenv_says_how_to_restore(tmp_path):
+    with pytest.raises(sandbox.ConfigError, match=r"git checkout -- .env"):
+        sandbox.load_settings(environ={}, dotenv=tmp_path / ".env")
+
+
+def test_malformed_line_is_reported_with_its_number(dotenv):
+    dotenv.write_text(dotenv.read_text() + "this is not a setting\n")
+    with pytest.raises(sandbox.ConfigError, match=r"line \d+ is not KEY=VALUE"):
+        sandbox.load_settings(environ={}, dotenv=dotenv)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("S3_EMULATOR", "localstack", "choose minio or moto"),
+        ("OFFLINE", "yes", "use auto, 0 or 1"),
+        ("XCOM_THRESHOLD", "1kb", "not a whole number"),
+        ("AIRFLOW_VERSION", "9.9.9", "make lock AIRFLOW_VERSION=9.9.9"),
+    ],
+)
+def test_bad_values_get_a_clear_message(dotenv, key, value, message):
+    with pytest.raises(sandbox.ConfigError, match=message):
+        sandbox.load_settings(environ={key: value}, dotenv=dotenv)
+
+
+@pytest.mark.parametrize(
+    ("emulator", "offline", "files"),
+    [
+        ("minio", False, ["docker-compose.yml"]),
+        ("moto", False, ["docker-compose.yml", "s3-moto.yml"]),
+        # No MinIO server exists as a package: registry-less mode always runs moto.
+        ("minio", True, ["docker-compose.yml", "s3-moto.yml", "offline.yml"]),
+    ],
+)
+def test_compose_file_set(dotenv, emulator, offline, files):
+    settings = sandbox.load_settings(environ={"S3_EMULATOR": emulator}, dotenv=dotenv)
+    assert [p.name for p in sandbox.compose_files(settings, offline)] == files
+
+
+def test_offline_points_the_airflow_build_at_the_stand_in(dotenv, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_IMAGE", raising=False)
+    settings = sandbox.load_settings(environ={}, dotenv=dotenv)
+    assert sandbox.compose_env(settings, offline=True)["AIRFLOW_IMAGE"] == "xcom-lab-standin/airflow:3.3.1-python3.11"
+    assert "AIRFLOW_IMAGE" not in sandbox.compose_env(settings, offline=False)
+
+
+def test_pinned_image_is_read_from_the_compose_file():
+    assert sandbox.pinned_image("postgres").startswith("postgres:15.")
+    assert sandbox.pinned_image("fake-gcs") == "fsouza/fake-gcs-server:1.54.0"
+
+
+def test_cli_reports_bad_backend_without_a_traceback():
+    result = subprocess.run(
+        [sys.executable, str(sandbox.COMPOSE_DIR / "sandbox.py"), "check"],
+        env={"BACKEND": "nosuch", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert "BACKEND='nosuch' is unknown" in result.stderr
+    assert "Traceback" not in result.stderr
