@@ -148,7 +148,6 @@ def compose_env(settings: dict[str, str], offline: bool) -> dict[str, str]:
         COMPOSE_PATH_SEPARATOR=os.pathsep,
         COMPOSE_ENV_FILES=str(DOTENV),
         XCOM_LAB_BASE_IMAGE=base_image_tag(),
-        XCOM_LAB_CACHE=str(CACHE),
     )
     if offline:  # the Airflow image builds FROM the stand-in instead of apache/airflow
         env["AIRFLOW_IMAGE"] = standin_airflow_image(settings)
@@ -186,19 +185,19 @@ def build_wheelhouse(lock: Path) -> None:
 
 
 def install_azurite() -> None:
-    source = STANDINS / "azurite"
-    target = CACHE / f"azurite-{digest(source / 'package-lock.json')}"
-    if (target / "node_modules" / ".bin" / "azurite-blob").exists():
+    """Azurite's node_modules from the committed package-lock.json, reinstalled when the lock changes."""
+    source, target = STANDINS / "azurite", CACHE / "azurite"
+    stamp = target / f".{digest(source / 'package-lock.json')}.done"
+    if stamp.exists():
         return
     if not shutil.which("npm"):
         raise ConfigError("npm is missing (needed to build the Azurite stand-in): apt-get install -y npm")
-    target.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
     for name in ("package.json", "package-lock.json"):
         shutil.copy(source / name, target / name)
     run(["npm", "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target)
-    link = CACHE / "azurite"
-    link.unlink(missing_ok=True)
-    link.symlink_to(target.name)
+    stamp.touch()
 
 
 def extract_fake_gcs() -> None:
