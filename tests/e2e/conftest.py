@@ -7,7 +7,6 @@ running afterwards for debugging.
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
@@ -61,19 +60,20 @@ class Stack:
     def __init__(self, env: dict[str, str], settings: dict[str, str]):
         self.env, self.settings = env, settings
 
-    def up(self, backend: str | None = None, build: bool = False) -> None:
-        """`up --wait`; with a backend, compose recreates only the services whose config changed."""
-        env = dict(self.env, **({"BACKEND": backend} if backend else {}))
-        cmd = ["docker", "compose", "up", "--detach", "--wait", "--wait-timeout", "300"] + (["--build"] if build else [])
-        if subprocess.run(cmd, env=env).returncode != 0:
-            failing = sandbox.diagnose(env)
-            pytest.fail(f"the stack did not become healthy (BACKEND={backend}); not healthy: {failing}", pytrace=False)
+    def up(self, backend: str | None = None) -> None:
+        """As `make up`; with a backend, compose recreates only the services whose config changed."""
+        settings = dict(self.settings, **({"BACKEND": backend} if backend else {}))
+        env = dict(self.env, BACKEND=settings["BACKEND"])
+        try:
+            sandbox.bring_up(settings, env, timeout=300)
+        except sandbox.ConfigError as err:
+            pytest.fail(str(err), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def stack(docker_services, compose_env, settings) -> Stack:
     stack = Stack(compose_env, settings)
-    stack.up(build=True)
+    stack.up()
     return stack
 
 

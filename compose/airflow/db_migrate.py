@@ -1,0 +1,45 @@
+"""airflow-init: migrate the metadata DB unless it already is at this image's schema head.
+
+Compose re-runs this one-shot on every `up`, and `airflow db migrate` imports all of Airflow (~4 s) even
+when there is nothing to do; comparing alembic revisions first keeps `make up` and backend switches quick.
+Usage: db_migrate.py record-head (at image build) | db_migrate.py (in the container)
+"""
+
+import os
+import sys
+from pathlib import Path
+
+HEAD_FILE = Path("/opt/xcom-lab/alembic-head")
+
+
+def record_head() -> None:
+    import airflow
+    from alembic.script import ScriptDirectory
+
+    migrations = Path(airflow.__file__).parent / "migrations"
+    HEAD_FILE.write_text(ScriptDirectory(str(migrations)).get_current_head() + "\n")
+
+
+def current_revision() -> str | None:
+    import psycopg2
+
+    dsn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
+    with psycopg2.connect(dsn, connect_timeout=10) as conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return None  # a new database
+        cur.execute("SELECT version_num FROM alembic_version")
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def main() -> None:
+    head = HEAD_FILE.read_text().strip()
+    if current_revision() == head:
+        print(f"metadata DB is at schema head {head}: nothing to migrate", flush=True)
+        return
+    os.execvp("airflow", ["airflow", "db", "migrate"])
+
+
+if __name__ == "__main__":
+    record_head() if sys.argv[1:] == ["record-head"] else main()
