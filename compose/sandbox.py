@@ -274,6 +274,16 @@ def bring_up(settings: dict[str, str], env: dict[str, str], timeout: int) -> Non
     """
     # One service builds the image all Airflow services share (its context is small: a cached build is ~1 s).
     run(["docker", "compose", "build", "airflow-init"], env=env)
+    start_and_wait(env, timeout)
+    say(
+        f"xcom-lab is up (Airflow {settings['AIRFLOW_VERSION']}, BACKEND={settings['BACKEND']}): "
+        f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')} "
+        f"login {settings['AIRFLOW_ADMIN_USER']} / {settings['AIRFLOW_ADMIN_PASSWORD']}"
+    )
+
+
+def start_and_wait(env: dict[str, str], timeout: int) -> None:
+    """`up --wait`; when it fails, show what is unhealthy and why, and say so in one sentence."""
     result = compose(env, "up", "--detach", "--wait", "--wait-timeout", str(timeout), check=False)
     if result.returncode != 0:
         failing = diagnose(env)
@@ -282,11 +292,6 @@ def bring_up(settings: dict[str, str], env: dict[str, str], timeout: int) -> Non
             + (f"; not healthy: {', '.join(failing)} (their logs are above)" if failing else "")
             + ". Fix the cause, then `make up` again (`make clean` starts from empty volumes)."
         )
-    say(
-        f"xcom-lab is up (Airflow {settings['AIRFLOW_VERSION']}, BACKEND={settings['BACKEND']}): "
-        f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')} "
-        f"login {settings['AIRFLOW_ADMIN_USER']} / {settings['AIRFLOW_ADMIN_PASSWORD']}"
-    )
 
 
 def say(message: str) -> None:

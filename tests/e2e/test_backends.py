@@ -77,21 +77,20 @@ def run_prefix(run_id: str) -> str:
 
 @pytest.mark.parametrize("key", PUSHED)
 def test_value_lands_where_the_threshold_says(toy_run, key, settings, stores, report):
-    threshold = int(settings["XCOM_THRESHOLD"])
-    row = toy_run.rows[key]
-    if expected_in_db(toy_run.backend, key, threshold):
-        assert row == PUSHED[key], f"{key} should be the literal value in the DB row"
-        report.add(Row(toy_run.backend.name, key, "metadata DB", serialized_size(row), "xcom row", True))
+    backend, pushed, row = toy_run.backend, PUSHED[key], toy_run.rows[key]
+    if expected_in_db(backend, key, int(settings["XCOM_THRESHOLD"])):
+        where = f"xcom row ({DAG_ID}, {toy_run.run_id}, {PUSH_TASK}, {key})"
+        report.add(Row(backend.name, key, "metadata DB", serialized_size(row), where, row == pushed))
+        assert row == pushed, f"{key} should be the literal value in the DB row, got {row!r:.80}"
         return
     assert isinstance(row, str), f"{key} should be a reference string in the DB row, got {row!r:.80}"
-    assert toy_run.backend.reference_pattern(toy_run.run_id).fullmatch(row), f"unexpected key layout: {row}"
-    store = stores[toy_run.backend.store]
-    name = object_name(row)
+    assert backend.reference_pattern(toy_run.run_id).fullmatch(row), f"unexpected key layout: {row}"
+    store, name = stores[backend.store], object_name(row)
     listed = store.list(run_prefix(toy_run.run_id))
-    assert name in listed, f"{row} is not in {toy_run.backend.store}: it holds {sorted(listed)}"
+    assert name in listed, f"{row} is not in {backend.store}: it holds {sorted(listed)}"
     stored = json.loads(store.read(name))
-    assert stored == PUSHED[key], f"the object {row} does not decode to the pushed value"
-    report.add(Row(toy_run.backend.name, key, f"{toy_run.backend.store} object", listed[name], row, True))
+    report.add(Row(backend.name, key, f"{backend.store} object", listed[name], row, stored == pushed))
+    assert stored == pushed, f"the object {row} does not decode to the pushed value"
 
 
 def test_objects_only_in_the_configured_store(toy_run, stores, settings):
