@@ -5,7 +5,7 @@
 SANDBOX := python3 compose/sandbox.py
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e lock
+.PHONY: help up down clean ps logs config test e2e bench lock
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,9 @@ test: ## Unit tests (no Docker)
 
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up)
 	@$(SANDBOX) run -- uv run pytest tests/e2e --junitxml=reports/e2e-junit.xml
+
+bench: ## Time warm up and backend switches, measure the stack at rest (needs `make up` first)
+	@python3 tests/bench/stack.py
 
 lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the moto stand-in's)
 	uv lock

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,6 +186,11 @@ def build_wheelhouse(lock: Path) -> None:
     stamp.touch()
 
 
+def build_wheelhouses(locks: list[Path]) -> None:
+    for lock in locks:  # one after the other: they share the wheelhouse folder
+        build_wheelhouse(lock)
+
+
 def install_azurite() -> None:
     """Azurite's node_modules from the committed package-lock.json, reinstalled when the lock changes."""
     source, target = STANDINS / "azurite", CACHE / "azurite"
@@ -218,11 +224,16 @@ def prepare_standins(settings: dict[str, str], env: dict[str, str]) -> None:
     """Artifacts first (cached by content), then the images compose cannot order by itself."""
     if not shutil.which("debootstrap"):
         raise ConfigError("debootstrap is missing (registry-less mode needs it): apt-get install -y debootstrap")
-    run(["bash", str(STANDINS / "build-base.sh"), base_image_tag()])
-    build_wheelhouse(airflow_lock(settings))
-    build_wheelhouse(STANDINS / "moto" / "requirements.txt")
-    install_azurite()
-    extract_fake_gcs()
+    # All network-bound and independent: debootstrap alone can take minutes, so fetch everything at once.
+    with ThreadPoolExecutor() as pool:
+        jobs = [
+            pool.submit(run, ["bash", str(STANDINS / "build-base.sh"), base_image_tag()]),
+            pool.submit(build_wheelhouses, [airflow_lock(settings), STANDINS / "moto" / "requirements.txt"]),
+            pool.submit(install_azurite),
+            pool.submit(extract_fake_gcs),
+        ]
+        for job in jobs:
+            job.result()  # re-raises the first failure
     # Rebuilt only when a recipe changes: even a fully cached build hashes the 400 MB wheelhouse (~20 s).
     stamp = CACHE / f".standins-{standins_digest(settings)}.done"
     if stamp.exists() and image_exists(standin_airflow_image(settings)):
