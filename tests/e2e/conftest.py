@@ -26,8 +26,7 @@ def settings() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def compose_env(settings) -> dict[str, str]:
     """The environment `make` gives docker compose; pytest-docker's calls inherit it."""
-    offline = os.environ.get("XCOM_LAB_OFFLINE", "1" if sandbox.offline_from_state(settings) else "0") == "1"
-    env = sandbox.compose_env(settings, offline)
+    env = sandbox.compose_env(settings, sandbox.offline_from_state(settings))  # the mode `make e2e` chose
     os.environ.update(env)
     return env
 
@@ -66,7 +65,7 @@ class Stack:
         env = dict(self.env, BACKEND=settings["BACKEND"])
         try:
             sandbox.bring_up(settings, env, timeout=300)
-        except sandbox.ConfigError as err:
+        except sandbox.SandboxError as err:
             pytest.fail(str(err), pytrace=False)
 
 

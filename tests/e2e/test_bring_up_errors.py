@@ -27,7 +27,7 @@ services:
 """)
     env = dict(compose_env, COMPOSE_FILE=str(compose_file), COMPOSE_PROJECT_NAME="xcom-lab-never-healthy")
     try:
-        with pytest.raises(sandbox.ConfigError) as err:
+        with pytest.raises(sandbox.SandboxError) as err:
             sandbox.start_and_wait(env, timeout=30)
     finally:
         subprocess.run(["docker", "compose", "down", "--volumes"], env=env, capture_output=True)

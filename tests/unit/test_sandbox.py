@@ -33,24 +33,24 @@ def test_environment_overrides_dotenv(dotenv):
 
 
 def test_unknown_backend_names_the_choices(dotenv):
-    with pytest.raises(sandbox.ConfigError, match=r"BACKEND='redis' is unknown: choose one of azure, db, gcs, s3"):
+    with pytest.raises(sandbox.SandboxError, match=r"BACKEND='redis' is unknown: choose one of azure, db, gcs, s3"):
         sandbox.load_settings(environ={"BACKEND": "redis"}, dotenv=dotenv)
 
 
 def test_missing_key_is_named(dotenv):
     dotenv.write_text("\n".join(l for l in dotenv.read_text().splitlines() if not l.startswith("AIRFLOW_JWT_SECRET=")))
-    with pytest.raises(sandbox.ConfigError, match=r"lacks AIRFLOW_JWT_SECRET"):
+    with pytest.raises(sandbox.SandboxError, match=r"lacks AIRFLOW_JWT_SECRET"):
         sandbox.load_settings(environ={}, dotenv=dotenv)
 
 
 def test_missing_dotenv_says_how_to_restore(tmp_path):
-    with pytest.raises(sandbox.ConfigError, match=r"git checkout -- .env"):
+    with pytest.raises(sandbox.SandboxError, match=r"git checkout -- .env"):
         sandbox.load_settings(environ={}, dotenv=tmp_path / ".env")
 
 
 def test_malformed_line_is_reported_with_its_number(dotenv):
     dotenv.write_text(dotenv.read_text() + "this is not a setting\n")
-    with pytest.raises(sandbox.ConfigError, match=r"line \d+ is not KEY=VALUE"):
+    with pytest.raises(sandbox.SandboxError, match=r"line \d+ is not KEY=VALUE"):
         sandbox.load_settings(environ={}, dotenv=dotenv)
 
 
@@ -64,7 +64,7 @@ def test_malformed_line_is_reported_with_its_number(dotenv):
     ],
 )
 def test_bad_values_get_a_clear_message(dotenv, key, value, message):
-    with pytest.raises(sandbox.ConfigError, match=message):
+    with pytest.raises(sandbox.SandboxError, match=message):
         sandbox.load_settings(environ={key: value}, dotenv=dotenv)
 
 
