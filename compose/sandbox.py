@@ -73,7 +73,8 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
     missing = [k for k in REQUIRED_KEYS if not settings.get(k)]
     if missing:
         raise SandboxError(
-            f"{dotenv.name} lacks {', '.join(missing)}: add them (see `git show HEAD:.env` for the defaults)."
+            f"{dotenv.name} lacks {', '.join(missing)}: add {'it' if len(missing) == 1 else 'them'} "
+            f"(`git show HEAD:.env` has the defaults)."
         )
     if settings["BACKEND"] not in backends():
         raise SandboxError(

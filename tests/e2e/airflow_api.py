@@ -59,12 +59,18 @@ class AirflowAPI:
         if state != "success":
             tasks = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
             summary = ", ".join(f"{t['task_id']}={t['state']}" for t in tasks)
-            raise DagRunFailed(f"{dag_id} run {run_id} ended {state!r} (tasks: {summary})")
+            logs = "".join(
+                f"\n--- {t['task_id']} (try {t['try_number']}) ---\n" + self.task_log(dag_id, run_id, t)
+                for t in tasks if t["state"] == "failed"
+            )
+            raise DagRunFailed(f"{dag_id} run {run_id} ended {state!r} (tasks: {summary}){logs}")
         return state
 
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+    def task_log(self, dag_id: str, run_id: str, task: dict, lines: int = 30) -> str:
+        """The last lines of a task try's log, as the UI shows it."""
         response = self.session.get(
-            f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task['task_id']}"
+            f"/logs/{task['try_number']}",
             headers={"Accept": "text/plain"}, timeout=30,
         )
-        return response.text
+        return "\n".join(response.text.splitlines()[-lines:])
