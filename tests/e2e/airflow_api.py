@@ -66,11 +66,18 @@ class AirflowAPI:
             raise DagRunFailed(f"{dag_id} run {run_id} ended {state!r} (tasks: {summary}){logs}")
         return state
 
-    def task_log(self, dag_id: str, run_id: str, task: dict, lines: int = 30) -> str:
-        """The last lines of a task try's log, as the UI shows it."""
-        response = self.session.get(
-            f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task['task_id']}"
-            f"/logs/{task['try_number']}",
-            headers={"Accept": "text/plain"}, timeout=30,
-        )
-        return "\n".join(response.text.splitlines()[-lines:])
+    def task_log(self, dag_id: str, run_id: str, task: dict, lines: int = 15) -> str:
+        """The last events of a task try's log (Airflow 3 serves structured JSON events)."""
+        content = self._call(
+            "GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task['task_id']}/logs/{task['try_number']}"
+        )["content"]
+        return "\n".join(_log_line(entry) for entry in content[-lines:])
+
+
+def _log_line(entry) -> str:
+    if not isinstance(entry, dict):
+        return str(entry)
+    line = f"{entry.get('level', '')} {entry.get('event', '')}"
+    for error in entry.get("error_detail") or []:
+        line += f"\n  {error.get('exc_type')}: {error.get('exc_value')}"
+    return line
