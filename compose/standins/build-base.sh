@@ -14,9 +14,17 @@ root=$(mktemp -d /tmp/xcom-lab-rootfs.XXXXXX)
 # debootstrap mounts proc/sys inside the target: unmount before removing, and never cross into a mount.
 cleanup() { { grep -o " $root/[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l; rm -rf --one-file-system "$root"; }
 trap cleanup EXIT
-echo "building $tag with debootstrap (about a minute)"
-debootstrap --variant=minbase --include="$packages" bookworm "$root" http://deb.debian.org/debian >"$root.log" 2>&1 \
-  || { tail -20 "$root.log" >&2; echo "debootstrap failed; full log: $root.log" >&2; exit 1; }
+echo "building $tag with debootstrap (1-3 minutes, mostly downloads)"
+# The mirror sometimes drops a download; debootstrap itself never retries.
+for attempt in 1 2 3; do
+  if debootstrap --variant=minbase --include="$packages" bookworm "$root" http://deb.debian.org/debian >"$root.log" 2>&1; then
+    break
+  fi
+  tail -5 "$root.log" >&2
+  [ "$attempt" -lt 3 ] || { echo "debootstrap failed 3 times; full log: $root.log" >&2; exit 1; }
+  echo "debootstrap failed (attempt $attempt of 3), retrying" >&2
+  cleanup && mkdir -p "$root"
+done
 # postgresql-15 creates a default cluster we never use: the postgres stand-in runs initdb like the official image.
 rm -rf "$root"/var/lib/postgresql/15 "$root"/etc/postgresql/15 "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
 tar -C "$root" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$tag" >/dev/null
