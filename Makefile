@@ -3,6 +3,9 @@
 # compose/sandbox.py does the work: checks settings, picks the compose files, builds stand-ins offline.
 
 SANDBOX := python3 compose/sandbox.py
+# Image locks resolve for Debian bookworm's Python (3.11.2), which installs them in the registry-less stand-ins.
+IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platform x86_64-manylinux_2_36 \
+  --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
 .PHONY: help up down clean ps logs config test e2e bench lock
@@ -43,8 +46,5 @@ bench: ## Time warm up and backend switches, measure the stack at rest (needs `m
 lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the moto stand-in's)
 	uv lock
 	@v=$$($(SANDBOX) check | sed -n 's/^AIRFLOW_VERSION=//p'); \
-	echo "apache-airflow==$$v" | uv pip compile - compose/airflow/requirements.in --python-version 3.11.2 \
-	  --python-platform x86_64-manylinux_2_36 --quiet --custom-compile-command "make lock" \
-	  -o compose/airflow/requirements-$$v.txt
-	echo "moto[server]==5.2.5" | uv pip compile - --python-version 3.11.2 --python-platform x86_64-manylinux_2_36 \
-	  --quiet --custom-compile-command "make lock" -o compose/standins/moto/requirements.txt
+	echo "apache-airflow==$$v" | $(IMAGE_COMPILE) - compose/airflow/requirements.in -o compose/airflow/requirements-$$v.txt
+	echo "moto[server]==5.2.5" | $(IMAGE_COMPILE) - -o compose/standins/moto/requirements.txt

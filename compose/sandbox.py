@@ -271,17 +271,15 @@ def image_exists(image: str) -> bool:
 
 # --- compose with diagnostics ------------------------------------------------------------------------
 
-def compose(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", "compose", *args], env=env, check=check)
+def compose(env: dict[str, str], *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", "compose", *args], env=env, check=check, **kwargs)
 
 
 def diagnose(env: dict[str, str]) -> list[str]:
     """Print `ps` and the logs of every service that is not running healthy; return their names."""
-    subprocess.run(["docker", "compose", "ps", "--all"], env=env)
-    out = subprocess.run(
-        ["docker", "compose", "ps", "--all", "--format", "{{.Service}}\t{{.State}}\t{{.Health}}\t{{.ExitCode}}"],
-        env=env, capture_output=True, text=True,
-    ).stdout
+    compose(env, "ps", "--all", check=False)
+    out = compose(env, "ps", "--all", "--format", "{{.Service}}\t{{.State}}\t{{.Health}}\t{{.ExitCode}}",
+                  check=False, capture_output=True, text=True).stdout
     failing = []
     for line in out.splitlines():
         service, state, health, exit_code = (line.split("\t") + ["", "", ""])[:4]
@@ -290,7 +288,7 @@ def diagnose(env: dict[str, str]) -> list[str]:
             failing.append(service)
     for service in failing:
         say(f"--- last logs of {service} ---")
-        subprocess.run(["docker", "compose", "logs", "--no-color", "--tail", "60", service], env=env)
+        compose(env, "logs", "--no-color", "--tail", "60", service, check=False)
     return failing
 
 

@@ -21,10 +21,9 @@ def record_head() -> None:
 
 
 def current_revision() -> str | None:
-    import psycopg2
+    import metadata_db
 
-    dsn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
-    with psycopg2.connect(dsn, connect_timeout=10) as conn, conn.cursor() as cur:
+    with metadata_db.connect(timeout=10) as conn, conn.cursor() as cur:
         cur.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
         if not cur.fetchone()[0]:
             return None  # a new database

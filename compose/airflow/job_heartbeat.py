@@ -5,19 +5,16 @@ psycopg2 instead of `airflow jobs check`, which imports all of Airflow every few
 Usage: python job_heartbeat.py DagProcessorJob|TriggererJob
 """
 
-import os
 import socket
 import sys
 
-import psycopg2
+import metadata_db
 
 MAX_AGE_SECONDS = 60
 
 
 def main(job_type: str) -> int:
-    # Same URL the component uses, minus SQLAlchemy's driver suffix.
-    dsn = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
-    with psycopg2.connect(dsn, connect_timeout=5) as conn, conn.cursor() as cur:
+    with metadata_db.connect(timeout=5) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT count(*) FROM job WHERE job_type = %s AND hostname = %s AND state = 'running'"
             " AND latest_heartbeat > now() - make_interval(secs => %s)",

@@ -59,12 +59,18 @@ class Stack:
     def __init__(self, env: dict[str, str], settings: dict[str, str]):
         self.env, self.settings = env, settings
 
-    def up(self, backend: str | None = None) -> None:
-        """As `make up`; with a backend, compose recreates only the services whose config changed."""
-        settings = dict(self.settings, **({"BACKEND": backend} if backend else {}))
-        env = dict(self.env, BACKEND=settings["BACKEND"])
+    def up(self) -> None:
+        """As `make up`: builds the Airflow image if its inputs changed, then waits until healthy."""
+        self._fail_clearly(sandbox.bring_up, self.settings, self.env, timeout=300)
+
+    def switch(self, backend: str) -> None:
+        """As `make up BACKEND=...` on the running stack: compose recreates only the Airflow components."""
+        self._fail_clearly(sandbox.start_and_wait, dict(self.env, BACKEND=backend), timeout=300)
+
+    @staticmethod
+    def _fail_clearly(step, *args, **kwargs) -> None:
         try:
-            sandbox.bring_up(settings, env, timeout=300)
+            step(*args, **kwargs)
         except sandbox.SandboxError as err:
             pytest.fail(str(err), pytrace=False)
 

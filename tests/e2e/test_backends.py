@@ -55,7 +55,7 @@ class Run:
 def toy_run(request, stack, airflow, metadata_db) -> Run:
     """Switch the stack to the backend, run the toy DAG to success, read its XCom rows."""
     backend = request.param
-    stack.up(backend=backend.name)
+    stack.switch(backend.name)
     airflow.wait_for_dag(DAG_ID)
     run_id = airflow.trigger(DAG_ID)
     airflow.wait_for_run(DAG_ID, run_id)
