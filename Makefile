@@ -46,5 +46,6 @@ bench: ## Time warm up and backend switches, measure the stack at rest (needs `m
 lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the moto stand-in's)
 	uv lock
 	@v=$$($(SANDBOX) check | sed -n 's/^AIRFLOW_VERSION=//p'); \
-	echo "apache-airflow==$$v" | $(IMAGE_COMPILE) - compose/airflow/requirements.in -o compose/airflow/requirements-$$v.txt
+	caps=$$(ls compose/airflow/constraints/$${v%%.*}.x.txt compose/airflow/constraints/$$v.txt 2>/dev/null | sed 's/^/-c /'); \
+	echo "apache-airflow==$$v" | $(IMAGE_COMPILE) - compose/airflow/requirements.in $$caps -o compose/airflow/requirements-$$v.txt
 	echo "moto[server]==5.2.5" | $(IMAGE_COMPILE) - -o compose/standins/moto/requirements.txt
