@@ -8,16 +8,23 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e bench lock
+.PHONY: help up down clean ps logs config test e2e bench lock mwaa-up mwaa-validate
 
 help: ## Show the targets and the settings they read
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo "Settings (.env, or on the command line): BACKEND=db|s3|gcs|azure  S3_EMULATOR=minio|moto"
-	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION  XCOM_THRESHOLD  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
+	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION=2.10.3|2.11.2|3.0.6|3.3.1|3.3.2  XCOM_THRESHOLD"
+	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
 
 up: ## Start Airflow + Postgres, Redis, S3, GCS and Azure emulators; wait until all are healthy
 	@$(SANDBOX) up
+
+mwaa-up: ## Start the stack in MWAA mode: Airflow runs from MWAA_DIR as MWAA runs it (= make up MWAA=1)
+	@MWAA=1 $(SANDBOX) up
+
+mwaa-validate: ## MWAA preflight of MWAA_DIR: options, plugins, requirements, core.xcom_backend; no stack needed
+	@$(SANDBOX) mwaa-validate
 
 down: ## Stop the stack (data volumes are kept)
 	@$(SANDBOX) down --remove-orphans

@@ -8,6 +8,7 @@ Standard library only, so it runs before anything is installed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -29,7 +30,7 @@ REQUIRED_KEYS = (
     "AIRFLOW_VERSION", "BACKEND", "XCOM_THRESHOLD", "S3_EMULATOR", "OFFLINE",
     "AIRFLOW_ADMIN_USER", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY",
     "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "S3_ACCESS_KEY", "S3_SECRET_KEY",
-    "AIRFLOW_CONN_XCOM_S3", "AIRFLOW_CONN_XCOM_GCS", "AIRFLOW_CONN_XCOM_AZURE",
+    "AIRFLOW_CONN_XCOM_S3", "AIRFLOW_CONN_XCOM_GCS", "AIRFLOW_CONN_XCOM_AZURE", "MWAA", "MWAA_DIR",
 )
 S3_EMULATORS = ("minio", "moto")
 OFFLINE_VALUES = ("auto", "0", "1")
@@ -44,6 +45,13 @@ class SandboxError(Exception):
 
 def backends() -> list[str]:
     return sorted(p.stem for p in (COMPOSE_DIR / "backends").glob("*.env"))
+
+
+def backend_environment(settings: dict[str, str], backend: str) -> dict[str, str]:
+    """What BACKEND=backend sets in the Airflow components (as the compose file layers its env files)."""
+    files = [COMPOSE_DIR / "backends" / f"{backend}.env",
+             COMPOSE_DIR / "backends" / settings["AIRFLOW_VERSION"] / f"{backend}.env"]
+    return {k: v for path in files if path.exists() for k, v in read_dotenv(path).items()}
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -87,6 +95,10 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
         raise SandboxError(f"OFFLINE={settings['OFFLINE']!r} is unknown: use auto, 0 or 1.")
     if not re.fullmatch(r"-?\d+", settings["XCOM_THRESHOLD"]):
         raise SandboxError(f"XCOM_THRESHOLD={settings['XCOM_THRESHOLD']!r} is not a whole number of bytes.")
+    if settings["MWAA"] not in ("0", "1"):
+        raise SandboxError(f"MWAA={settings['MWAA']!r} is unknown: use 1 (MWAA mode) or 0.")
+    if settings["MWAA"] == "1":
+        check_mwaa_dir(mwaa_dir(settings))
     lock = airflow_lock(settings)
     if not lock.exists():
         raise SandboxError(
@@ -96,13 +108,36 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
     return settings
 
 
+def mwaa_dir(settings: dict[str, str]) -> Path:
+    return (ROOT / settings["MWAA_DIR"]).resolve()
+
+
+def check_mwaa_dir(path: Path) -> None:
+    """MWAA_DIR mirrors an MWAA environment's S3 bucket: dags/ and the options JSON at least."""
+    for required in ("dags", "airflow-configuration-options.json"):
+        if not (path / required).exists():
+            raise SandboxError(
+                f"MWAA_DIR={path} has no {required}: it must look like an MWAA bucket "
+                f"(dags/, airflow-configuration-options.json, optional plugins/ or plugins.zip, "
+                f"requirements.txt, startup.sh); `mwaa/` is an example."
+            )
+
+
 def airflow_lock(settings: dict[str, str]) -> Path:
     return COMPOSE_DIR / "airflow" / f"requirements-{settings['AIRFLOW_VERSION']}.txt"
+
+
+def airflow_major(settings: dict[str, str]) -> int:
+    return int(settings["AIRFLOW_VERSION"].split(".")[0])
 
 
 def compose_files(settings: dict[str, str], offline: bool) -> list[Path]:
     """Registry-less mode always runs moto in MinIO's place: no MinIO server exists as a package."""
     files = [COMPOSE_DIR / "docker-compose.yml"]
+    if airflow_major(settings) == 2:
+        files.append(COMPOSE_DIR / "airflow-2.yml")
+    if settings["MWAA"] == "1":
+        files.append(COMPOSE_DIR / "mwaa.yml")
     if offline or settings["S3_EMULATOR"] == "moto":
         files.append(COMPOSE_DIR / "s3-moto.yml")
     if offline:
@@ -138,19 +173,32 @@ def is_offline(settings: dict[str, str]) -> bool:
     return True
 
 
-MODE_FILE = CACHE / "mode"  # "offline" or "online": what the last up/run chose
+STATE_FILE = CACHE / "last-up.json"
+# What the last up/run chose: down, ps, logs and the tests address that same stack without probing again.
+STATE_KEYS = ("AIRFLOW_VERSION", "MWAA", "MWAA_DIR")
 
 
-def remember_mode(offline: bool) -> None:
+def remember(settings: dict[str, str], offline: bool) -> None:
     CACHE.mkdir(exist_ok=True)
-    MODE_FILE.write_text("offline\n" if offline else "online\n")
+    STATE_FILE.write_text(json.dumps({"offline": offline, **{k: settings[k] for k in STATE_KEYS}}) + "\n")
+
+
+def last_up() -> dict:
+    return json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else {}
+
+
+def with_last_up(settings: dict[str, str], environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The settings of the running stack: the last up's version and MWAA mode, unless given explicitly."""
+    environ = os.environ if environ is None else environ
+    state = last_up()
+    return dict(settings, **{k: state[k] for k in STATE_KEYS if k in state and k not in environ})
 
 
 def offline_from_state(settings: dict[str, str]) -> bool:
     """The mode the last `up` chose, so `down` uses the same files; an explicit OFFLINE wins."""
     if settings["OFFLINE"] != "auto":
         return settings["OFFLINE"] == "1"
-    return MODE_FILE.exists() and MODE_FILE.read_text().strip() == "offline"
+    return last_up().get("offline", False)
 
 
 def base_image_tag() -> str:
@@ -166,6 +214,7 @@ def compose_env(settings: dict[str, str], offline: bool) -> dict[str, str]:
         COMPOSE_PATH_SEPARATOR=os.pathsep,
         COMPOSE_ENV_FILES=str(DOTENV),
         XCOM_LAB_BASE_IMAGE=base_image_tag(),
+        MWAA_DIR=str(mwaa_dir(settings)),  # absolute: compose resolves relative mounts from compose/
     )
     if offline:  # the Airflow image builds FROM the stand-in instead of apache/airflow
         env["AIRFLOW_IMAGE"] = standin_airflow_image(settings)
@@ -320,6 +369,49 @@ def start_and_wait(env: dict[str, str], timeout: int) -> None:
         )
 
 
+# --- MWAA mode ---------------------------------------------------------------------------------------
+
+MWAA_WHEELS = CACHE / "mwaa-wheels"
+
+
+def fetch_mwaa_requirements(settings: dict[str, str]) -> None:
+    """The wheels MWAA_DIR/requirements.txt needs (with the constraints forced, as MWAA does), fetched on
+    the host: containers here reach no index. The components pip-install them from this folder at start."""
+    MWAA_WHEELS.mkdir(parents=True, exist_ok=True)
+    requirements = mwaa_dir(settings) / "requirements.txt"
+    if not requirements.exists():
+        return
+    text = requirements.read_text()
+    if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
+        return
+    own_constraints = re.search(r"(^|\s)(-c|--constraint)[\s=]", text, re.MULTILINE)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "-r", str(requirements),
+         *([] if own_constraints else ["-c", str(airflow_lock(settings))]),
+         "--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux_2_36_x86_64",
+         "--find-links", str(CACHE / "wheelhouse"), "-d", str(MWAA_WHEELS)],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        say("requirements.txt cannot be installed with the forced constraints; MWAA would start without "
+            f"it (`make mwaa-validate` explains):\n{result.stderr.strip()[-800:]}")
+
+
+def mwaa_validate(env: dict[str, str]) -> int:
+    """The preflight, in a throwaway container of the MWAA-mode image: no stack, no database."""
+    run(["docker", "compose", "build", "airflow-init"], env=env)
+    return compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler",
+                   "python", "-m", "xcomlab.mwaa.preflight", check=False).returncode
+
+
+def stop_other_version(settings: dict[str, str]) -> None:
+    """Each Airflow version keeps its own metadata DB volume; their services differ, so stop the old set."""
+    previous = with_last_up(settings, environ={})
+    if previous["AIRFLOW_VERSION"] != settings["AIRFLOW_VERSION"]:
+        say(f"switching Airflow {previous['AIRFLOW_VERSION']} -> {settings['AIRFLOW_VERSION']}: stopping the old stack")
+        compose(compose_env(previous, offline_from_state(previous)), "down", "--remove-orphans", check=False)
+
+
 def say(message: str) -> None:
     print(f"xcom-lab: {message}", file=sys.stderr, flush=True)
 
@@ -329,6 +421,7 @@ USAGE = """usage: sandbox.py COMMAND
   up              build what is missing and start the stack, waiting until every service is healthy
   down [ARGS]     stop the stack (ARGS go to `docker compose down`, e.g. --volumes)
   diagnose        show ps and the logs of every service that is not healthy
+  mwaa-validate   MWAA preflight of MWAA_DIR on this Airflow version (no stack needed)
   run -- CMD...   run CMD with the compose environment (COMPOSE_FILE, ...) after preparing images
   compose ARGS    any docker compose command on this project"""
 
@@ -344,20 +437,28 @@ def main(argv: list[str]) -> int:
             for key in ("AIRFLOW_VERSION", "BACKEND", "S3_EMULATOR", "OFFLINE", "XCOM_THRESHOLD"):
                 print(f"{key}={settings[key]}")
             return 0
-        if command in ("up", "run"):
+        if command == "mwaa-validate":
+            settings = dict(settings, MWAA="1")
+            check_mwaa_dir(mwaa_dir(settings))
+        if command in ("up", "run", "mwaa-validate"):
             offline = is_offline(settings)
-            remember_mode(offline)
-        else:  # down/compose/diagnose address the same files as the last up, without probing again
+        else:  # down/compose/diagnose address the stack of the last up, without probing again
+            settings = with_last_up(settings)
             offline = offline_from_state(settings)
         env = compose_env(settings, offline)
+        if command in ("up", "run", "mwaa-validate") and offline:
+            prepare_standins(settings, env)
+        if command in ("up", "run"):
+            if settings["MWAA"] == "1":
+                fetch_mwaa_requirements(settings)
+            stop_other_version(settings)
+            remember(settings, offline)
         if command == "up":
-            if offline:
-                prepare_standins(settings, env)
             bring_up(settings, env, timeout=int(os.environ.get("WAIT_TIMEOUT", "300")))
         elif command == "run":
-            if offline:
-                prepare_standins(settings, env)
             return subprocess.run(args[1:] if args[:1] == ["--"] else args, env=env).returncode
+        elif command == "mwaa-validate":
+            return mwaa_validate(env)
         elif command == "down":
             return compose(env, "down", *args, check=False).returncode
         elif command == "diagnose":

@@ -1,4 +1,6 @@
-"""A small client for Airflow's public REST API (v2, JWT from /auth/token), enough to run a DAG."""
+"""A small client for Airflow's public REST API, enough to run a DAG, on either major:
+Airflow 3 serves /api/v2 with a JWT from /auth/token, Airflow 2.x /api/v1 with basic auth.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +14,31 @@ class DagRunFailed(AssertionError):
 
 
 class AirflowAPI:
-    def __init__(self, base_url: str, username: str, password: str):
+    def __init__(self, base_url: str, username: str, password: str, airflow_major: int):
         self.base_url = base_url.rstrip("/")
+        self.v2 = airflow_major >= 3
+        self.api = f"{self.base_url}/api/{'v2' if self.v2 else 'v1'}"
         self.session = requests.Session()
         self._credentials = {"username": username, "password": password}
 
     def login(self) -> None:
+        if not self.v2:
+            self.session.auth = (self._credentials["username"], self._credentials["password"])
+            return
         response = requests.post(f"{self.base_url}/auth/token", json=self._credentials, timeout=30)
         response.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
-    def _call(self, method: str, path: str, **kwargs) -> dict:
-        response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
-        if response.status_code == 401:  # token expired (e.g. after the api-server was recreated)
+    def _request(self, method: str, path: str, **kwargs) -> requests.Response:
+        response = self.session.request(method, f"{self.api}{path}", timeout=30, **kwargs)
+        if response.status_code == 401 and self.v2:  # token expired (e.g. after the api-server was recreated)
             self.login()
-            response = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=30, **kwargs)
+            response = self.session.request(method, f"{self.api}{path}", timeout=30, **kwargs)
         response.raise_for_status()
-        return response.json()
+        return response
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        return self._request(method, path, **kwargs).json()
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         """Until the dag-processor has parsed the DAG; then make sure it is not paused."""
@@ -44,7 +54,8 @@ class AirflowAPI:
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
-        run = self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        body = {"conf": conf or {}, **({"logical_date": None} if self.v2 else {})}  # v2 requires the key
+        run = self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return run["dag_run_id"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
@@ -67,11 +78,11 @@ class AirflowAPI:
         return state
 
     def task_log(self, dag_id: str, run_id: str, task: dict, lines: int = 15) -> str:
-        """The last events of a task try's log (Airflow 3 serves structured JSON events)."""
-        content = self._call(
-            "GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task['task_id']}/logs/{task['try_number']}"
-        )["content"]
-        return "\n".join(_log_line(entry) for entry in content[-lines:])
+        """The last lines of a task try's log (Airflow 3 serves structured JSON events, 2.x text)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task['task_id']}/logs/{task['try_number']}"
+        if not self.v2:
+            return "\n".join(self._request("GET", path, headers={"Accept": "text/plain"}).text.splitlines()[-lines:])
+        return "\n".join(_log_line(entry) for entry in self._call("GET", path)["content"][-lines:])
 
 
 def _log_line(entry) -> str:

@@ -1,8 +1,9 @@
 """For each backend: run the toy DAG, then check from outside Airflow where each value landed.
 
 Small values must be the literal value in the metadata DB row; big ones an object under
-<scheme>://<conn>@xcom/xcom/<dag_id>/<run_id>/<task_id>/<uuid> whose bytes decode to the pushed value,
-with no object for the run in any other store.
+<xcom_objectstorage_path>/<dag_id>/<run_id>/<task_id>/<uuid> (the path as compose/backends/ configures it,
+e.g. s3://xcom_s3@xcom/xcom) whose bytes decode to the pushed value, with no object for the run in any
+other store.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
+import sandbox
 from report import Row
 from xcomlab.threshold import serialized_size, stays_in_db
 
@@ -28,20 +30,15 @@ PUSHED = {"small_obj": {"a": 23}, "big_obj": {f"key{i}": "x" * 100 for i in rang
 class Backend:
     name: str
     store: str | None  # key of the `stores` fixture; None = everything in the DB
-    scheme: str = ""
-    conn_id: str = ""
-
-    def reference_pattern(self, run_id: str) -> re.Pattern:
-        prefix = f"{self.scheme}://{self.conn_id}@xcom/xcom/{DAG_ID}/{run_id}/{PUSH_TASK}/"
-        return re.compile(re.escape(prefix) + r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-BACKENDS = [
-    Backend("db", store=None),
-    Backend("s3", store="s3", scheme="s3", conn_id="xcom_s3"),
-    Backend("gcs", store="gcs", scheme="gs", conn_id="xcom_gcs"),
-    Backend("azure", store="azure", scheme="abfs", conn_id="xcom_azure"),
-]
+BACKENDS = [Backend("db", store=None), Backend("s3", "s3"), Backend("gcs", "gcs"), Backend("azure", "azure")]
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def reference_pattern(settings: dict[str, str], backend: Backend, run_id: str) -> re.Pattern:
+    base = sandbox.backend_environment(settings, backend.name)["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"]
+    return re.compile(re.escape(f"{base}/{DAG_ID}/{run_id}/{PUSH_TASK}/") + UUID)
 
 
 @dataclass
@@ -67,8 +64,8 @@ def expected_in_db(backend: Backend, key: str, threshold: int) -> bool:
 
 
 def object_name(reference: str) -> str:
-    """Object name inside the bucket, from the row's full reference."""
-    return reference.split("@xcom/", 1)[1]
+    """Object name inside the bucket, from the row's full reference (scheme://[conn@]xcom/name)."""
+    return re.sub(r"^[a-z]+://([^@/]+@)?xcom/", "", reference)
 
 
 def run_prefix(run_id: str) -> str:
@@ -84,7 +81,7 @@ def test_value_lands_where_the_threshold_says(toy_run, key, settings, stores, re
         assert row == pushed, f"{key} should be the literal value in the DB row, got {row!r:.80}"
         return
     assert isinstance(row, str), f"{key} should be a reference string in the DB row, got {row!r:.80}"
-    assert backend.reference_pattern(toy_run.run_id).fullmatch(row), f"unexpected key layout: {row}"
+    assert reference_pattern(settings, backend, toy_run.run_id).fullmatch(row), f"unexpected key layout: {row}"
     store, name = stores[backend.store], object_name(row)
     listed = store.list(run_prefix(toy_run.run_id))
     assert name in listed, f"{row} is not in {backend.store}: it holds {sorted(listed)}"

@@ -1,0 +1,21 @@
+"""The one place that knows how Airflow 2.x and 3.x differ, so nothing else in xcomlab branches on it."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+AIRFLOW_VERSION = version("apache-airflow")
+AIRFLOW_MAJOR = int(AIRFLOW_VERSION.split(".")[0])
+
+if AIRFLOW_MAJOR >= 3:
+    BASE_XCOM = "airflow.sdk.bases.xcom.BaseXCom"
+    # Importing this module resolves [core] xcom_backend; every component does so at start.
+    XCOM_RESOLVER = "airflow.sdk.execution_time.xcom"
+    # The long-running components, all of which load the XCom backend at start (so all crash with it).
+    COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "workers")
+    UI_COMMAND = "api-server"  # `airflow <this>` serves the UI and the REST API
+else:
+    BASE_XCOM = "airflow.models.xcom.BaseXCom"
+    XCOM_RESOLVER = "airflow.models.xcom"
+    COMPONENTS = ("webserver", "scheduler", "triggerer", "workers")
+    UI_COMMAND = "webserver"

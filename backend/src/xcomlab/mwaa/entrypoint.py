@@ -1,0 +1,106 @@
+"""MWAA mode's container entrypoint: what an MWAA container does before Airflow starts, then `airflow ARGS`.
+
+1. read the configuration options (refused as MWAA's API refuses them);
+2. deploy plugins.zip (or plugins/) into $AIRFLOW_HOME/plugins;
+3. source startup.sh (5-minute limit) and keep what it exports, reserved variables excepted;
+4. pip install requirements.txt with the version's constraints forced; a failure is logged and Airflow
+   starts anyway, as on MWAA;
+5. exec Airflow with the environment in MWAA's priority order, from $AIRFLOW_HOME, with nothing added to
+   sys.path (no PYTHONPATH).
+Usage: python -m xcomlab.mwaa.entrypoint ui|scheduler|dag-processor|triggerer|... (ui: this version's
+api-server or webserver)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from xcomlab import compat
+from xcomlab.mwaa import options, plugins, requirements
+
+BUCKET = Path("/mwaa")  # MWAA_DIR, read-only: what the environment's S3 bucket holds
+HOME = Path(os.environ.get("AIRFLOW_HOME", "/usr/local/airflow"))
+OPTIONS_FILE = BUCKET / "airflow-configuration-options.json"
+CONSTRAINTS = Path("/opt/xcom-lab/requirements.txt")  # the image's lock stands in for Airflow's constraints
+WHEELS = Path("/mwaa-wheels")  # requirements fetched on the host (containers here reach no index)
+STARTUP_TIMEOUT = 5 * 60 - 5  # seconds; amazon-mwaa-docker-images stops the script 5 s short of 5 minutes
+REQUIREMENTS_TIMEOUT = 9 * 60
+
+
+def say(message: str) -> None:
+    print(f"mwaa: {message}", file=sys.stderr, flush=True)
+
+
+def run_startup_script(env: dict[str, str]) -> dict[str, str]:
+    """Source startup.sh as MWAA does (an `exit` in it only ends the script) and return its exports."""
+    source = BUCKET / "startup.sh"
+    if not source.exists():
+        return {}
+    script = HOME / "startup" / "startup.sh"
+    script.parent.mkdir(exist_ok=True)
+    shutil.copy(source, script)
+    with tempfile.NamedTemporaryFile() as dump:
+        try:
+            subprocess.run(
+                ["bash", "-c", 'shopt -s expand_aliases; alias exit=return; source "$1"; env -0 > "$2"',
+                 "startup.sh", str(script), dump.name],
+                env=env, cwd=HOME, timeout=STARTUP_TIMEOUT, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"mwaa: startup.sh did not finish within {STARTUP_TIMEOUT} s: MWAA stops the "
+                             f"container (move long work out of the startup script)") from None
+        after = dict(item.split("=", 1) for item in Path(dump.name).read_text().split("\0") if "=" in item)
+    exports = {k: v for k, v in after.items() if env.get(k) != v and k not in ("_", "SHLVL", "PWD", "OLDPWD")}
+    for name in sorted(filter(options.reserved, exports)):
+        say(f"startup.sh exported {name}: a reserved variable, so MWAA keeps its own value")
+    return exports
+
+
+def install_requirements(env: dict[str, str]) -> None:
+    source = BUCKET / "requirements.txt"
+    if not source.exists() or not any(
+        line.strip() and not line.lstrip().startswith("#") for line in source.read_text().splitlines()
+    ):
+        return
+    target = HOME / "requirements" / "requirements.txt"
+    target.parent.mkdir(exist_ok=True)
+    shutil.copy(source, target)
+    forced = [] if requirements.has_own_constraints(target.read_text()) else ["-c", str(CONSTRAINTS)]
+    command = [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(WHEELS),
+               "-r", str(target), *forced]
+    say("$ " + " ".join(command))
+    try:
+        result = subprocess.run(command, env=env, timeout=REQUIREMENTS_TIMEOUT)
+        failed = result.returncode != 0
+    except subprocess.TimeoutExpired:
+        failed = True
+    if failed:
+        say("ERROR: requirements.txt did not install; MWAA logs this and starts Airflow without them "
+            "(tasks importing them will fail). `make mwaa-validate` shows the conflicts.")
+
+
+def main(argv: list[str]) -> None:
+    try:
+        config = options.load(OPTIONS_FILE)
+        say(f"plugins: {plugins.install(BUCKET, HOME / 'plugins')}")
+    except (options.OptionsError, plugins.PluginsError) as err:
+        raise SystemExit(f"mwaa: {err}") from None
+    container = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    exports = run_startup_script({**container, **options.to_environ(config)})
+    env = options.merge(container, exports, config)
+    install_requirements(env)
+    os.chdir(HOME)
+    if argv[:1] in (["bash"], ["python"]):
+        os.execvpe(argv[0], argv, env)
+    if argv[:1] == ["ui"]:
+        argv = [compat.UI_COMMAND, *argv[1:]]
+    os.execvpe("airflow", ["airflow", *argv], env)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

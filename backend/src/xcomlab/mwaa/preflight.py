@@ -1,0 +1,146 @@
+"""`make mwaa-validate`: would an MWAA update with this bucket succeed? Checks, in seconds, what MWAA finds
+out in a 10-30 minute update: the configuration options, plugins.zip, requirements.txt against the forced
+constraints, and whether core.xcom_backend loads, resolved by this very Airflow version with MWAA's
+sys.path. Prints an MWAA-style verdict; exits 1 unless the update would succeed.
+Runs inside the MWAA-mode Airflow image (sandbox.py starts it with `docker compose run`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from xcomlab import compat
+from xcomlab.mwaa import options, plugins, requirements
+from xcomlab.mwaa.entrypoint import BUCKET, CONSTRAINTS, HOME, OPTIONS_FILE
+
+# Run in a fresh interpreter, as a component starts: `import airflow` sets up sys.path as that version
+# does (config/ and plugins/; 2.x also dags/), then the module every component imports resolves the class.
+# -P: no script directory or cwd on sys.path, as for the `airflow` command.
+RESOLVE = f"""
+import importlib, json
+try:
+    import airflow
+    xcom = importlib.import_module({compat.XCOM_RESOLVER!r}).XCom
+    print(json.dumps({{"loaded": xcom.__module__ + "." + xcom.__qualname__}}))
+except Exception as err:
+    name = lambda e: e if e is None else f"{{type(e).__module__.replace('builtins.', '')}}.{{type(e).__name__}}: {{e}}".lstrip(".")
+    print(json.dumps({{"error": name(err), "cause": name(err.__cause__ or err.__context__)}}))
+"""
+
+
+@dataclass
+class Problem:
+    verdict: str  # what MWAA would report
+    what: str
+    error: str
+    fix: str = ""
+    crashes: tuple[str, ...] = ()
+
+
+def resolve_backend(env: dict[str, str]) -> dict:
+    result = subprocess.run([sys.executable, "-P", "-c", RESOLVE], env=env, cwd=HOME, capture_output=True, text=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"error": f"the check itself failed: {result.stderr.strip()[-500:]}", "cause": None}
+    return json.loads(lines[-1])
+
+
+def locate(module: str) -> str | None:
+    """Where in the bucket the module's source lies: '' (outside dags/ and plugins/), 'dags', 'plugins'."""
+    relative = module.replace(".", "/")
+    for place, root in (("dags", BUCKET / "dags"), ("plugins", HOME / "plugins"), ("", BUCKET)):
+        if (root / f"{relative}.py").exists() or (root / relative / "__init__.py").exists():
+            return place
+    return None
+
+
+def backend_fix(value: str, outcome: dict) -> str:
+    module = value.rpartition(".")[0]
+    relative = module.replace(".", "/") + ".py"
+    if "not a subclass" in outcome["error"]:
+        return f"make the class subclass {compat.BASE_XCOM} (the base class of Airflow {compat.AIRFLOW_MAJOR})"
+    place = locate(module)
+    if compat.AIRFLOW_MAJOR >= 3:
+        keep = (f"plugins/{relative} (core.xcom_backend stays {value!r}) or ship it as a package "
+                f"in requirements.txt")
+        if place == "dags":
+            return f"Airflow 3 loads the XCom backend before dags/ is on sys.path: move dags/{relative} to {keep}"
+        if place == "":
+            return f"{relative} is outside dags/ and plugins/, which is all MWAA deploys: move it to {keep}"
+    elif place == "":
+        return (f"{relative} is outside dags/ and plugins/, which is all MWAA deploys: move it to "
+                f"dags/{relative} (core.xcom_backend stays {value!r}) or plugins/{relative}")
+    if place is None and (outcome.get("cause") or "").startswith("ModuleNotFoundError"):
+        return (f"no module {module!r} in dags/, plugins/ or the installed packages: check the spelling of "
+                f"core.xcom_backend (the provider's class is "
+                f"airflow.providers.common.io.xcom.backend.XComObjectStorageBackend)")
+    return "fix the error above in the backend module"
+
+
+def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
+    problems, notes = [], []
+    try:
+        config = options.load(OPTIONS_FILE)
+    except options.OptionsError as err:
+        return [Problem("ValidationException", OPTIONS_FILE.name, p,
+                        "the API refuses the update; the environment stays as it is") for p in err.problems], notes
+    notes.append(f"configuration options: {len(config)} valid")
+    notes += [f"  note: {key} is set by MWAA itself; your value is ignored" for key in options.overridden(config)]
+
+    try:
+        notes.append(f"plugins: {plugins.install(BUCKET, HOME / 'plugins')}")
+    except plugins.PluginsError as err:
+        problems.append(Problem("UPDATE_FAILED", "plugins", str(err), crashes=compat.COMPONENTS))
+
+    if (BUCKET / "requirements.txt").exists():
+        found = requirements.conflicts(BUCKET / "requirements.txt", CONSTRAINTS, airflow_version)
+        problems += [Problem("REQUIREMENTS_NOT_INSTALLED", "requirements.txt", c,
+                             "MWAA logs the pip failure and starts without these packages") for c in found]
+        if not found:
+            notes.append("requirements.txt: compatible with the forced constraints")
+
+    value = config.get("core.xcom_backend")
+    if value:
+        env = options.merge({k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, {}, config)
+        outcome = resolve_backend(env)
+        if "error" in outcome:
+            error = outcome["error"] + (f"\n    caused by {outcome['cause']}" if outcome.get("cause") else "")
+            problems.append(Problem("UPDATE_FAILED", f"core.xcom_backend = {value}", error,
+                                    backend_fix(value, outcome), compat.COMPONENTS))
+        else:
+            notes.append(f"core.xcom_backend: {value} loads ({outcome['loaded']}, a {compat.BASE_XCOM} subclass)")
+    else:
+        notes.append("core.xcom_backend: not set (Airflow's default, the metadata DB)")
+    return problems, notes
+
+
+def report(airflow_version: str, problems: list[Problem], notes: list[str]) -> str:
+    lines = [f"MWAA preflight: Airflow {airflow_version}, bucket {os.environ.get('MWAA_DIR', BUCKET)}"]
+    lines += [f"  {note}" for note in notes]
+    for problem in problems:
+        lines += [f"  {problem.verdict}: {problem.what}", f"    error: {problem.error}"]
+        if problem.crashes:
+            lines.append(f"    would crash: {', '.join(problem.crashes)} (each loads it at start; the update "
+                         f"rolls back after 10-30 minutes)")
+        if problem.fix:
+            lines.append(f"    fix: {problem.fix}")
+    verdicts = [p.verdict for p in problems]
+    worst = next((v for v in ("ValidationException", "UPDATE_FAILED", "REQUIREMENTS_NOT_INSTALLED")
+                  if v in verdicts), "AVAILABLE")
+    lines.append(f"Verdict: {worst}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    problems, notes = check(compat.AIRFLOW_VERSION)
+    print(report(compat.AIRFLOW_VERSION, problems, notes), flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
