@@ -58,6 +58,7 @@ def docker_cleanup() -> list[str]:
 class Stack:
     def __init__(self, env: dict[str, str], settings: dict[str, str]):
         self.env, self.settings = env, settings
+        self.offline = sandbox.offline_from_state(settings)
 
     def up(self) -> None:
         """As `make up`: builds the Airflow image if its inputs changed, then waits until healthy."""
@@ -65,7 +66,19 @@ class Stack:
 
     def switch(self, backend: str) -> None:
         """As `make up BACKEND=...` on the running stack: compose recreates only the Airflow components."""
-        self._fail_clearly(sandbox.start_and_wait, dict(self.env, BACKEND=backend), timeout=300)
+        self.start(BACKEND=backend)
+
+    def start(self, **overrides: str) -> dict[str, str]:
+        """As `make up KEY=value...` on the running stack; returns the compose environment it used."""
+        env = self.env_with(**overrides)
+        self._fail_clearly(sandbox.start_and_wait, env, timeout=300)
+        return env
+
+    def env_with(self, **overrides: str) -> dict[str, str]:
+        settings = dict(self.settings, **overrides)
+        if settings["MWAA"] == "1":
+            sandbox.fetch_mwaa_requirements(settings)
+        return dict(sandbox.compose_env(settings, self.offline), **overrides)
 
     @staticmethod
     def _fail_clearly(step, *args, **kwargs) -> None:

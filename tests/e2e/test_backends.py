@@ -65,7 +65,7 @@ def expected_in_db(backend: Backend, key: str, threshold: int) -> bool:
 
 def object_name(reference: str) -> str:
     """Object name inside the bucket, from the row's full reference (scheme://[conn@]xcom/name)."""
-    return re.sub(r"^[a-z]+://([^@/]+@)?xcom/", "", reference)
+    return re.sub(r"^[a-z0-9]+://([^@/]+@)?xcom/", "", reference)
 
 
 def run_prefix(run_id: str) -> str:

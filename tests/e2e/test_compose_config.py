@@ -1,4 +1,5 @@
-"""The compose project as users and CI run it: valid in every mode, loopback-only, pinned, healthchecked."""
+"""The compose project as users and CI run it: valid in every mode and for every Airflow version with a
+lock, loopback-only, pinned, healthchecked; 2.x and MWAA mode change only what they must."""
 
 from __future__ import annotations
 
@@ -12,20 +13,24 @@ import sandbox
 pytestmark = pytest.mark.e2e
 
 MODES = [("minio", False), ("moto", False), ("minio", True)]
+VERSIONS = sorted(p.stem.removeprefix("requirements-") for p in (sandbox.COMPOSE_DIR / "airflow").glob("requirements-*.txt"))
+COMPONENTS = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
 
 
-def resolved_config(settings: dict[str, str], emulator: str, offline: bool) -> dict:
-    env = sandbox.compose_env(dict(settings, S3_EMULATOR=emulator), offline)
+def resolved_config(settings: dict[str, str], emulator: str, offline: bool, **overrides: str) -> dict:
+    env = sandbox.compose_env(dict(settings, S3_EMULATOR=emulator, **overrides), offline)
     result = subprocess.run(["docker", "compose", "config", "--format", "json"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"docker compose config failed ({emulator}, offline={offline}): {result.stderr}"
     return json.loads(result.stdout)
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize(("emulator", "offline"), MODES, ids=["minio", "moto", "registry-less"])
-def test_config_is_valid_and_safe(settings, emulator, offline):
-    services = resolved_config(settings, emulator, offline)["services"]
-    assert {"postgres", "redis", "s3", "azurite", "fake-gcs", "storage-init", "airflow-init", "airflow-apiserver",
-            "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"} <= set(services)
+def test_config_is_valid_and_safe(settings, emulator, offline, version):
+    services = resolved_config(settings, emulator, offline, AIRFLOW_VERSION=version)["services"]
+    components = COMPONENTS - ({"airflow-dag-processor"} if version.startswith("2.") else set())
+    assert {"postgres", "redis", "s3", "azurite", "fake-gcs", "storage-init", "airflow-init"} | components == set(services)
+    assert services["airflow-apiserver"]["command"] == (["webserver"] if version.startswith("2.") else ["api-server"])
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port["host_ip"] == "127.0.0.1", f"{name} publishes {port['published']} beyond loopback"
@@ -47,3 +52,20 @@ def test_one_shots_are_adopted_so_up_wait_succeeds(settings):
         adopters = [name for name, svc in services.items()
                     if svc.get("depends_on", {}).get(one_shot, {}).get("condition") == "service_completed_successfully"]
         assert adopters, f"no long-running service waits for {one_shot}: `up --wait` would fail"
+
+
+@pytest.mark.parametrize("version", ["2.11.2", "3.3.1"])
+def test_mwaa_mode_changes_only_the_components(settings, version):
+    plain = resolved_config(settings, "minio", True, AIRFLOW_VERSION=version)["services"]
+    mwaa = resolved_config(settings, "minio", True, AIRFLOW_VERSION=version, MWAA="1")["services"]
+    assert set(mwaa) == set(plain)
+    for name in set(mwaa) & COMPONENTS:
+        service = mwaa[name]
+        assert service["command"][:3] == ["python", "-m", "xcomlab.mwaa.entrypoint"], name
+        assert service["environment"]["AIRFLOW_HOME"] == "/usr/local/airflow"
+        # Configured by the bucket's options JSON only, as on MWAA: nothing from BACKEND, no PYTHONPATH.
+        assert "AIRFLOW__CORE__XCOM_BACKEND" not in service["environment"]
+        assert "PYTHONPATH" not in service["environment"]
+        assert {v["target"] for v in service["volumes"]} >= {"/usr/local/airflow/dags", "/mwaa"}
+    for name in set(mwaa) - COMPONENTS:
+        assert mwaa[name] == plain[name], f"MWAA mode changed {name}"

@@ -102,9 +102,10 @@ def value_problems(key: str, value: object) -> list[str]:
 
 
 def env_name(key: str) -> str:
-    """core.xcom_backend -> AIRFLOW__CORE__XCOM_BACKEND, as MWAA turns options into variables."""
-    section, _, option = key.partition(".")
-    return f"AIRFLOW__{section.upper()}__{option.upper()}"
+    """core.xcom_backend -> AIRFLOW__CORE__XCOM_BACKEND. Sections may hold dots, options never do:
+    common.io.xcom_objectstorage_path -> AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH (Airflow's own naming)."""
+    section, _, option = key.rpartition(".")
+    return f"AIRFLOW__{section.replace('.', '_').upper()}__{option.upper()}"
 
 
 def to_environ(options: dict[str, str]) -> dict[str, str]:

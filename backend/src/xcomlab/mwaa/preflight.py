@@ -28,7 +28,7 @@ try:
     xcom = importlib.import_module({compat.XCOM_RESOLVER!r}).XCom
     print(json.dumps({{"loaded": xcom.__module__ + "." + xcom.__qualname__}}))
 except Exception as err:
-    name = lambda e: e if e is None else f"{{type(e).__module__.replace('builtins.', '')}}.{{type(e).__name__}}: {{e}}".lstrip(".")
+    name = lambda e: e if e is None else f"{{type(e).__module__}}.{{type(e).__name__}}: {{e}}".removeprefix("builtins.")
     print(json.dumps({{"error": name(err), "cause": name(err.__cause__ or err.__context__)}}))
 """
 

@@ -1,0 +1,111 @@
+"""MWAA mode on the session's Airflow version: the preflight's verdict and what really happens when the
+stack starts with the same bucket.
+
+Three places for the same small custom S3 backend (tests/e2e/mwaa/s3_xcom_backend.py):
+- include/ (the seed case, `include.s3_xcom_backend.S3XComBackend`): refused, and every component exits;
+- dags/: loads on Airflow 2.x (dags/ is on sys.path first), fails on 3.x like real Airflow;
+- plugins/: loads on both; push/pull then lands in the S3 emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import sandbox
+
+pytestmark = pytest.mark.e2e
+
+HERE = sandbox.ROOT / "tests" / "e2e"
+PROJECTS = sandbox.CACHE / "e2e-mwaa"  # bind-mounted: must be readable by the container's uid 50000
+DAG_ID, PUSH_TASK = "xcom_push_pull", "push_objects"
+PUSHED = {"small_obj": {"a": 23}, "big_obj": {f"key{i}": "x" * 100 for i in range(100)}}
+LOAD_ERROR = ('The object could not be loaded. Please check "xcom_backend" key in "core" section. '
+              'Current value: "{}".')
+# Where the backend module goes in the bucket, and the core.xcom_backend value that names it.
+CASES = {
+    "include": ("include/s3_xcom_backend.py", "include.s3_xcom_backend.S3XComBackend"),
+    "dags": ("dags/s3_xcom_backend.py", "s3_xcom_backend.S3XComBackend"),
+    "plugins": ("plugins/s3_xcom_backend.py", "s3_xcom_backend.S3XComBackend"),
+}
+
+
+def make_bucket(case: str) -> tuple[str, str]:
+    """An MWAA bucket for the case; returns (MWAA_DIR, core.xcom_backend)."""
+    module_path, value = CASES[case]
+    bucket = PROJECTS / case
+    shutil.rmtree(bucket, ignore_errors=True)
+    (bucket / "dags").mkdir(parents=True)
+    shutil.copy(sandbox.ROOT / "dags" / f"{DAG_ID}.py", bucket / "dags")
+    (bucket / module_path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE / "mwaa" / "s3_xcom_backend.py", bucket / module_path)
+    (bucket / "airflow-configuration-options.json").write_text(json.dumps({"core.xcom_backend": value}))
+    for path in [bucket, *bucket.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return str(bucket), value
+
+
+def works_on(case: str, major: int) -> bool:
+    return case == "plugins" or (case == "dags" and major == 2)
+
+
+@pytest.fixture(scope="module")
+def major(settings) -> int:
+    return sandbox.airflow_major(settings)
+
+
+def preflight(settings, bucket: str) -> subprocess.CompletedProcess:
+    env = dict(sandbox.os.environ, MWAA_DIR=bucket, AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
+    return subprocess.run([sys.executable, str(sandbox.COMPOSE_DIR / "sandbox.py"), "mwaa-validate"],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_preflight_verdict(case, settings, major, report):
+    bucket, value = make_bucket(case)
+    result = preflight(settings, bucket)
+    print(result.stdout, result.stderr[-2000:])
+    if works_on(case, major):
+        assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+        assert "Verdict: AVAILABLE" in result.stdout
+        assert f"core.xcom_backend: {value} loads" in result.stdout
+        return
+    assert result.returncode == 1
+    assert "Verdict: UPDATE_FAILED" in result.stdout
+    assert LOAD_ERROR.format(value) in result.stdout
+    components = "api-server, scheduler, dag-processor, triggerer" if major >= 3 else "webserver, scheduler, triggerer"
+    assert f"would crash: {components}" in result.stdout
+    module_file = value.rpartition(".")[0].replace(".", "/") + ".py"
+    expected_fix = f"plugins/{module_file}" if major >= 3 else f"dags/{module_file}"
+    assert expected_fix in result.stdout.split("fix:", 1)[1]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_started_anyway(case, stack, settings, major, airflow, stores):
+    bucket, value = make_bucket(case)
+    if works_on(case, major):
+        stack.start(MWAA="1", MWAA_DIR=bucket)
+        airflow.wait_for_dag(DAG_ID)
+        run_id = airflow.trigger(DAG_ID)
+        airflow.wait_for_run(DAG_ID, run_id)
+        prefix = f"mwaa-custom/{DAG_ID}/{run_id}/{PUSH_TASK}/"
+        listed = stores["s3"].list(prefix)
+        assert sorted(listed) == sorted(f"{prefix}{key}.json" for key in PUSHED)
+        for key, pushed in PUSHED.items():
+            assert json.loads(stores["s3"].read(f"{prefix}{key}.json")) == pushed
+        return
+    env = stack.env_with(MWAA="1", MWAA_DIR=bucket)
+    with pytest.raises(sandbox.SandboxError):
+        sandbox.start_and_wait(env, timeout=180)
+    components = ["airflow-apiserver", "airflow-scheduler", "airflow-triggerer"]
+    components += ["airflow-dag-processor"] if major >= 3 else []
+    for service in components:
+        state = sandbox.compose(env, "ps", "--all", "--format", "{{.State}} {{.ExitCode}}", service,
+                                capture_output=True, text=True).stdout.strip()
+        logs = sandbox.compose(env, "logs", "--no-color", service, capture_output=True, text=True).stdout
+        assert state == "exited 1", f"{service} should have exited with 1, is {state!r}"
+        assert LOAD_ERROR.format(value) in logs, f"{service} did not log the load error:\n{logs[-1500:]}"
