@@ -113,7 +113,7 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
             problems.append(Problem("UPDATE_FAILED", f"core.xcom_backend = {value}", error,
                                     backend_fix(value, outcome), compat.COMPONENTS))
         else:
-            notes.append(f"core.xcom_backend: {value} loads ({outcome['loaded']}, a {compat.BASE_XCOM} subclass)")
+            notes.append(f"core.xcom_backend: {value} loads ({outcome['loaded']}, a subclass of {compat.BASE_XCOM})")
     else:
         notes.append("core.xcom_backend: not set (Airflow's default, the metadata DB)")
     return problems, notes
