@@ -45,7 +45,7 @@ test: ## Unit tests (no Docker)
 	uv run pytest tests/unit
 
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up)
-	@$(SANDBOX) run -- uv run pytest tests/e2e --junitxml=reports/e2e-junit.xml
+	@$(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
 
 bench: ## Time warm up and backend switches, measure the stack at rest (needs `make up` first)
 	@python3 tests/bench/stack.py

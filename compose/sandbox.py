@@ -213,6 +213,7 @@ def compose_env(settings: dict[str, str], offline: bool) -> dict[str, str]:
         COMPOSE_FILE=os.pathsep.join(str(p) for p in compose_files(settings, offline)),
         COMPOSE_PATH_SEPARATOR=os.pathsep,
         COMPOSE_ENV_FILES=str(DOTENV),
+        AIRFLOW_VERSION=settings["AIRFLOW_VERSION"],  # also names the e2e reports
         XCOM_LAB_BASE_IMAGE=base_image_tag(),
         MWAA_DIR=str(mwaa_dir(settings)),  # absolute: compose resolves relative mounts from compose/
     )
@@ -399,7 +400,7 @@ def fetch_mwaa_requirements(settings: dict[str, str]) -> None:
 
 def mwaa_validate(env: dict[str, str]) -> int:
     """The preflight, in a throwaway container of the MWAA-mode image: no stack, no database."""
-    run(["docker", "compose", "build", "airflow-init"], env=env)
+    compose(env, "build", "--quiet", "airflow-init")
     return compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler",
                    "python", "-m", "xcomlab.mwaa.preflight", check=False).returncode
 

@@ -115,8 +115,8 @@ def metadata_db(stack, settings) -> MetadataDB:
 
 
 @pytest.fixture(scope="session")
-def report():
-    report = Report()
+def report(settings):
+    report = Report(settings["AIRFLOW_VERSION"])
     yield report
     REPORTS.mkdir(exist_ok=True)
-    report.write(REPORTS / "e2e-report.md")
+    report.write(REPORTS / f"e2e-report-{settings['AIRFLOW_VERSION']}.md")

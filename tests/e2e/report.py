@@ -1,4 +1,5 @@
-"""The e2e report: one row per backend x value, where it landed, its size and its key (markdown)."""
+"""The e2e report (markdown): one row per backend x value, where it landed, its size and its key; and one
+row per MWAA case, the preflight's verdict and what happened when the stack started anyway."""
 
 from __future__ import annotations
 
@@ -18,14 +19,19 @@ class Row:
 
 @dataclass
 class Report:
+    airflow_version: str
     rows: list[Row] = field(default_factory=list)
+    mwaa: dict[str, dict[str, str]] = field(default_factory=dict)  # case -> column -> text
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
 
+    def add_mwaa(self, case: str, **columns: str) -> None:
+        self.mwaa.setdefault(case, {}).update(columns)
+
     def write(self, path: Path) -> None:
         lines = [
-            "# xcom-lab e2e report",
+            f"# xcom-lab e2e report: Airflow {self.airflow_version}",
             "",
             "| backend | XCom key | landed in | size (bytes) | location | content equal |",
             "| --- | --- | --- | ---: | --- | --- |",
@@ -34,4 +40,9 @@ class Report:
             f"| {r.backend} | {r.key} | {r.landed} | {r.size} | `{r.location}` | {'yes' if r.equal else 'NO'} |"
             for r in self.rows
         ]
+        if self.mwaa:
+            lines += ["", "## MWAA mode", "", "| backend module in | core.xcom_backend | preflight | started |",
+                      "| --- | --- | --- | --- |"]
+            lines += [f"| {case} | `{c.get('value', '')}` | {c.get('preflight', 'not run')} | {c.get('started', 'not run')} |"
+                      for case, c in self.mwaa.items()]
         path.write_text("\n".join(lines) + "\n")

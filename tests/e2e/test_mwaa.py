@@ -69,6 +69,8 @@ def test_preflight_verdict(case, settings, major, report):
     bucket, value = make_bucket(case)
     result = preflight(settings, bucket)
     print(result.stdout, result.stderr[-2000:])
+    verdict = result.stdout.rpartition("Verdict: ")[2].strip() or f"no verdict (exit {result.returncode})"
+    report.add_mwaa(case, value=value, preflight=f"{verdict} (exit {result.returncode})")
     if works_on(case, major):
         assert result.returncode == 0, result.stdout + result.stderr[-2000:]
         assert "Verdict: AVAILABLE" in result.stdout
@@ -85,7 +87,7 @@ def test_preflight_verdict(case, settings, major, report):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_started_anyway(case, stack, settings, major, airflow, stores):
+def test_started_anyway(case, stack, settings, major, airflow, stores, report):
     bucket, value = make_bucket(case)
     if works_on(case, major):
         stack.start(MWAA="1", MWAA_DIR=bucket)
@@ -97,6 +99,7 @@ def test_started_anyway(case, stack, settings, major, airflow, stores):
         assert sorted(listed) == sorted(f"{prefix}{key}.json" for key in PUSHED)
         for key, pushed in PUSHED.items():
             assert json.loads(stores["s3"].read(f"{prefix}{key}.json")) == pushed
+        report.add_mwaa(case, started=f"healthy; push/pull ok, objects `s3://xcom/{prefix}<key>.json`")
         return
     env = stack.env_with(MWAA="1", MWAA_DIR=bucket)
     with pytest.raises(sandbox.SandboxError):
@@ -109,3 +112,4 @@ def test_started_anyway(case, stack, settings, major, airflow, stores):
         logs = sandbox.compose(env, "logs", "--no-color", service, capture_output=True, text=True).stdout
         assert state == "exited 1", f"{service} should have exited with 1, is {state!r}"
         assert LOAD_ERROR.format(value) in logs, f"{service} did not log the load error:\n{logs[-1500:]}"
+    report.add_mwaa(case, started=f"{', '.join(components)} exited 1 with the load error")

@@ -61,6 +61,7 @@ def test_malformed_line_is_reported_with_its_number(dotenv):
         ("OFFLINE", "yes", "use auto, 0 or 1"),
         ("XCOM_THRESHOLD", "1kb", "not a whole number"),
         ("AIRFLOW_VERSION", "9.9.9", "make lock AIRFLOW_VERSION=9.9.9"),
+        ("MWAA", "yes", r"MWAA='yes' is unknown: use 1 \(MWAA mode\) or 0"),
     ],
 )
 def test_bad_values_get_a_clear_message(dotenv, key, value, message):
@@ -80,6 +81,49 @@ def test_bad_values_get_a_clear_message(dotenv, key, value, message):
 def test_compose_file_set(dotenv, emulator, offline, files):
     settings = sandbox.load_settings(environ={"S3_EMULATOR": emulator}, dotenv=dotenv)
     assert [p.name for p in sandbox.compose_files(settings, offline)] == files
+
+
+@pytest.mark.parametrize(
+    ("overrides", "files"),
+    [
+        ({"AIRFLOW_VERSION": "2.10.3"}, ["docker-compose.yml", "airflow-2.yml"]),
+        ({"AIRFLOW_VERSION": "3.0.6"}, ["docker-compose.yml"]),
+        ({"AIRFLOW_VERSION": "2.11.2", "MWAA": "1"}, ["docker-compose.yml", "airflow-2.yml", "mwaa.yml"]),
+    ],
+)
+def test_version_and_mwaa_files(dotenv, overrides, files):
+    settings = sandbox.load_settings(environ=overrides, dotenv=dotenv)
+    assert [p.name for p in sandbox.compose_files(settings, offline=False)] == files
+
+
+def test_mwaa_dir_must_look_like_a_bucket(dotenv, tmp_path):
+    (tmp_path / "bucket" / "dags").mkdir(parents=True)
+    with pytest.raises(sandbox.SandboxError, match=r"has no airflow-configuration-options.json: it must look like an MWAA bucket"):
+        sandbox.load_settings(environ={"MWAA": "1", "MWAA_DIR": str(tmp_path / "bucket")}, dotenv=dotenv)
+
+
+def test_the_example_bucket_is_valid(dotenv):
+    settings = sandbox.load_settings(environ={"MWAA": "1"}, dotenv=dotenv)
+    assert sandbox.compose_env(settings, offline=False)["MWAA_DIR"] == str(sandbox.ROOT / "mwaa")
+
+
+def test_down_addresses_the_version_the_last_up_started(dotenv, tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "STATE_FILE", tmp_path / "last-up.json")
+    settings = sandbox.load_settings(environ={"AIRFLOW_VERSION": "2.11.2"}, dotenv=dotenv)
+    sandbox.remember(settings, offline=True)
+    default = sandbox.load_settings(environ={}, dotenv=dotenv)
+    assert sandbox.with_last_up(default, environ={})["AIRFLOW_VERSION"] == "2.11.2"
+    assert sandbox.with_last_up(default, environ={"AIRFLOW_VERSION": "3.3.1"})["AIRFLOW_VERSION"] == "3.3.1"
+    assert sandbox.offline_from_state(default) is True
+
+
+def test_backend_settings_layer_the_version_override(dotenv):
+    settings = sandbox.load_settings(environ={"AIRFLOW_VERSION": "2.10.3"}, dotenv=dotenv)
+    gcs = sandbox.backend_environment(settings, "gcs")
+    assert gcs["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == "gs://xcom/xcom"
+    assert gcs["STORAGE_EMULATOR_HOST"] == "http://fake-gcs:4443"
+    assert sandbox.backend_environment(dict(settings, AIRFLOW_VERSION="3.3.1"), "gcs")[
+        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == "gs://xcom_gcs@xcom/xcom"
 
 
 def test_offline_points_the_airflow_build_at_the_stand_in(dotenv, monkeypatch):

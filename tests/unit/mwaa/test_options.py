@@ -24,7 +24,7 @@ def test_valid_options_become_airflow_variables(tmp_path):
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"Core.xcom_backend": "x"}, r"key 'Core.xcom_backend' does not match MWAA's pattern"),
+        ({"Core.xcom_backend": "x"}, r"key 'Core.xcom_backend' does not match MWAA's pattern .*: keys are lowercase: write 'core.xcom_backend'"),
         ({"core.xcom_backend.": "x"}, r"key 'core.xcom_backend.' does not match MWAA's pattern"),
         ({"core." + "k" * 60: "x"}, r"is 65 characters long: MWAA allows 1 to 64"),
         ({"xcom_backend": "x"}, r"key 'xcom_backend' has no section: write it as section.option, e.g. core.xcom_backend"),

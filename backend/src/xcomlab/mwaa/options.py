@@ -78,9 +78,9 @@ def key_problems(key: str) -> list[str]:
     if not 1 <= len(key) <= KEY_MAX:
         return [f"key {key[:70]!r} is {len(key)} characters long: MWAA allows 1 to {KEY_MAX}"]
     if not KEY_PATTERN.fullmatch(key):
-        return [f"key {key!r} does not match MWAA's pattern {KEY_PATTERN.pattern} "
-                f"(lowercase letters, digits, '.' and '_', starting with a letter): write it as "
-                f"{key.lower().strip('._- ')!r}-style section.option"]
+        hint = (f"keys are lowercase: write {key.lower()!r}" if KEY_PATTERN.fullmatch(key.lower())
+                else "lowercase letters, digits, '.' and '_', starting with a letter and not ending with '.'")
+        return [f"key {key!r} does not match MWAA's pattern {KEY_PATTERN.pattern}: {hint}"]
     if "." not in key:
         return [f"key {key!r} has no section: write it as section.option, e.g. core.{key}"]
     if key in REFUSED:

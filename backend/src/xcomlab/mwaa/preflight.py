@@ -87,8 +87,8 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
     try:
         config = options.load(OPTIONS_FILE)
     except options.OptionsError as err:
-        return [Problem("ValidationException", OPTIONS_FILE.name, p,
-                        "the API refuses the update; the environment stays as it is") for p in err.problems], notes
+        return [Problem("ValidationException", f"{OPTIONS_FILE.name} (the API refuses the update; the "
+                        f"environment stays as it is)", "\n".join(err.problems))], notes
     notes.append(f"configuration options: {len(config)} valid")
     notes += [f"  note: {key} is set by MWAA itself; your value is ignored" for key in options.overridden(config)]
 
@@ -109,7 +109,7 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
         env = options.merge({k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, {}, config)
         outcome = resolve_backend(env)
         if "error" in outcome:
-            error = outcome["error"] + (f"\n    caused by {outcome['cause']}" if outcome.get("cause") else "")
+            error = outcome["error"] + (f" (caused by {outcome['cause']})" if outcome.get("cause") else "")
             problems.append(Problem("UPDATE_FAILED", f"core.xcom_backend = {value}", error,
                                     backend_fix(value, outcome), compat.COMPONENTS))
         else:
@@ -123,7 +123,9 @@ def report(airflow_version: str, problems: list[Problem], notes: list[str]) -> s
     lines = [f"MWAA preflight: Airflow {airflow_version}, bucket {os.environ.get('MWAA_DIR', BUCKET)}"]
     lines += [f"  {note}" for note in notes]
     for problem in problems:
-        lines += [f"  {problem.verdict}: {problem.what}", f"    error: {problem.error}"]
+        lines.append(f"  {problem.verdict}: {problem.what}")
+        errors = problem.error.split("\n")
+        lines += [f"    error: {errors[0]}"] if len(errors) == 1 else [f"    - {error}" for error in errors]
         if problem.crashes:
             lines.append(f"    would crash: {', '.join(problem.crashes)} (each loads it at start; the update "
                          f"rolls back after 10-30 minutes)")
