@@ -2,9 +2,10 @@
 stack starts with the same bucket.
 
 Three places for the same small custom S3 backend (tests/e2e/mwaa/s3_xcom_backend.py):
-- include/ (the seed case, `include.s3_xcom_backend.S3XComBackend`): refused, and every component exits;
+- include/ (the seed case, `include.s3_xcom_backend.S3XComBackend`): refused, and every component exits,
+  even with a startup.sh exporting PYTHONPATH (reserved: MWAA ignores it);
 - dags/: loads on Airflow 2.x (dags/ is on sys.path first), fails on 3.x like real Airflow;
-- plugins/: loads on both; push/pull then lands in the S3 emulator.
+- plugins/: loads on both; push/pull then lands in the S3 emulator, and requirements.txt is installed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ DAG_ID, PUSH_TASK = "xcom_push_pull", "push_objects"
 PUSHED = {"small_obj": {"a": 23}, "big_obj": {f"key{i}": "x" * 100 for i in range(100)}}
 LOAD_ERROR = ('The object could not be loaded. Please check "xcom_backend" key in "core" section. '
               'Current value: "{}".')
+# The usual attempt to rescue the seed case; PYTHONPATH is reserved, so MWAA ignores it.
+RESCUE_ATTEMPT = 'export PYTHONPATH="/mwaa:/usr/local/airflow"\n'
+# A requirement outside the image's lock: it must get installed at start.
+EXTRA_REQUIREMENT = "cowsay==6.1"
 # Where the backend module goes in the bucket, and the core.xcom_backend value that names it.
 CASES = {
     "include": ("include/s3_xcom_backend.py", "include.s3_xcom_backend.S3XComBackend"),
@@ -44,6 +49,9 @@ def make_bucket(case: str) -> tuple[str, str]:
     (bucket / module_path).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(HERE / "mwaa" / "s3_xcom_backend.py", bucket / module_path)
     (bucket / "airflow-configuration-options.json").write_text(json.dumps({"core.xcom_backend": value}))
+    (bucket / "startup.sh").write_text(RESCUE_ATTEMPT if case == "include" else "export XCOM_LAB_STARTUP=ran\n")
+    if case == "plugins":
+        (bucket / "requirements.txt").write_text(EXTRA_REQUIREMENT + "\n")
     for path in [bucket, *bucket.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return str(bucket), value
@@ -90,7 +98,7 @@ def test_preflight_verdict(case, settings, major, report):
 def test_started_anyway(case, stack, settings, major, airflow, stores, report):
     bucket, value = make_bucket(case)
     if works_on(case, major):
-        stack.start(MWAA="1", MWAA_DIR=bucket)
+        env = stack.start(MWAA="1", MWAA_DIR=bucket)
         airflow.wait_for_dag(DAG_ID)
         run_id = airflow.trigger(DAG_ID)
         airflow.wait_for_run(DAG_ID, run_id)
@@ -99,6 +107,13 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
         assert sorted(listed) == sorted(f"{prefix}{key}.json" for key in PUSHED)
         for key, pushed in PUSHED.items():
             assert json.loads(stores["s3"].read(f"{prefix}{key}.json")) == pushed
+        logs = sandbox.compose(env, "logs", "--no-color", "airflow-scheduler", capture_output=True, text=True).stdout
+        assert "mwaa: startup.sh exported XCOM_LAB_STARTUP" in logs
+        if case == "plugins":  # requirements.txt was installed at start
+            module = EXTRA_REQUIREMENT.split("==")[0]
+            imported = sandbox.compose(env, "exec", "-T", "airflow-scheduler", "python", "-c", f"import {module}",
+                                       check=False, capture_output=True, text=True)
+            assert imported.returncode == 0, f"{EXTRA_REQUIREMENT} from requirements.txt is not installed: {imported.stderr}"
         report.add_mwaa(case, started=f"healthy; push/pull ok, objects `s3://xcom/{prefix}<key>.json`")
         return
     env = stack.env_with(MWAA="1", MWAA_DIR=bucket)
@@ -112,4 +127,6 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
         logs = sandbox.compose(env, "logs", "--no-color", service, capture_output=True, text=True).stdout
         assert state == "exited 1", f"{service} should have exited with 1, is {state!r}"
         assert LOAD_ERROR.format(value) in logs, f"{service} did not log the load error:\n{logs[-1500:]}"
+        if case == "include":
+            assert "startup.sh exported PYTHONPATH: a reserved variable, so MWAA keeps its own value" in logs
     report.add_mwaa(case, started=f"{', '.join(components)} exited 1 with the load error")

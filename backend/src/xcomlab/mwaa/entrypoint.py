@@ -56,8 +56,9 @@ def run_startup_script(env: dict[str, str]) -> dict[str, str]:
                              f"container (move long work out of the startup script)") from None
         after = dict(item.split("=", 1) for item in Path(dump.name).read_text().split("\0") if "=" in item)
     exports = {k: v for k, v in after.items() if env.get(k) != v and k not in ("_", "SHLVL", "PWD", "OLDPWD")}
-    for name in sorted(filter(options.reserved, exports)):
-        say(f"startup.sh exported {name}: a reserved variable, so MWAA keeps its own value")
+    for name in sorted(exports):
+        say(f"startup.sh exported {name}" + (": a reserved variable, so MWAA keeps its own value"
+                                              if options.reserved(name) else ""))
     return exports
 
 
