@@ -64,6 +64,10 @@ def backend_fix(value: str, outcome: dict) -> str:
     relative = module.replace(".", "/") + ".py"
     if "not a subclass" in outcome["error"]:
         return f"make the class subclass {compat.BASE_XCOM} (the base class of Airflow {compat.AIRFLOW_MAJOR})"
+    if "partially initialized module" in (outcome.get("cause") or ""):
+        return (f"{relative} imports, at module level, something that imports Airflow's XCom module while "
+                f"Airflow is loading the backend (a circular import): import hooks and operators inside the "
+                f"methods that use them")
     place = locate(module)
     if compat.AIRFLOW_MAJOR >= 3:
         keep = (f"plugins/{relative} (core.xcom_backend stays {value!r}) or ship it as a package "
