@@ -21,15 +21,18 @@ from xcomlab.mwaa.entrypoint import BUCKET, CONSTRAINTS, HOME, OPTIONS_FILE
 # Run in a fresh interpreter, as a component starts: `import airflow` sets up sys.path as that version
 # does (config/ and plugins/; 2.x also dags/), then the module every component imports resolves the class.
 # -P: no script directory or cwd on sys.path, as for the `airflow` command.
-RESOLVE = f"""
-import importlib, json
+RESOLVE = """
+import importlib, json, sys
+
+def describe(e):
+    return None if e is None else f"{type(e).__module__}.{type(e).__name__}: {e}".removeprefix("builtins.")
+
 try:
     import airflow
-    xcom = importlib.import_module({compat.XCOM_RESOLVER!r}).XCom
-    print(json.dumps({{"loaded": xcom.__module__ + "." + xcom.__qualname__}}))
+    xcom = importlib.import_module(sys.argv[1]).XCom
+    print(json.dumps({"loaded": f"{xcom.__module__}.{xcom.__qualname__}"}))
 except Exception as err:
-    name = lambda e: e if e is None else f"{{type(e).__module__}}.{{type(e).__name__}}: {{e}}".removeprefix("builtins.")
-    print(json.dumps({{"error": name(err), "cause": name(err.__cause__ or err.__context__)}}))
+    print(json.dumps({"error": describe(err), "cause": describe(err.__cause__ or err.__context__)}))
 """
 
 
@@ -43,7 +46,8 @@ class Problem:
 
 
 def resolve_backend(env: dict[str, str]) -> dict:
-    result = subprocess.run([sys.executable, "-P", "-c", RESOLVE], env=env, cwd=HOME, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-P", "-c", RESOLVE, compat.XCOM_RESOLVER], env=env, cwd=HOME,
+                            capture_output=True, text=True)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if not lines:
         return {"error": f"the check itself failed: {result.stderr.strip()[-500:]}", "cause": None}
