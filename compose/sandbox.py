@@ -352,7 +352,9 @@ def bring_up(settings: dict[str, str], env: dict[str, str], timeout: int) -> Non
     run(["docker", "compose", "build", "airflow-init"], env=env)
     start_and_wait(env, timeout)
     say(
-        f"xcom-lab is up (Airflow {settings['AIRFLOW_VERSION']}, BACKEND={settings['BACKEND']}): "
+        f"xcom-lab is up (Airflow {settings['AIRFLOW_VERSION']}, "
+        + (f"MWAA mode, bucket {mwaa_dir(settings)}" if settings["MWAA"] == "1" else f"BACKEND={settings['BACKEND']}")
+        + "): "
         f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')} "
         f"login {settings['AIRFLOW_ADMIN_USER']} / {settings['AIRFLOW_ADMIN_PASSWORD']}"
     )
