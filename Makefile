@@ -13,7 +13,8 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Settings (.env, or on the command line): BACKEND=db|s3|gcs|azure  S3_EMULATOR=minio|moto"
+	@echo "Settings (.env, or on the command line): BACKEND=db|s3|gcs|azure|xcomlab-s3|xcomlab-gcs|xcomlab-azure"
+	@echo "  S3_EMULATOR=minio|moto"
 	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION=2.10.3|2.11.2|3.0.6|3.2.1|3.3.1|3.3.2  XCOM_THRESHOLD"
 	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
 

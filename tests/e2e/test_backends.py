@@ -1,9 +1,10 @@
 """For each backend: run the toy DAG, then check from outside Airflow where each value landed.
 
-Small values must be the literal value in the metadata DB row; big ones an object under
-<xcom_objectstorage_path>/<dag_id>/<run_id>/<task_id>/<uuid> (the path as compose/backends/ configures it,
-e.g. s3://xcom_s3@xcom/xcom) whose bytes decode to the pushed value, with no object for the run in any
-other store.
+Small values must be the literal value in the metadata DB row; big ones an object whose bytes decode to
+the pushed value, with no object for the run in any other store. The object's name is the backend's
+layout under its path as compose/backends/ configures it (e.g. s3://xcom_s3@xcom/xcom):
+the provider's <path>/<dag_id>/<run_id>/<task_id>/<uuid4>, xcomlab's
+xcomlab:ref:<path>/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.json.
 """
 
 from __future__ import annotations
@@ -29,16 +30,26 @@ PUSHED = {"small_obj": {"a": 23}, "big_obj": {f"key{i}": "x" * 100 for i in rang
 @dataclass(frozen=True)
 class Backend:
     name: str
-    store: str | None  # key of the `stores` fixture; None = everything in the DB
+    store: str | None = None  # key of the `stores` fixture; None = everything in the DB
+    xcomlab: bool = False  # xcom-lab's backend, else the common-io provider's
+
+    def base_path(self, settings: dict[str, str]) -> str:
+        option = "AIRFLOW__XCOMLAB__OBJECTSTORAGE_PATH" if self.xcomlab else "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"
+        return sandbox.backend_environment(settings, self.name)[option]
+
+    def reference_pattern(self, settings: dict[str, str], run_id: str, key: str) -> re.Pattern:
+        """Provider: <path>/<dag>/<run>/<task>/<uuid4>. xcomlab: xcomlab:ref:<path>/<dag>/<run>/<task>/-1/<key>.json"""
+        prefix = f"{self.base_path(settings)}/{DAG_ID}/{run_id}/{PUSH_TASK}/"
+        if self.xcomlab:
+            return re.compile(re.escape(f"xcomlab:ref:{prefix}-1/{key}.json"))
+        return re.compile(re.escape(prefix) + UUID)
 
 
-BACKENDS = [Backend("db", store=None), Backend("s3", "s3"), Backend("gcs", "gcs"), Backend("azure", "azure")]
+BACKENDS = [Backend("db"), Backend("s3", "s3"), Backend("gcs", "gcs"), Backend("azure", "azure"),
+            Backend("xcomlab-s3", "s3", xcomlab=True), Backend("xcomlab-gcs", "gcs", xcomlab=True),
+            Backend("xcomlab-azure", "azure", xcomlab=True)]
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-def reference_pattern(settings: dict[str, str], backend: Backend, run_id: str) -> re.Pattern:
-    base = sandbox.backend_environment(settings, backend.name)["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"]
-    return re.compile(re.escape(f"{base}/{DAG_ID}/{run_id}/{PUSH_TASK}/") + UUID)
+FOLDERS = ("xcom", "xcomlab")  # where the provider's and xcomlab's objects go in each bucket
 
 
 @dataclass
@@ -64,12 +75,13 @@ def expected_in_db(backend: Backend, key: str, threshold: int) -> bool:
 
 
 def object_name(reference: str) -> str:
-    """Object name inside the bucket, from the row's full reference (scheme://[conn@]xcom/name)."""
-    return re.sub(r"^[a-z0-9]+://([^@/]+@)?xcom/", "", reference)
+    """Object name inside the bucket, from the row's full reference ([xcomlab:ref:]scheme://[conn@]xcom/name)."""
+    return re.sub(r"^(xcomlab:ref:)?[a-z0-9]+://([^@/]+@)?xcom/", "", reference)
 
 
-def run_prefix(run_id: str) -> str:
-    return f"xcom/{DAG_ID}/{run_id}/"
+def run_listing(store, run_id: str) -> dict[str, int]:
+    """Every object of the run in the store, under either backend's folder."""
+    return {name: size for folder in FOLDERS for name, size in store.list(f"{folder}/{DAG_ID}/{run_id}/").items()}
 
 
 @pytest.mark.parametrize("key", PUSHED)
@@ -81,9 +93,9 @@ def test_value_lands_where_the_threshold_says(toy_run, key, settings, stores, re
         assert row == pushed, f"{key} should be the literal value in the DB row, got {row!r:.80}"
         return
     assert isinstance(row, str), f"{key} should be a reference string in the DB row, got {row!r:.80}"
-    assert reference_pattern(settings, backend, toy_run.run_id).fullmatch(row), f"unexpected key layout: {row}"
+    assert backend.reference_pattern(settings, toy_run.run_id, key).fullmatch(row), f"unexpected key layout: {row}"
     store, name = stores[backend.store], object_name(row)
-    listed = store.list(run_prefix(toy_run.run_id))
+    listed = run_listing(store, toy_run.run_id)
     assert name in listed, f"{row} is not in {backend.store}: it holds {sorted(listed)}"
     stored = json.loads(store.read(name))
     report.add(Row(backend.name, key, f"{backend.store} object", listed[name], row, stored == pushed))
@@ -95,6 +107,6 @@ def test_objects_only_in_the_configured_store(toy_run, stores, settings):
     threshold = int(settings["XCOM_THRESHOLD"])
     offloaded = [key for key in PUSHED if not expected_in_db(toy_run.backend, key, threshold)]
     for name, store in stores.items():
-        listed = store.list(run_prefix(toy_run.run_id))
+        listed = run_listing(store, toy_run.run_id)
         expected = len(offloaded) if name == toy_run.backend.store else 0
         assert len(listed) == expected, f"{name} holds {sorted(listed)} for this run; expected {expected} object(s)"

@@ -19,3 +19,20 @@ else:
     XCOM_RESOLVER = "airflow.models.xcom"
     COMPONENTS = ("webserver", "scheduler", "triggerer", "workers")
     UI_COMMAND = "webserver"
+
+
+def base_xcom() -> type:
+    """This major's BaseXCom (imported on use: importing it loads Airflow)."""
+    if AIRFLOW_MAJOR >= 3:
+        from airflow.sdk.bases.xcom import BaseXCom
+    else:
+        from airflow.models.xcom import BaseXCom
+    return BaseXCom
+
+
+def object_storage_path(url: str):
+    if AIRFLOW_MAJOR >= 3:
+        from airflow.sdk import ObjectStoragePath
+    else:
+        from airflow.io.path import ObjectStoragePath
+    return ObjectStoragePath(url)

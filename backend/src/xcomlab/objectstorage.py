@@ -1,0 +1,103 @@
+"""xcomlab's object-storage XCom backend, for any ObjectStoragePath (s3, gs, abfs, file).
+
+- Values whose JSON is at least `[xcomlab] threshold` bytes (the provider's rule: inline if T < 0 or size
+  < T) are written to `<objectstorage_path>/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.json[.gz|...]`
+  and the DB row holds `xcomlab:ref:<url>`; smaller ones stay in the row, exactly as pushed ("123" stays a
+  string on both majors).
+- pandas DataFrames and pyarrow Tables are written as real `.parquet` objects (pandas.read_parquet opens
+  them) and come back with dtypes and index intact. No pickle anywhere.
+- The path is deterministic, so a retry overwrites its own object instead of leaving an orphan.
+Configuration: AIRFLOW__XCOMLAB__OBJECTSTORAGE_PATH, AIRFLOW__XCOMLAB__THRESHOLD (default -1: all in the
+DB), AIRFLOW__XCOMLAB__COMPRESSION (gzip, bz2, lzma; default none).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow.providers.common.compat.sdk import conf
+from airflow.utils.json import XComDecoder, XComEncoder
+
+from xcomlab import compat, layout, reference
+from xcomlab.threshold import stays_in_db
+
+BaseXCom = compat.base_xcom()
+SECTION = "xcomlab"
+SUFFIXES = {"gzip": ".gz", "bz2": ".bz2", "lzma": ".xz"}
+PARQUET = ".parquet"
+ARROW = ".arrow.parquet"
+
+
+def _kind(value: Any) -> str | None:
+    """'pandas' or 'arrow' for the tabular types stored as parquet; found without importing either."""
+    cls = type(value)
+    if cls.__name__ == "DataFrame" and cls.__module__.startswith("pandas"):
+        return "pandas"
+    if cls.__name__ == "Table" and cls.__module__.startswith("pyarrow"):
+        return "arrow"
+    return None
+
+
+def _compression() -> str | None:
+    codec = conf.get(SECTION, "compression", fallback="") or None
+    if codec and codec not in SUFFIXES:
+        raise ValueError(f"[xcomlab] compression = {codec!r} is not supported: use one of {', '.join(SUFFIXES)}")
+    return codec
+
+
+class XComObjectStorageBackend(BaseXCom):
+    @staticmethod
+    def serialize_value(value: Any, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
+        threshold = conf.getint(SECTION, "threshold", fallback=-1)
+        kind = _kind(value)
+        if kind is None:
+            data = json.dumps(value, cls=XComEncoder)
+            if stays_in_db(len(data), threshold):
+                return BaseXCom.serialize_value(reference.escape(value), key=key, task_id=task_id, dag_id=dag_id,
+                                                run_id=run_id, map_index=map_index)
+            codec = _compression()
+            path = XComObjectStorageBackend._path(dag_id, run_id, task_id, map_index, key,
+                                                  ".json" + SUFFIXES.get(codec, ""))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb", compression=codec) as f:
+                f.write(data.encode("utf-8"))
+        else:
+            path = XComObjectStorageBackend._path(dag_id, run_id, task_id, map_index, key,
+                                                  PARQUET if kind == "pandas" else ARROW)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as f:
+                if kind == "pandas":
+                    value.to_parquet(f)
+                else:
+                    import pyarrow.parquet as pq
+
+                    pq.write_table(value, f)
+        return BaseXCom.serialize_value(reference.make(str(path)), key=key, task_id=task_id, dag_id=dag_id,
+                                        run_id=run_id, map_index=map_index)
+
+    @staticmethod
+    def _path(dag_id, run_id, task_id, map_index, key, suffix):
+        base = conf.get(SECTION, "objectstorage_path")
+        url = layout.object_path(base, dag_id=dag_id, run_id=run_id, task_id=task_id,
+                                 map_index=-1 if map_index is None else map_index, key=key, suffix=suffix)
+        return compat.object_storage_path(url)
+
+    @staticmethod
+    def deserialize_value(result) -> Any:
+        stored = BaseXCom.deserialize_value(result)
+        url = reference.url_of(stored)
+        if url is None:
+            return reference.unescape(stored)
+        path = compat.object_storage_path(url)
+        with path.open("rb") as f:
+            if url.endswith(ARROW):
+                import pyarrow.parquet as pq
+
+                return pq.read_table(f)
+            if url.endswith(PARQUET):
+                import pandas
+
+                return pandas.read_parquet(f)
+        with path.open("rb", compression="infer") as f:
+            return json.loads(f.read().decode("utf-8"), cls=XComDecoder)
