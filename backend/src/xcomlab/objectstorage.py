@@ -89,15 +89,35 @@ class XComObjectStorageBackend(BaseXCom):
         url = reference.url_of(stored)
         if url is None:
             return reference.unescape(stored)
-        path = compat.object_storage_path(url)
+        return _read(url)
+
+    @staticmethod
+    def purge(xcom, *args, **kwargs) -> None:
+        """Delete the object a row references (Airflow calls this when it deletes the row)."""
+        url = reference.url_of(BaseXCom.deserialize_value(xcom))
+        if url is not None:
+            compat.object_storage_path(url).unlink(missing_ok=True)
+
+    def orm_deserialize_value(self) -> Any:
+        """What Airflow 2.x's UI shows: the reference and the object's size, without reading the object."""
+        stored = BaseXCom.deserialize_value(self)
+        url = reference.url_of(stored)
+        if url is None:
+            return reference.unescape(stored)
+        return f"{url} ({compat.object_storage_path(url).stat().st_size} bytes)"
+
+
+def _read(url: str) -> Any:
+    path = compat.object_storage_path(url)
+    if url.endswith(ARROW):
+        import pyarrow.parquet as pq
+
         with path.open("rb") as f:
-            if url.endswith(ARROW):
-                import pyarrow.parquet as pq
+            return pq.read_table(f)
+    if url.endswith(PARQUET):
+        import pandas
 
-                return pq.read_table(f)
-            if url.endswith(PARQUET):
-                import pandas
-
-                return pandas.read_parquet(f)
-        with path.open("rb", compression="infer") as f:
-            return json.loads(f.read().decode("utf-8"), cls=XComDecoder)
+        with path.open("rb") as f:
+            return pandas.read_parquet(f)
+    with path.open("rb", compression="infer") as f:
+        return json.loads(f.read().decode("utf-8"), cls=XComDecoder)
