@@ -11,6 +11,7 @@ Three places for the same small custom S3 backend (tests/e2e/mwaa/s3_xcom_backen
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def major(settings) -> int:
 
 
 def preflight(settings, bucket: str) -> subprocess.CompletedProcess:
-    env = dict(sandbox.os.environ, MWAA_DIR=bucket, AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
+    env = dict(os.environ, MWAA_DIR=bucket, AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
     return subprocess.run([sys.executable, str(sandbox.COMPOSE_DIR / "sandbox.py"), "mwaa-validate"],
                           env=env, capture_output=True, text=True, timeout=300)
 

@@ -49,32 +49,25 @@ def _compression() -> str | None:
 class XComObjectStorageBackend(BaseXCom):
     @staticmethod
     def serialize_value(value: Any, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
-        threshold = conf.getint(SECTION, "threshold", fallback=-1)
-        kind = _kind(value)
-        if kind is None:
-            data = json.dumps(value, cls=XComEncoder)
-            if stays_in_db(len(data), threshold):
-                return BaseXCom.serialize_value(reference.escape(value), key=key, task_id=task_id, dag_id=dag_id,
-                                                run_id=run_id, map_index=map_index)
-            codec = _compression()
-            path = XComObjectStorageBackend._path(dag_id, run_id, task_id, map_index, key,
-                                                  ".json" + SUFFIXES.get(codec, ""))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb", compression=codec) as f:
-                f.write(data.encode("utf-8"))
-        else:
-            path = XComObjectStorageBackend._path(dag_id, run_id, task_id, map_index, key,
-                                                  PARQUET if kind == "pandas" else ARROW)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as f:
-                if kind == "pandas":
-                    value.to_parquet(f)
-                else:
-                    import pyarrow.parquet as pq
+        ids = {"key": key, "task_id": task_id, "dag_id": dag_id, "run_id": run_id, "map_index": map_index}
+        kind, compression = _kind(value), None
+        if kind == "pandas":
+            suffix, write = PARQUET, value.to_parquet
+        elif kind == "arrow":
+            import pyarrow.parquet as pq
 
-                    pq.write_table(value, f)
-        return BaseXCom.serialize_value(reference.make(str(path)), key=key, task_id=task_id, dag_id=dag_id,
-                                        run_id=run_id, map_index=map_index)
+            suffix, write = ARROW, lambda f: pq.write_table(value, f)
+        else:
+            data = json.dumps(value, cls=XComEncoder)
+            if stays_in_db(len(data), conf.getint(SECTION, "threshold", fallback=-1)):
+                return BaseXCom.serialize_value(reference.escape(value), **ids)
+            compression = _compression()
+            suffix, write = ".json" + SUFFIXES.get(compression, ""), lambda f: f.write(data.encode("utf-8"))
+        path = XComObjectStorageBackend._path(dag_id, run_id, task_id, map_index, key, suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb", compression=compression) as f:
+            write(f)
+        return BaseXCom.serialize_value(reference.make(str(path)), **ids)
 
     @staticmethod
     def _path(dag_id, run_id, task_id, map_index, key, suffix):
