@@ -1,0 +1,81 @@
+"""xcomlab's local-filesystem XCom backend: big values are files under
+`<[xcomlab] localfs_path>/<dag_id>/<run_id>/<task_id>/<map_index>/<key><suffix>`, referenced in the row as
+`file://<host>/<absolute path>` (the host that wrote it).
+
+Only for one machine, or workers that share the folder (NFS, EFS, one volume): a pull on a host that
+lacks the file fails and says so. Writes are atomic (a temporary file renamed into place), so a reader
+never sees half a file. Configuration: AIRFLOW__XCOMLAB__LOCALFS_PATH (an absolute folder), THRESHOLD,
+COMPRESSION.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+from airflow.providers.common.compat.sdk import conf
+
+from xcomlab.base import SECTION, OffloadingXComBackend
+from xcomlab.layout import XComIds
+
+SCHEME = "file://"
+ALTERNATIVES = ("xcomlab.objectstorage.XComObjectStorageBackend (S3, GCS, Azure Blob) or "
+                "xcomlab.redis.XComRedisBackend")
+
+
+def _host_and_path(url: str) -> tuple[str, Path]:
+    host, _, path = url.removeprefix(SCHEME).partition("/")
+    return host, Path("/" + path)
+
+
+def _base() -> str:
+    base = conf.get(SECTION, "localfs_path", fallback="")
+    if not os.path.isabs(base):
+        raise ValueError(f"[xcomlab] localfs_path must be an absolute folder, got {base!r}: set "
+                         "AIRFLOW__XCOMLAB__LOCALFS_PATH (e.g. /opt/airflow/xcom)")
+    return base
+
+
+class XComLocalFsBackend(OffloadingXComBackend):
+    @classmethod
+    def object_location(cls, ids: XComIds, suffix: str) -> str:
+        return SCHEME + socket.gethostname() + ids.path(_base(), suffix)
+
+    @classmethod
+    def write_object(cls, url: str, data: bytes) -> None:
+        path = _host_and_path(url)[1]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o644)  # mkstemp makes it 0600; other users of a shared folder must read it
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def read_object(cls, url: str) -> bytes:
+        return _host_and_path(url)[1].read_bytes()
+
+    @classmethod
+    def delete_object(cls, url: str) -> None:
+        _host_and_path(url)[1].unlink(missing_ok=True)
+
+    @classmethod
+    def object_size(cls, url: str) -> int:
+        return _host_and_path(url)[1].stat().st_size
+
+    @classmethod
+    def missing_hint(cls, url: str) -> str:
+        written_on, here = _host_and_path(url)[0], socket.gethostname()
+        if written_on == here:
+            return ""
+        return (f"It was written on host {written_on!r} and this task runs on {here!r}: the localfs backend "
+                "needs a filesystem every worker shares (NFS, EFS, one volume). Without one, use "
+                f"{ALTERNATIVES}.")
