@@ -58,24 +58,42 @@ class AirflowAPI:
         run = self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return run["dag_run_id"]
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180) -> str:
-        """Final state of the run; raises with each task's state when it did not succeed."""
+    def wait_for_end(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        """The run's final state ("success" or "failed"); raises when it is still running after timeout."""
         deadline = time.monotonic() + timeout
-        state = None
-        while time.monotonic() < deadline:
+        while True:
             state = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
             if state in ("success", "failed"):
-                break
+                return state
+            if time.monotonic() > deadline:
+                raise DagRunFailed(f"{dag_id} run {run_id} still {state!r} after {timeout:.0f} s: {self.explain(dag_id, run_id)}")
             time.sleep(1)
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        """Final state of the run; raises with each task's state and failed tasks' logs unless it succeeded."""
+        state = self.wait_for_end(dag_id, run_id, timeout)
         if state != "success":
-            tasks = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
-            summary = ", ".join(f"{t['task_id']}={t['state']}" for t in tasks)
-            logs = "".join(
-                f"\n--- {t['task_id']} (try {t['try_number']}) ---\n" + self.task_log(dag_id, run_id, t)
-                for t in tasks if t["state"] == "failed"
-            )
-            raise DagRunFailed(f"{dag_id} run {run_id} ended {state!r} (tasks: {summary}){logs}")
+            raise DagRunFailed(f"{dag_id} run {run_id} ended {state!r} {self.explain(dag_id, run_id)}")
         return state
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})["task_instances"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        """task_id (task_id[i] for mapped tasks) -> state."""
+        return {t["task_id"] + (f"[{t['map_index']}]" if t.get("map_index", -1) >= 0 else ""): t["state"]
+                for t in self.task_instances(dag_id, run_id)}
+
+    def failed_task_log(self, dag_id: str, run_id: str, task_id: str, lines: int = 80) -> str:
+        [task] = [t for t in self.task_instances(dag_id, run_id) if t["task_id"] == task_id]
+        return self.task_log(dag_id, run_id, task, lines)
+
+    def explain(self, dag_id: str, run_id: str) -> str:
+        tasks = self.task_instances(dag_id, run_id)
+        summary = ", ".join(f"{t['task_id']}={t['state']}" for t in tasks)
+        logs = "".join(f"\n--- {t['task_id']} (try {t['try_number']}) ---\n" + self.task_log(dag_id, run_id, t)
+                       for t in tasks if t["state"] == "failed")
+        return f"(tasks: {summary}){logs}"
 
     def task_log(self, dag_id: str, run_id: str, task: dict, lines: int = 15) -> str:
         """The last lines of a task try's log (Airflow 3 serves structured JSON events, 2.x text)."""

@@ -13,7 +13,7 @@ import pytest
 import sandbox
 from airflow_api import AirflowAPI
 from report import Report
-from stores import AzureStore, GcsStore, MetadataDB, S3Store
+from stores import AzureStore, GcsStore, LocalFsStore, MetadataDB, RedisStore, S3Store
 
 REPORTS = sandbox.ROOT / "reports"
 
@@ -105,8 +105,9 @@ def airflow(stack, settings) -> AirflowAPI:
 
 
 @pytest.fixture(scope="session")
-def stores(stack, settings) -> dict[str, object]:
-    return {"s3": S3Store(settings), "gcs": GcsStore(settings), "azure": AzureStore(settings)}
+def stores(stack, settings, compose_env) -> dict[str, object]:
+    return {"s3": S3Store(settings), "gcs": GcsStore(settings), "azure": AzureStore(settings),
+            "redis": RedisStore(settings), "localfs": LocalFsStore(compose_env)}
 
 
 @pytest.fixture(scope="session")

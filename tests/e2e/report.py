@@ -1,5 +1,6 @@
-"""The e2e report (markdown): one row per backend x value, where it landed, its size and its key; and one
-row per MWAA case, the preflight's verdict and what happened when the stack started anyway."""
+"""The e2e report (markdown): one row per backend x value, where it landed, its size and its key; what
+the provider's backend did where it is known to be wrong; and one row per MWAA case, the preflight's
+verdict and what happened when the stack started anyway."""
 
 from __future__ import annotations
 
@@ -22,9 +23,13 @@ class Report:
     airflow_version: str
     rows: list[Row] = field(default_factory=list)
     mwaa: dict[str, dict[str, str]] = field(default_factory=dict)  # case -> column -> text
+    known_differences: list[tuple[str, str, str]] = field(default_factory=list)  # backend, case, observed
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
+
+    def add_known_difference(self, backend: str, case: str, observed: str) -> None:
+        self.known_differences.append((backend, case, observed))
 
     def add_mwaa(self, case: str, **columns: str) -> None:
         self.mwaa.setdefault(case, {}).update(columns)
@@ -40,6 +45,10 @@ class Report:
             f"| {r.backend} | {r.key} | {r.landed} | {r.size} | `{r.location}` | {'yes' if r.equal else 'NO'} |"
             for r in self.rows
         ]
+        if self.known_differences:
+            lines += ["", "## Known differences: the provider's backend (xcomlab's backends pass these cases)", "",
+                      "| backend | case | observed |", "| --- | --- | --- |"]
+            lines += [f"| {b} | {case} | {observed} |" for b, case, observed in self.known_differences]
         if self.mwaa:
             lines += ["", "## MWAA mode", "", "| backend module in | core.xcom_backend | preflight | started |",
                       "| --- | --- | --- | --- |"]

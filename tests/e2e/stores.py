@@ -7,14 +7,24 @@ bytes does one object hold. Endpoints are the ports the compose project publishe
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 
 import boto3
 import psycopg
+import redis
 from azure.storage.blob import BlobServiceClient
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage as gcs
 
+import sandbox
+
 BUCKET = "xcom"
+
+
+def bucket_name(url: str) -> str:
+    """Object name inside the bucket, from a full URL: scheme://[conn@]xcom/<name>."""
+    return re.sub(r"^[a-z0-9]+://([^@/]+@)?xcom/", "", url)
 
 
 class S3Store:
@@ -36,6 +46,8 @@ class S3Store:
     def read(self, name: str) -> bytes:
         return self.client.get_object(Bucket=BUCKET, Key=name)["Body"].read()
 
+    name_of = staticmethod(bucket_name)
+
 
 class GcsStore:
     scheme = "gs"
@@ -53,6 +65,8 @@ class GcsStore:
     def read(self, name: str) -> bytes:
         return self.client.bucket(BUCKET).blob(name).download_as_bytes()
 
+    name_of = staticmethod(bucket_name)
+
 
 class AzureStore:
     scheme = "abfs"
@@ -69,6 +83,53 @@ class AzureStore:
     def read(self, name: str) -> bytes:
         return self.container.download_blob(name).readall()
 
+    name_of = staticmethod(bucket_name)
+
+
+class RedisStore:
+    """The XCom database of the Redis service (the xcom_redis connection's db)."""
+
+    def __init__(self, settings: dict[str, str]):
+        db = json.loads(settings["AIRFLOW_CONN_XCOM_REDIS"])["extra"]["db"]
+        self.client = redis.Redis(host="127.0.0.1", port=int(settings.get("REDIS_PORT", "6379")), db=db)
+
+    def list(self, prefix: str) -> dict[str, int]:
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
+        return {key.decode(): self.client.strlen(key) for key in self.client.scan_iter(match=pattern, count=1000)}
+
+    def read(self, name: str) -> bytes:
+        return self.client.get(name)
+
+    @staticmethod
+    def name_of(url: str) -> str:
+        return url.removeprefix("redis://").partition("/")[2]  # redis://<conn_id>/<key>
+
+
+class LocalFsStore:
+    """The localfs-data volume as one service sees it (docker compose exec: find and cat, no Airflow)."""
+
+    ROOT = "/opt/airflow/xcom-localfs"
+
+    def __init__(self, env: dict[str, str], service: str = "airflow-scheduler"):
+        self.env, self.service = env, service
+
+    def _exec(self, *command: str) -> subprocess.CompletedProcess:
+        return sandbox.compose(self.env, "exec", "-T", self.service, *command, check=False, capture_output=True)
+
+    def list(self, prefix: str) -> dict[str, int]:
+        found = self._exec("find", f"{self.ROOT}/{prefix}", "-type", "f", "-printf", "%P\\t%s\\n")
+        lines = found.stdout.decode().splitlines() if found.returncode == 0 else []
+        return {prefix + name: int(size) for name, size in (line.split("\t") for line in lines)}
+
+    def read(self, name: str) -> bytes:
+        done = self._exec("cat", f"{self.ROOT}/{name}")
+        if done.returncode:
+            raise FileNotFoundError(f"{self.service}:{self.ROOT}/{name}: {done.stderr.decode().strip()}")
+        return done.stdout
+
+    def name_of(self, url: str) -> str:
+        return url.removeprefix("file://").partition("/")[2].removeprefix(self.ROOT.lstrip("/") + "/")
+
 
 class MetadataDB:
     """The xcom table as Airflow wrote it."""
@@ -80,11 +141,24 @@ class MetadataDB:
         )
 
     def xcom_values(self, dag_id: str, run_id: str, task_id: str) -> dict[str, object]:
-        """key -> stored value, decoded: Airflow 3 keeps JSON (psycopg decodes it), 2.x JSON bytes."""
+        """key -> stored value, decoded."""
         with psycopg.connect(self.dsn) as conn:
             rows = conn.execute(
                 "SELECT key, value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = %s",
                 (dag_id, run_id, task_id),
             ).fetchall()
-        return {key: json.loads(bytes(value)) if isinstance(value, (bytes, memoryview)) else value
-                for key, value in rows}
+        return {key: _decoded(value) for key, value in rows}
+
+    def mapped_values(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> dict[int, object]:
+        """map_index -> stored value of one key of a mapped task."""
+        with psycopg.connect(self.dsn) as conn:
+            rows = conn.execute(
+                "SELECT map_index, value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = %s AND key = %s",
+                (dag_id, run_id, task_id, key),
+            ).fetchall()
+        return {index: _decoded(value) for index, value in rows}
+
+
+def _decoded(value):
+    """Airflow 3 keeps JSON (psycopg decodes it), 2.x JSON bytes."""
+    return json.loads(bytes(value)) if isinstance(value, (bytes, memoryview)) else value

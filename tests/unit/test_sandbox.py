@@ -33,8 +33,8 @@ def test_environment_overrides_dotenv(dotenv):
 
 
 def test_unknown_backend_names_the_choices(dotenv):
-    with pytest.raises(sandbox.SandboxError, match=r"BACKEND='redis' is unknown: choose one of azure, db, gcs, s3, xcomlab-azure, xcomlab-gcs, xcomlab-s3"):
-        sandbox.load_settings(environ={"BACKEND": "redis"}, dotenv=dotenv)
+    with pytest.raises(sandbox.SandboxError, match=r"BACKEND='memcached' is unknown: choose one of azure, db, gcs, localfs, redis, s3, xcomlab-azure, xcomlab-gcs, xcomlab-s3"):
+        sandbox.load_settings(environ={"BACKEND": "memcached"}, dotenv=dotenv)
 
 
 def test_missing_key_is_named(dotenv):

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import IDS, pull, push, roundtrip
 from xcomlab import errors
-from xcomlab.threshold import serialized_size
+from xcomlab.threshold import string_of_size
 
 THRESHOLD = 100
 
@@ -18,18 +18,10 @@ def threshold(options):
     options(threshold=THRESHOLD)
 
 
-def sized(size: int, char: str = "x") -> str:
-    """A string whose JSON is `size` bytes as the backend measures it (a non-ASCII char counts 6: \\uXXXX)."""
-    unit = serialized_size(char) - 2
-    value = char * ((size - 2) // unit) + "x" * ((size - 2) % unit)
-    assert serialized_size(value) == size
-    return value
-
-
 @pytest.mark.parametrize("char", ["x", "é"])
 @pytest.mark.parametrize("size, offloaded", [(THRESHOLD - 1, False), (THRESHOLD, True), (THRESHOLD + 1, True)])
 def test_threshold_boundary(store, char, size, offloaded):
-    value = sized(size, char)
+    value = string_of_size(size, char)
     stored = push(store.backend, value)
     assert (stored != value) is offloaded
     assert len(store.contents()) == offloaded

@@ -2,7 +2,7 @@
 
 import pytest
 
-from xcomlab.threshold import serialized_size, stays_in_db
+from xcomlab.threshold import serialized_size, stays_in_db, string_of_size
 
 T = 1000
 
@@ -31,3 +31,11 @@ def test_toy_dag_values_fall_either_side_of_the_default_threshold():
     big_obj = {f"key{i}": "x" * 100 for i in range(100)}
     assert stays_in_db(serialized_size(small_obj), T)
     assert not stays_in_db(serialized_size(big_obj), T)
+
+
+@pytest.mark.parametrize("char", ["x", "é", "日"])
+@pytest.mark.parametrize("size", [2, 999, 1000, 1001])
+def test_string_of_size_measures_exactly_size(char, size):
+    value = string_of_size(size, char)
+    assert serialized_size(value) == size
+    assert char in value or size < 8
