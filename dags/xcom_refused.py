@@ -39,10 +39,12 @@ def xcom_refused():
         return {"callback": print}
 
     @task
-    def push_too_big_for_redis():
+    def push_too_big_for_redis(**context):
         if not os.environ["AIRFLOW__CORE__XCOM_BACKEND"].startswith("xcomlab.redis."):
             raise AirflowSkipException("only the Redis backend has a size limit")
-        return "x" * (REDIS_MAX_BYTES - 1)  # its JSON (with the quotes) is one byte over Redis's limit
+        # Its JSON (with the quotes) is one byte over Redis's limit. Pushed, not returned: Airflow would
+        # write a returned value's repr (512 MB) to the task log.
+        context["ti"].xcom_push(key="too_big", value="x" * (REDIS_MAX_BYTES - 1))
 
     @task
     def push_then_lose(**context):

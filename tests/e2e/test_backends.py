@@ -233,7 +233,7 @@ def test_a_retry_leaves_one_object_per_xcom(runs, airflow, stores, report):
 REFUSALS = {  # task -> what its error must say
     "push_raw_bytes": r"XCom 'return_value' of task 'push_raw_bytes' .* raw bytes \(6 bytes\) are not an XCom value.*base64",
     "push_unserializable": r"XCom 'return_value' of task 'push_unserializable' .* a dict is not serialisable.*never pickles",
-    "push_too_big_for_redis": r"XCom 'return_value' of task 'push_too_big_for_redis' .* is 536870913 bytes, over the "
+    "push_too_big_for_redis": r"XCom 'too_big' of task 'push_too_big_for_redis' .* is 536870913 bytes, over the "
                               r"536870912-byte limit .*XComObjectStorageBackend",
     "pull_lost": r"XCom 'lost' of task 'push_then_lose' .* references .* which does not exist.*Clear task 'push_then_lose'",
 }
