@@ -13,7 +13,8 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Settings (.env, or on the command line): BACKEND=db|s3|gcs|azure|xcomlab-s3|xcomlab-gcs|xcomlab-azure"
+	@echo "Settings (.env, or on the command line): BACKEND=db|s3|gcs|azure|xcomlab-s3|xcomlab-gcs|xcomlab-azure|redis|localfs"
+	@echo "  PROFILE=local|celery  WORKERS=2 (celery: workers A, B + more on the default queue)"
 	@echo "  S3_EMULATOR=minio|moto"
 	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION=2.10.3|2.11.2|3.0.6|3.2.1|3.3.1|3.3.2  XCOM_THRESHOLD"
 	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
@@ -48,12 +49,15 @@ test: ## Unit tests (no Docker)
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up)
 	@$(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
 
-bench: ## Time warm up and backend switches, measure the stack at rest (needs `make up` first)
+bench: ## Time warm up, backend switches, the stack at rest, and a 50 MB DataFrame's XCom round trip (needs `make up`)
 	@python3 tests/bench/stack.py
+	@mkdir -p reports
+	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/dataframe_roundtrip.py \
+	  > reports/bench-dataframe.md; status=$$?; cat reports/bench-dataframe.md; exit $$status
 
 lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the moto stand-in's)
 	uv lock
 	@v=$$($(SANDBOX) check | sed -n 's/^AIRFLOW_VERSION=//p'); \
-	caps=$$(ls compose/airflow/constraints/$${v%%.*}.x.txt compose/airflow/constraints/$$v.txt 2>/dev/null | sed 's/^/-c /'); \
+	caps=$$(ls compose/airflow/constraints/all.txt compose/airflow/constraints/$${v%%.*}.x.txt compose/airflow/constraints/$$v.txt 2>/dev/null | sed 's/^/-c /'); \
 	echo "apache-airflow==$$v" | $(IMAGE_COMPILE) - compose/airflow/requirements.in $$caps -o compose/airflow/requirements-$$v.txt
 	echo "moto[server]==5.2.5" | $(IMAGE_COMPILE) - -o compose/standins/moto/requirements.txt
