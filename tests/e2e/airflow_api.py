@@ -88,6 +88,10 @@ class AirflowAPI:
         [task] = [t for t in self.task_instances(dag_id, run_id) if t["task_id"] == task_id]
         return self.task_log(dag_id, run_id, task, lines)
 
+    def xcom_entry(self, dag_id: str, run_id: str, task_id: str, key: str):
+        """The value the UI's XCom view shows (not deserialized by the backend)."""
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")["value"]
+
     def explain(self, dag_id: str, run_id: str) -> str:
         tasks = self.task_instances(dag_id, run_id)
         summary = ", ".join(f"{t['task_id']}={t['state']}" for t in tasks)

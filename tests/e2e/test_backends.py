@@ -29,8 +29,9 @@ from xcomlab.threshold import serialized_size, stays_in_db
 pytestmark = pytest.mark.e2e
 
 # The DAGs (dags/<id>.py) and what they push.
-TOY, THRESHOLD, CODECS, TASKFLOW, RETRY, REFUSED, DATAFRAME = (
-    "xcom_push_pull", "xcom_threshold", "xcom_codecs", "xcom_taskflow", "xcom_retry", "xcom_refused", "xcom_dataframe")
+TOY, THRESHOLD, CODECS, TASKFLOW, RETRY, REFUSED, DATAFRAME, PURGE = (
+    "xcom_push_pull", "xcom_threshold", "xcom_codecs", "xcom_taskflow", "xcom_retry", "xcom_refused", "xcom_dataframe",
+    "xcom_purge")
 TOY_PUSHED = {"small_obj": {"a": 23}, "big_obj": {f"key{i}": "x" * 100 for i in range(100)}}
 CODEC_VALUE = {"codec test": ["Zürich", "Pune", "x" * 2000]}
 CODECS_PUSHED = ("gzip", "bz2", "lzma")  # map index -> codec, as xcom_codecs expands them
@@ -53,7 +54,7 @@ class Backend:
             return TOY, THRESHOLD, TASKFLOW
         if not self.xcomlab:
             return TOY, THRESHOLD, TASKFLOW, CODECS, RETRY
-        return TOY, THRESHOLD, TASKFLOW, CODECS, RETRY, REFUSED, DATAFRAME
+        return TOY, THRESHOLD, TASKFLOW, CODECS, RETRY, REFUSED, DATAFRAME, PURGE
 
     def base_pattern(self, settings: dict[str, str]) -> str:
         """Regex of what every reference starts with: the configured path (localfs: any host)."""
@@ -253,6 +254,28 @@ def test_refused_values_fail_the_task_with_a_clear_message_and_write_nothing(run
     if task_id.startswith("push_"):
         assert metadata_db.xcom_values(REFUSED, run_id, task_id) == {}, "a refused value left a DB row"
         assert run_listing(stores[runs.backend.store], REFUSED, run_id, task_id) == {}, "a refused value left an object"
+
+
+# --- purge and the UI view (xcomlab's backends) --------------------------------------------------------
+
+def test_deleting_an_xcom_deletes_its_object(runs, airflow, metadata_db, stores):
+    run_id = needs(runs, PURGE, xcomlab_only=True)
+    assert_succeeded(runs, airflow, PURGE)
+    assert metadata_db.xcom_values(PURGE, run_id, "push_and_delete") == {}
+    assert run_listing(stores[runs.backend.store], PURGE, run_id) == {}, "the deleted XCom's object is still there"
+
+
+def test_ui_shows_the_reference(runs, airflow, metadata_db, stores, settings):
+    """The XCom view (REST xcomEntries): 2.x shows `<url> (<size> bytes)` (orm_deserialize_value); 3.x the row."""
+    run_id = needs(runs, TOY, xcomlab_only=True)
+    row = metadata_db.xcom_values(TOY, run_id, "push_objects")["big_obj"]
+    shown = airflow.xcom_entry(TOY, run_id, "push_objects", "big_obj")
+    if sandbox.airflow_major(settings) >= 3:
+        assert shown == row
+        return
+    store, url = stores[runs.backend.store], row.removeprefix("xcomlab:ref:")
+    size = store.list(store.name_of(url))[store.name_of(url)]
+    assert shown == f"{url} ({size} bytes)"
 
 
 # --- DataFrames --------------------------------------------------------------------------------------

@@ -52,5 +52,5 @@ def test_workers_scale(celery):
     done = sandbox.compose(env, "exec", "-T", "airflow-worker-a", "celery", "--app",
                            "airflow.providers.celery.executors.celery_executor.app", "inspect", "ping",
                            capture_output=True, text=True, check=False)
-    answered = re.findall(r"-> (celery@\S+): OK", done.stdout)
+    answered = re.findall(r"->\s+(celery@\S+): OK", done.stdout)
     assert len(answered) == 3, f"expected 3 workers to answer the broker's ping, got {answered}:\n{done.stdout}{done.stderr}"

@@ -107,7 +107,9 @@ class OffloadingXComBackend(BaseXCom):
     @classmethod
     def purge(cls, xcom, *args, **kwargs) -> None:
         """Delete what a row references (Airflow calls this when it deletes the row)."""
-        url = reference.url_of(BaseXCom.deserialize_value(xcom))
+        # Airflow 3 passes the row's value parsed; 2.x's XCom.clear a row whose value its loader decoded.
+        stored = xcom.value if isinstance(xcom.value, str) else BaseXCom.deserialize_value(xcom)
+        url = reference.url_of(stored)
         if url is not None:
             cls.delete_object(url)
 
