@@ -31,8 +31,10 @@ def xcom_codecs():
 
     @task
     def check(values: list):
-        if list(values) != [VALUE] * len(CODECS):
-            raise ValueError(f"compressed values came back different: {values!r:.200}")
+        changed = [codec for codec, value in zip(CODECS, values) if value != VALUE]
+        if changed:
+            raise ValueError(f"values compressed with {', '.join(changed)} came back different: "
+                             f"{[str(v)[:80] for v in values]}")
         print(f"{', '.join(CODECS)}: every value came back equal")
 
     check(push.expand(codec=list(CODECS)))

@@ -104,7 +104,9 @@ def runs(request, stack, airflow) -> Runs:
 
 def needs(runs: Runs, dag_id: str, *, xcomlab_only: bool = False) -> str:
     """The run id of dag_id on this backend; skips backends the case does not apply to."""
-    if dag_id not in runs.backend.dags or (xcomlab_only and not runs.backend.xcomlab):
+    if xcomlab_only and not runs.backend.xcomlab:
+        pytest.skip(f"a case for xcom-lab's backends, not {runs.backend.name}")
+    if dag_id not in runs.backend.dags:
         pytest.skip(f"{dag_id} does not apply to {runs.backend.name}")
     return runs.run_ids[dag_id]
 
@@ -184,9 +186,19 @@ def test_threshold_boundary_t_minus_1_t_t_plus_1(runs, airflow, metadata_db, set
 
 def test_every_compression_codec(runs, airflow, metadata_db, settings, stores, report):
     """Each codec's object carries its suffix and decompresses, outside Airflow, to the pushed value."""
-    run_id = assert_succeeded(runs, airflow, CODECS)
+    run_id = needs(runs, CODECS)
     rows = metadata_db.mapped_values(CODECS, run_id, "push")
     assert sorted(rows) == list(range(len(CODECS_PUSHED)))
+    if not runs.backend.xcomlab and runs.states[CODECS] != "success":
+        store = stores[runs.backend.store]
+        listed = run_listing(store, CODECS, run_id)
+        written = sum(store.name_of(row) in listed for row in rows.values())
+        log = airflow.failed_task_log(CODECS, run_id, "check").splitlines()
+        error = next((line.strip() for line in log if "came back different" in line), "check failed")
+        report.add_known_difference(runs.backend.name, "compression (gzip, bz2, lzma)",
+                                    f"{written} of {len(rows)} referenced objects exist; the pull: {error[:160]}")
+        pytest.skip(f"provider backend: compression recorded as a known difference ({written} objects written)")
+    assert_succeeded(runs, airflow, CODECS)
     suffixes = XCOMLAB_CODEC_SUFFIXES if runs.backend.xcomlab else PROVIDER_CODEC_SUFFIXES
     for index, codec in enumerate(CODECS_PUSHED):
         decompress = DECOMPRESS[rows[index].rsplit(".", 1)[-1]]

@@ -75,7 +75,7 @@ def _files(root) -> dict[str, bytes]:
 
 
 @pytest.fixture(params=["objectstorage", "redis", "localfs"])
-def store(request, options, tmp_path, monkeypatch):
+def store(request, options, tmp_path):
     """Each xcomlab backend on a real, empty store: .backend is the XCom class, .contents() what it holds."""
     if request.param == "objectstorage":
         from xcomlab.objectstorage import XComObjectStorageBackend as backend
@@ -89,10 +89,15 @@ def store(request, options, tmp_path, monkeypatch):
         return SimpleNamespace(backend=backend, contents=lambda: _files(tmp_path))
     from xcomlab.redis import XComRedisBackend as backend
 
-    server = request.getfixturevalue("redis_server")
-    server.client.flushall()
+    client = request.getfixturevalue("redis_xcom")
+    return SimpleNamespace(backend=backend, contents=lambda: {k.decode(): client.get(k) for k in client.keys("*")})
+
+
+@pytest.fixture
+def redis_xcom(options, redis_server, monkeypatch):
+    """The Redis backend pointed (connection xcom_redis) at the empty throwaway server; its client."""
+    redis_server.client.flushall()
     monkeypatch.setenv("AIRFLOW_CONN_XCOM_REDIS", json.dumps({"conn_type": "redis", "host": "127.0.0.1",
-                                                             "port": server.port, "extra": {"db": 0}}))
+                                                             "port": redis_server.port, "extra": {"db": 0}}))
     options(redis_conn_id="xcom_redis")
-    return SimpleNamespace(backend=backend, contents=lambda: {k.decode(): server.client.get(k)
-                                                              for k in server.client.keys("*")})
+    return redis_server.client

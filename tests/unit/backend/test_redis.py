@@ -11,12 +11,9 @@ from xcomlab.redis import REDIS_MAX_BYTES, XComRedisBackend
 
 
 @pytest.fixture
-def redis_store(options, redis_server, monkeypatch):
-    redis_server.client.flushall()
-    monkeypatch.setenv("AIRFLOW_CONN_XCOM_REDIS", json.dumps({"conn_type": "redis", "host": "127.0.0.1",
-                                                             "port": redis_server.port, "extra": {"db": 0}}))
-    options(redis_conn_id="xcom_redis", threshold=10)
-    return redis_server.client
+def redis_store(options, redis_xcom):
+    options(threshold=10)
+    return redis_xcom
 
 
 def test_reference_names_connection_and_key(redis_store, options):
