@@ -19,6 +19,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+# Airflow logs to stdout: send that to stderr, so stdout carries the report alone.
+REPORT, sys.stdout = sys.stdout, sys.stderr
 ROUNDS = 5
 STORE = "s3://xcom_s3@xcom/bench"
 TARGET_RATIO = 1.5
@@ -77,6 +79,10 @@ def object_size(stored) -> int:
     return compat.object_storage_path(url).stat().st_size
 
 
+def report(*lines: str) -> None:
+    print(*lines, file=REPORT)
+
+
 def main() -> None:
     frame = frame_of_50_mb()
     memory_mb = frame.memory_usage(deep=True).sum() / 1e6
@@ -86,15 +92,15 @@ def main() -> None:
     results = {name: [way() for _ in range(ROUNDS)] for name, way in ways.items()}
     medians = {name: [statistics.median(r[i] for r in runs) for i in range(3)] for name, runs in results.items()}
     raw_total = sum(medians["raw parquet put + get"][:2])
-    print(f"# DataFrame XCom round trip (Airflow {compat.AIRFLOW_VERSION}, {STORE.split(':')[0]} emulator)\n")
-    print(f"A {memory_mb:.0f} MB DataFrame ({len(frame):,} rows, {frame.shape[1]} columns); median of {ROUNDS} runs.\n")
-    print("| way | push (s) | pull (s) | round trip (s) | object (MB) | x raw |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    report(f"# DataFrame XCom round trip (Airflow {compat.AIRFLOW_VERSION}, {STORE.split(':')[0]} emulator)\n")
+    report(f"A {memory_mb:.0f} MB DataFrame ({len(frame):,} rows, {frame.shape[1]} columns); median of {ROUNDS} runs.\n")
+    report("| way | push (s) | pull (s) | round trip (s) | object (MB) | x raw |")
+    report("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (put, get, size) in medians.items():
-        print(f"| {name} | {put:.2f} | {get:.2f} | {put + get:.2f} | {size / 1e6:.1f} | {(put + get) / raw_total:.2f} |")
+        report(f"| {name} | {put:.2f} | {get:.2f} | {put + get:.2f} | {size / 1e6:.1f} | {(put + get) / raw_total:.2f} |")
     ratio = sum(medians["xcomlab object storage"][:2]) / raw_total
     verdict = "meets" if ratio <= TARGET_RATIO else "MISSES"
-    print(f"\nxcomlab / raw = {ratio:.2f}: {verdict} the target (<= {TARGET_RATIO}x).")
+    report(f"\nxcomlab / raw = {ratio:.2f}: {verdict} the target (<= {TARGET_RATIO}x).")
     sys.exit(0 if ratio <= TARGET_RATIO else 1)
 
 
