@@ -79,8 +79,6 @@ BACKENDS = [Backend("db"), Backend("s3", "s3"), Backend("gcs", "gcs"), Backend("
             Backend("xcomlab-s3", "s3", xcomlab=True), Backend("xcomlab-gcs", "gcs", xcomlab=True),
             Backend("xcomlab-azure", "azure", xcomlab=True), Backend("redis", "redis", xcomlab=True),
             Backend("localfs", "localfs", xcomlab=True)]
-OBJECT_BACKENDS = [b for b in BACKENDS if b.store]
-XCOMLAB_BACKENDS = [b for b in BACKENDS if b.xcomlab]
 FOLDERS = ("xcom", "xcomlab")  # the provider's and xcomlab's folder in each store
 
 

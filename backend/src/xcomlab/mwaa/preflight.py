@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from xcomlab import compat
 from xcomlab.mwaa import options, plugins, requirements
