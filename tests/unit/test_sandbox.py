@@ -62,6 +62,9 @@ def test_malformed_line_is_reported_with_its_number(dotenv):
         ("XCOM_THRESHOLD", "1kb", "not a whole number"),
         ("AIRFLOW_VERSION", "9.9.9", "make lock AIRFLOW_VERSION=9.9.9"),
         ("MWAA", "yes", r"MWAA='yes' is unknown: use 1 \(MWAA mode\) or 0"),
+        ("PROFILE", "kubernetes", r"PROFILE='kubernetes' is unknown: use local \(LocalExecutor\) or celery"),
+        ("WORKERS", "1", r"WORKERS='1': give a whole number, at least 2"),
+        ("WORKERS", "two", r"WORKERS='two': give a whole number"),
     ],
 )
 def test_bad_values_get_a_clear_message(dotenv, key, value, message):
@@ -146,3 +149,14 @@ def test_cli_reports_bad_backend_without_a_traceback():
     assert result.returncode == 1
     assert "BACKEND='nosuch' is unknown" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_celery_profile_enables_the_workers_and_the_executor(dotenv):
+    settings = sandbox.load_settings(environ={"PROFILE": "celery", "WORKERS": "5"}, dotenv=dotenv)
+    env = sandbox.compose_env(settings, offline=False)
+    assert (env["COMPOSE_PROFILES"], env["AIRFLOW_EXECUTOR"], env["CELERY_EXTRA_WORKERS"]) == ("celery", "CeleryExecutor", "3")
+
+
+def test_local_profile_runs_no_workers(dotenv):
+    env = sandbox.compose_env(sandbox.load_settings(environ={}, dotenv=dotenv), offline=False)
+    assert "AIRFLOW_EXECUTOR" not in env and env.get("COMPOSE_PROFILES") != "celery"
