@@ -70,8 +70,9 @@ class OffloadingXComBackend(BaseXCom):
             stored = reference.escape(value)
         else:
             cls.refuse_if_too_big(ids, len(encoded.data))
-            stored = reference.make(cls.object_location(ids, encoded.suffix))
-            cls.write_object(reference.url_of(stored), encoded.data)
+            url = cls.object_location(ids, encoded.suffix)
+            cls.write_object(url, encoded.data)
+            stored = reference.make(url)
         return BaseXCom.serialize_value(stored, key=key, task_id=task_id, dag_id=dag_id, run_id=run_id,
                                         map_index=map_index)
 
