@@ -8,7 +8,7 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e bench lock mwaa-up mwaa-validate
+.PHONY: help up down clean ps logs config test e2e bench doctor lock mwaa-up mwaa-validate
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +54,9 @@ bench: ## Time warm up, backend switches, the stack at rest, and a 50 MB DataFra
 	@mkdir -p reports
 	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/dataframe_roundtrip.py \
 	  > reports/bench-dataframe.md; status=$$?; cat reports/bench-dataframe.md; exit $$status
+
+doctor: ## Orphan audit of every store (ARGS="--fix" deletes orphans older than an hour; see --help)
+	@$(SANDBOX) compose exec -T airflow-scheduler python -m xcomlab.doctor $(ARGS)
 
 lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the moto stand-in's)
 	uv lock

@@ -58,6 +58,20 @@ class AirflowAPI:
         run = self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return run["dag_run_id"]
 
+    def delete_run(self, dag_id: str, run_id: str) -> None:
+        """Delete a DAG run: the database drops its XCom rows (without asking the XCom backend)."""
+        self._request("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+    def set_run_state(self, dag_id: str, run_id: str, state: str) -> None:
+        self._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state})
+
+    def wait_for_task_state(self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while self.task_states(dag_id, run_id).get(task_id) != state:
+            if time.monotonic() > deadline:
+                raise DagRunFailed(f"{dag_id}.{task_id} not {state!r} after {timeout:.0f} s: {self.explain(dag_id, run_id)}")
+            time.sleep(1)
+
     def wait_for_end(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
         """The run's final state ("success" or "failed"); raises when it is still running after timeout."""
         deadline = time.monotonic() + timeout

@@ -158,6 +158,18 @@ class MetadataDB:
             ).fetchall()
         return {index: _decoded(value) for index, value in rows}
 
+    def rows(self) -> dict[tuple, object]:
+        """(dag_id, run_id, task_id, map_index, key) -> stored value, of every row."""
+        with psycopg.connect(self.dsn) as conn:
+            rows = conn.execute("SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom").fetchall()
+        return {tuple(row[:5]): _decoded(row[5]) for row in rows}
+
+    def backdate(self, dag_id: str, run_id: str, days: int) -> int:
+        """Make a run's XComs look `days` older; returns how many rows changed."""
+        with psycopg.connect(self.dsn) as conn:
+            return conn.execute("UPDATE xcom SET timestamp = timestamp - make_interval(days => %s) "
+                                "WHERE dag_id = %s AND run_id = %s", (days, dag_id, run_id)).rowcount
+
 
 def _decoded(value):
     """Airflow 3 keeps JSON (psycopg decodes it), 2.x JSON bytes."""

@@ -7,18 +7,21 @@ big ones to a store, leaving `xcomlab:ref:<url>` in the row.
   clear overwrites its own object instead of leaving an orphan.
 - Refused values (raw bytes, unserialisable objects, over the store's limit) fail the task before
   anything is written; a reference whose object is gone fails the pull with the XCom's name.
-A store subclass says where an XCom goes (`object_location`) and how to write, read, delete and size it.
+A store subclass says where an XCom goes (`object_location`) and how to write, read, delete, size and list
+what it stores.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.providers.common.compat.sdk import conf
 from airflow.utils.json import XComDecoder, XComEncoder
 
 from xcomlab import codec, compat, errors, reference
+from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds, ids_of
 from xcomlab.threshold import stays_in_db
 
@@ -49,6 +52,12 @@ class OffloadingXComBackend(BaseXCom):
 
     @classmethod
     def object_size(cls, url: str) -> int:
+        raise NotImplementedError
+
+    @classmethod
+    def list_objects(cls, root: str) -> Iterator[StoredObject]:
+        """Every object under root, with its size and last change, in as few requests as the store allows
+        (for the orphan audit and the cleanup)."""
         raise NotImplementedError
 
     @classmethod

@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 from airflow.providers.common.compat.sdk import conf
 
 from xcomlab.base import SECTION, OffloadingXComBackend
+from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds
 
 SCHEME = "file://"
@@ -70,6 +73,20 @@ class XComLocalFsBackend(OffloadingXComBackend):
     @classmethod
     def object_size(cls, url: str) -> int:
         return _host_and_path(url)[1].stat().st_size
+
+    @classmethod
+    def list_objects(cls, root: str) -> Iterator[StoredObject]:
+        """Files under root as this host sees them (temporary files of unfinished writes included)."""
+        host, base = _host_and_path(root)
+        for folder, _, names in os.walk(base):
+            for name in names:
+                path = Path(folder, name)
+                try:
+                    info = path.stat()
+                except FileNotFoundError:  # deleted or renamed into place since os.walk listed it
+                    continue
+                yield StoredObject(f"{SCHEME}{host}{path}", info.st_size,
+                                   datetime.fromtimestamp(info.st_mtime, timezone.utc))
 
     @classmethod
     def missing_hint(cls, url: str) -> str:

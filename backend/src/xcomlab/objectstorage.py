@@ -8,11 +8,30 @@ COMPRESSION.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
 from airflow.providers.common.compat.sdk import conf
 
 from xcomlab import compat
 from xcomlab.base import SECTION, OffloadingXComBackend
+from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds
+
+# Where each fsspec filesystem reports an object's last change: s3fs, adlfs, gcsfs, local.
+MODIFIED_FIELDS = ("LastModified", "last_modified", "updated", "mtime")
+
+
+def _modified(info: dict) -> datetime | None:
+    for field in MODIFIED_FIELDS:
+        value = info.get(field)
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value, timezone.utc)
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return None
 
 
 class XComObjectStorageBackend(OffloadingXComBackend):
@@ -37,3 +56,11 @@ class XComObjectStorageBackend(OffloadingXComBackend):
     @classmethod
     def object_size(cls, url: str) -> int:
         return compat.object_storage_path(url).stat().st_size
+
+    @classmethod
+    def list_objects(cls, root: str) -> Iterator[StoredObject]:
+        base = compat.object_storage_path(root)
+        folder = base.path.rstrip("/")
+        # One paginated listing with sizes and dates, instead of a request per object.
+        for path, info in base.fs.find(folder, detail=True).items():
+            yield StoredObject(root.rstrip("/") + path[len(folder):], info["size"], _modified(info))

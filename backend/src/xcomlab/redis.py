@@ -10,12 +10,16 @@ before anything is written), THRESHOLD, COMPRESSION.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from functools import cache
 
 from airflow.providers.common.compat.sdk import conf
 
 from xcomlab import errors
 from xcomlab.base import SECTION, OffloadingXComBackend
+from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds
 
 SCHEME = "redis://"
@@ -33,6 +37,11 @@ def _split(url: str):
     """(client, key) of a redis://<conn_id>/<key> reference."""
     conn_id, _, key = url.removeprefix(SCHEME).partition("/")
     return _client(conn_id), key
+
+
+def _pattern(prefix: str) -> str:
+    """A SCAN pattern matching every key under prefix (its glob characters escaped)."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", prefix.rstrip("/")) + "/*"
 
 
 class XComRedisBackend(OffloadingXComBackend):
@@ -78,3 +87,22 @@ class XComRedisBackend(OffloadingXComBackend):
     def missing_hint(cls, url: str) -> str:
         ttl = conf.getint(SECTION, "redis_ttl", fallback=0)
         return f"Keys expire {ttl} s after the push ([xcomlab] redis_ttl)." if ttl else ""
+
+    @classmethod
+    def list_objects(cls, root: str) -> Iterator[StoredObject]:
+        """Keys under root; Redis keeps no creation time, so a key's age is its idle time (since the last
+        write or read): a key just pushed or pulled is young."""
+        client, prefix = _split(root)
+        conn_id = root.removeprefix(SCHEME).partition("/")[0]
+        keys = list(client.scan_iter(match=_pattern(prefix), count=1000))
+        now = datetime.now(timezone.utc)
+        for start in range(0, len(keys), 1000):
+            batch = keys[start:start + 1000]
+            pipe = client.pipeline(transaction=False)
+            for key in batch:
+                pipe.strlen(key)
+                pipe.object("idletime", key)
+            answers = pipe.execute()
+            for key, size, idle in zip(batch, answers[::2], answers[1::2]):
+                modified = None if idle is None else now - timedelta(seconds=idle)
+                yield StoredObject(f"{SCHEME}{conn_id}/{key.decode()}", size, modified)
