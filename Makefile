@@ -49,11 +49,12 @@ test: ## Unit tests (no Docker)
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up)
 	@$(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
 
-bench: ## Time warm up, backend switches, the stack at rest, and a 50 MB DataFrame's XCom round trip (needs `make up`)
+bench: ## Time warm up, switches, the stack at rest, a 50 MB DataFrame's round trip, cleaning 10,000 XComs (needs `make up`)
 	@python3 tests/bench/stack.py
 	@mkdir -p reports
 	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/dataframe_roundtrip.py \
 	  > reports/bench-dataframe.md; status=$$?; cat reports/bench-dataframe.md; exit $$status
+	@uv run python tests/bench/cleanup_scale.py
 
 doctor: ## Orphan audit of every store (ARGS="--fix" deletes orphans older than an hour; see --help)
 	@$(SANDBOX) compose exec -T airflow-scheduler python -m xcomlab.doctor $(ARGS)

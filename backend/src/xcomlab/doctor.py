@@ -12,8 +12,10 @@ remain, 2 on bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 from datetime import datetime, timedelta
 
@@ -94,6 +96,21 @@ def as_text(found: audit.Audit, limit: int) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Airflow 3 logs to the stdout it saw at start: send file descriptor 1 to stderr, so stdout holds only the
+    report (and --json output parses)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.getLogger("azure").setLevel(logging.WARNING)  # the Azure SDK logs every HTTP request at INFO
@@ -102,12 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"xcomlab-doctor: {err}", file=sys.stderr)
         return 2
-    db = metadata.engine(args.conn_id)
-    found = audit.run(db, stores)
-    fixed_orphans, fixed_rows = [], []
-    if args.fix:
-        fixed_orphans, fixed_rows = audit.fix(db, stores, found, grace=timedelta(minutes=args.grace_minutes),
-                                              fix_dangling=args.fix_dangling)
+    with stdout_to_stderr():
+        db = metadata.engine(args.conn_id)
+        found = audit.run(db, stores)
+        fixed_orphans, fixed_rows = [], []
+        if args.fix:
+            fixed_orphans, fixed_rows = audit.fix(db, stores, found, grace=timedelta(minutes=args.grace_minutes),
+                                                  fix_dangling=args.fix_dangling)
     if args.json:
         print(json.dumps(as_json(found, fixed_orphans, fixed_rows), indent=2))
     else:
