@@ -11,6 +11,7 @@ period alone for that reason.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from xcomlab.inventory import Store, StoredObject, backend_class, location_key, 
 from xcomlab.metadata import XComRow
 
 THREADS = 8  # object stores answer one request per delete; a few at once hide the round trips
+logging.getLogger("azure").setLevel(logging.WARNING)  # the Azure SDK logs every request and response at INFO
 
 
 @dataclass

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import sys
 from datetime import datetime, timedelta
@@ -113,7 +112,6 @@ def stdout_to_stderr():
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.getLogger("azure").setLevel(logging.WARNING)  # the Azure SDK logs every HTTP request at INFO
     try:
         stores = parse_stores(args.stores) if args.stores is not None else configured_stores()
     except ValueError as err:
