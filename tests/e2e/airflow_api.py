@@ -62,6 +62,12 @@ class AirflowAPI:
         """Delete a DAG run: the database drops its XCom rows (without asking the XCom backend)."""
         self._request("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}")
 
+    def clear_task(self, dag_id: str, run_id: str, task_id: str) -> None:
+        """Clear a finished task instance, as the UI's Clear does: it runs again and its run with it."""
+        self._call("POST", f"/dags/{dag_id}/clearTaskInstances",
+                   json={"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False,
+                         "reset_dag_runs": True})
+
     def set_run_state(self, dag_id: str, run_id: str, state: str) -> None:
         self._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state})
 
