@@ -16,6 +16,7 @@ from report import Report
 from stores import AzureStore, GcsStore, LocalFsStore, MetadataDB, RedisStore, S3Store
 
 REPORTS = sandbox.ROOT / "reports"
+LOG_TAIL = "150"  # scheduler log lines attached to a failed test (a DAG run stuck in queued is its story)
 
 
 @pytest.fixture(scope="session")
@@ -24,11 +25,27 @@ def settings() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def compose_env(settings) -> dict[str, str]:
+def compose_env(request, settings) -> dict[str, str]:
     """The environment `make` gives docker compose; pytest-docker's calls inherit it."""
     env = sandbox.compose_env(settings, sandbox.offline_from_state(settings))  # the mode `make e2e` chose
     os.environ.update(env)
+    request.session.xcomlab_compose_env = env  # for pytest_runtest_makereport
     return env
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The first failed test of a module carries the scheduler's last log lines: CI keeps only what the run
+    printed. (Once per module: a failed module fixture fails every test after it the same way.)"""
+    outcome = yield
+    result = outcome.get_result()
+    env = getattr(item.session, "xcomlab_compose_env", None)  # set once the stack's environment is known
+    logged = item.session.__dict__.setdefault("xcomlab_logged_modules", set())
+    if result.failed and env and item.module not in logged:
+        logged.add(item.module)
+        done = sandbox.compose(env, "logs", "--no-color", "--tail", LOG_TAIL, "airflow-scheduler", check=False,
+                               capture_output=True, text=True)
+        result.sections.append(("airflow-scheduler log (tail)", done.stdout + done.stderr))
 
 
 # --- pytest-docker's overridable fixtures ---------------------------------------------------------------

@@ -62,7 +62,7 @@ def delete_old_xcoms(db, stores: list[Store], *, older_than: datetime, backends:
             tally = tallies[DB if url is None else store_of(url, stores)]
             tally.xcoms += 1
             if url is None:
-                tally.bytes += len(json.dumps(row.value, default=str))
+                tally.bytes += len(row.value) if isinstance(row.value, bytes) else len(json.dumps(row.value))
             else:
                 urls.append(url)
         audit.delete_objects(urls, count_object, dry_run=dry_run)

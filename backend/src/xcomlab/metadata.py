@@ -69,8 +69,15 @@ def engine(conn_id: str | None = None):
 
 
 def _decoded(value: Any) -> Any:
-    """Airflow 3's JSON column comes back parsed; 2.x stores the JSON as bytes."""
-    return json.loads(bytes(value)) if isinstance(value, (bytes, memoryview)) else value
+    """Airflow 3's JSON column comes back parsed; 2.x stores the JSON as bytes. A 2.x row that is not JSON
+    (a pickle, from a deployment that once set enable_xcom_pickling) stays bytes, never unpickled: a value
+    kept in the DB like any other."""
+    if not isinstance(value, (bytes, memoryview)):
+        return value
+    try:
+        return json.loads(bytes(value))
+    except ValueError:
+        return bytes(value)
 
 
 def row_batches(db, *, older_than: datetime | None = None, finished_only: bool = False,

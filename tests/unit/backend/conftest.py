@@ -126,6 +126,14 @@ class MetadataDB:
     def add(self, backend, value, *, run_id: str = IDS["run_id"], days_old: float = 0, key: str = "return_value",
             state: str = "success", map_index: int = -1):
         """Push value through backend as task IDS['task_id'] of run_id (made if new); the stored value."""
+        stored = push(backend, value, key=key, run_id=run_id, map_index=map_index)
+        self.add_row(json.dumps(stored).encode(), run_id=run_id, days_old=days_old, key=key, state=state,
+                     map_index=map_index)
+        return stored
+
+    def add_row(self, column: bytes, *, run_id: str, days_old: float, key: str, state: str = "success",
+                map_index: int = -1) -> None:
+        """An xcom row holding column as it is (what Airflow 2.x keeps in its value column)."""
         from datetime import datetime, timedelta, timezone
 
         from sqlalchemy import text
@@ -133,13 +141,11 @@ class MetadataDB:
         with self.engine.connect() as conn:
             found = conn.execute(text("SELECT id FROM dag_run WHERE run_id = :r"), {"r": run_id}).scalar()
         run = found or self.add_run(run_id, state)
-        stored = push(backend, value, key=key, run_id=run_id, map_index=map_index)
         when = datetime.now(timezone.utc) - timedelta(days=days_old)
         with self.engine.begin() as conn:
             conn.exec_driver_sql("INSERT INTO xcom VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                  (run, IDS["task_id"], map_index, key, IDS["dag_id"], run_id, when.isoformat(),
-                                  json.dumps(stored).encode()))
-        return stored
+                                  column))
 
     def keys(self) -> set[tuple[str, str]]:
         with self.engine.connect() as conn:

@@ -54,6 +54,16 @@ def test_a_missing_object_is_counted_and_its_row_still_goes(store, metadata_db, 
     assert ("old", "return_value") not in metadata_db.keys()
 
 
+def test_a_row_that_is_not_json_counts_as_kept_in_the_db_and_goes(store, metadata_db, xcoms):
+    """A pickled 2.x row (enable_xcom_pickling, once): never unpickled, deleted by age like any DB value."""
+    pickled = b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01."
+    metadata_db.add_row(pickled, run_id="old", days_old=40, key="pickled")
+    tallies = clean(store, metadata_db)
+    assert ("old", "pickled") not in metadata_db.keys()
+    assert cleanup.as_dict(tallies)["db"] == {"xcoms": 2, "objects": 0, "bytes": len('"small"') + len(pickled),
+                                              "missing": 0}
+
+
 def test_backends_limit_what_is_cleaned(store, metadata_db, xcoms):
     clean(store, metadata_db, backends=["db"])
     assert ("old", "small") not in metadata_db.keys()
