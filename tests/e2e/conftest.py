@@ -30,13 +30,15 @@ def compose_env(request, settings) -> dict[str, str]:
     env = sandbox.compose_env(settings, sandbox.offline_from_state(settings))  # the mode `make e2e` chose
     os.environ.update(env)
     request.session.xcomlab_compose_env = env  # for pytest_runtest_makereport
+    request.session.xcomlab_settings = settings
     return env
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """The first failed test of a module carries the scheduler's last log lines: CI keeps only what the run
-    printed. (Once per module: a failed module fixture fails every test after it the same way.)"""
+    """The first failed test of a module carries the scheduler's last log lines and the metadata DB's
+    scheduling state: CI keeps only what the run printed. (Once per module: a failed module fixture fails
+    every test after it the same way.)"""
     outcome = yield
     result = outcome.get_result()
     env = getattr(item.session, "xcomlab_compose_env", None)  # set once the stack's environment is known
@@ -46,6 +48,11 @@ def pytest_runtest_makereport(item, call):
         done = sandbox.compose(env, "logs", "--no-color", "--tail", LOG_TAIL, "airflow-scheduler", check=False,
                                capture_output=True, text=True)
         result.sections.append(("airflow-scheduler log (tail)", done.stdout + done.stderr))
+        try:
+            result.sections.append(("metadata DB: scheduling state", MetadataDB(item.session.xcomlab_settings)
+                                    .scheduling_state()))
+        except Exception as err:  # noqa: BLE001 - the DB may be what is down
+            result.sections.append(("metadata DB: scheduling state", f"unavailable: {err}"))
 
 
 # --- pytest-docker's overridable fixtures ---------------------------------------------------------------

@@ -140,6 +140,20 @@ class MetadataDB:
             f"@127.0.0.1:{settings.get('POSTGRES_PORT', '5432')}/{settings['POSTGRES_DB']}"
         )
 
+    def scheduling_state(self) -> str:
+        """What decides whether the scheduler starts a queued run (for a failed test's report): the DAGs'
+        flags (2.x is_active, 3.x is_stale), the runs per state, the running components' heartbeats."""
+        flags = ("dag_id", "is_active", "is_stale", "is_paused", "max_active_runs", "last_parsed_time")
+        with psycopg.connect(self.dsn) as conn:
+            dags = [{k: dag[k] for k in flags if k in dag}
+                    for (dag,) in conn.execute("SELECT row_to_json(d) FROM dag d ORDER BY dag_id")]
+            runs = conn.execute("SELECT dag_id, state, count(*), max(last_scheduling_decision) FROM dag_run "
+                                "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+            jobs = conn.execute("SELECT id, job_type, hostname, latest_heartbeat, now() FROM job "
+                                "WHERE state = 'running' AND job_type <> 'LocalTaskJob'").fetchall()
+        return "\n".join(["dags:", *map(str, dags), "runs (dag, state, count, last decision):", *map(str, runs),
+                          "running jobs:", *map(str, jobs)])
+
     def xcom_values(self, dag_id: str, run_id: str, task_id: str) -> dict[str, object]:
         """key -> stored value, decoded."""
         with psycopg.connect(self.dsn) as conn:
