@@ -16,7 +16,7 @@ from report import Report
 from stores import AzureStore, GcsStore, LocalFsStore, MetadataDB, RedisStore, S3Store
 
 REPORTS = sandbox.ROOT / "reports"
-LOG_TAIL = "150"  # scheduler log lines attached to a failed test (a DAG run stuck in queued is its story)
+LOG_TAIL = "400"  # scheduler log lines attached to a failed test (a DAG run stuck in queued is its story)
 
 
 @pytest.fixture(scope="session")
