@@ -1,4 +1,4 @@
-"""Healthcheck for Airflow components without an HTTP health endpoint (dag-processor, triggerer).
+"""Healthcheck for Airflow components without a safe HTTP health endpoint (dag-processor, triggerer, 2.x scheduler).
 
 Healthy = this host's job of the given type is running and heartbeated recently. One small query with
 psycopg2 instead of `airflow jobs check`, which imports all of Airflow every few seconds.
