@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pendulum
-from airflow.providers.common.compat.sdk import conf
 
 try:  # Airflow 3
     from airflow.sdk import Param, dag, get_current_context, task
@@ -27,6 +26,7 @@ except ImportError:  # Airflow 2.x
     from airflow.models.param import Param
     from airflow.operators.python import get_current_context
 
+from xcomlab.compat import conf
 from xcomlab.inventory import BACKENDS
 
 
@@ -38,7 +38,7 @@ def _settings() -> dict:
 
 
 @dag(
-    schedule=conf.get("xcomlab", "cleanup_schedule", fallback="@daily") or None,
+    schedule=conf().get("xcomlab", "cleanup_schedule", fallback="@daily") or None,
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

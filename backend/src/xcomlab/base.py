@@ -17,13 +17,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from airflow.providers.common.compat.sdk import conf
 from airflow.utils.json import XComDecoder, XComEncoder
 
 from xcomlab import codec, compat, errors, reference
 from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds, ids_of
 from xcomlab.threshold import stays_in_db
+
+conf = compat.conf()
 
 BaseXCom = compat.base_xcom()
 SECTION = "xcomlab"

@@ -36,3 +36,22 @@ def object_storage_path(url: str):
     else:
         from airflow.io.path import ObjectStoragePath
     return ObjectStoragePath(url)
+
+
+# conf and BaseHook moved into the task SDK during 3.x. The common-compat provider maps them only from
+# its 1.10 on, which needs Airflow 2.11+, so on 2.10 xcomlab picks them itself, as that provider does.
+def conf():
+    """Airflow's configuration (imported on use: importing it loads Airflow)."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:
+        from airflow.configuration import conf
+    return conf
+
+
+def base_hook() -> type:
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:
+        from airflow.hooks.base import BaseHook
+    return BaseHook

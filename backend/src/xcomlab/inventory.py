@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from airflow.providers.common.compat.sdk import conf
+from xcomlab import compat, reference
 
-from xcomlab import reference
+conf = compat.conf()
 
 KINDS = ("common-io", "xcomlab")
 # What the cleanup DAG's `backends` parameter selects: rows kept in the DB, and each kind of store.

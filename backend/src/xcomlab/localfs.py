@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airflow.providers.common.compat.sdk import conf
-
+from xcomlab import compat
 from xcomlab.base import SECTION, OffloadingXComBackend
 from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds
+
+conf = compat.conf()
 
 SCHEME = "file://"
 ALTERNATIVES = ("xcomlab.objectstorage.XComObjectStorageBackend (S3, GCS, Azure Blob) or "

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow.providers.common.compat.sdk import conf
 from sqlalchemy import text
 
+from xcomlab import compat
 from xcomlab.layout import XComIds
+
+conf = compat.conf()
 
 FINISHED = "('success', 'failed')"  # DAG run states after which nothing writes its XComs any more
 SELECT = """
@@ -54,9 +56,7 @@ def engine(conn_id: str | None = None):
     """A SQLAlchemy engine on the metadata DB."""
     conn_id = conn_id if conn_id is not None else conf.get("xcomlab", "metadata_conn_id", fallback="")
     if conn_id:
-        from airflow.providers.common.compat.sdk import BaseHook
-
-        return BaseHook.get_connection(conn_id).get_hook().get_sqlalchemy_engine()
+        return compat.base_hook().get_connection(conn_id).get_hook().get_sqlalchemy_engine()
     from airflow import settings
 
     try:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
-from airflow.providers.common.compat.sdk import conf
-
 from xcomlab import compat
 from xcomlab.base import SECTION, OffloadingXComBackend
 from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds
+
+conf = compat.conf()
 
 # Where each fsspec filesystem reports an object's last change: s3fs, adlfs, gcsfs, local.
 MODIFIED_FIELDS = ("LastModified", "last_modified", "updated", "mtime")

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import cache
 
-from airflow.providers.common.compat.sdk import conf
-
-from xcomlab import errors
+from xcomlab import compat, errors
 from xcomlab.base import SECTION, OffloadingXComBackend
 from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds
+
+conf = compat.conf()
 
 SCHEME = "redis://"
 REDIS_MAX_BYTES = 512 * 1024 * 1024  # Redis's own limit for one string (proto-max-bulk-len)
