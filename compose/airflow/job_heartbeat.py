@@ -1,4 +1,6 @@
-"""Healthcheck for Airflow components without a safe HTTP health endpoint (dag-processor, triggerer, 2.x scheduler).
+"""Healthcheck for Airflow components without a safe HTTP health endpoint.
+
+Used by the dag-processor, the triggerer and the 2.x scheduler (see compose/airflow-2.yml).
 
 Healthy = this host's job of the given type is running and heartbeated recently. One small query with
 psycopg2 instead of `airflow jobs check`, which imports all of Airflow every few seconds.
