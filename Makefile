@@ -1,14 +1,14 @@
 # xcom-lab: a local sandbox and test harness for Airflow XCom backends. `make help` lists the targets.
 # Settings live in .env; any of them can be given here instead: `make up BACKEND=gcs`.
-# compose/sandbox.py does the work: checks settings, picks the compose files, builds stand-ins offline.
+# xcomlab_harness/sandbox.py does the work: checks settings, picks the compose files, builds stand-ins offline.
 
-SANDBOX := python3 compose/sandbox.py
+SANDBOX := python3 harness/src/xcomlab_harness/sandbox.py
 # Image locks resolve for Debian bookworm's Python (3.11.2), which installs them in the registry-less stand-ins.
 IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platform x86_64-manylinux_2_36 \
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e bench doctor lock mwaa-up mwaa-validate
+.PHONY: help up down clean ps logs config test e2e check bench doctor lock mwaa-up mwaa-validate
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,9 @@ test: ## Unit tests (no Docker)
 
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up)
 	@$(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
+
+check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]
+	@uv run --quiet python -m xcomlab_harness.check
 
 bench: ## Time warm up, switches, the stack at rest, a 50 MB DataFrame's round trip, cleaning 10,000 XComs (needs `make up`)
 	@python3 tests/bench/stack.py

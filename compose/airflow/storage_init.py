@@ -1,4 +1,6 @@
-"""One-shot: create the `xcom` bucket/container in the S3, GCS and Azure emulators (idempotent).
+"""One-shot: create the `xcom` bucket/container in the S3, GCS and Azure emulators (idempotent), and the
+buckets a user's backend names in XCOM_LAB_BUCKETS (`make check`'s BACKEND_ENV), e.g.
+`XCOM_LAB_BUCKETS=s3://my-xcoms,gs://my-xcoms,abfs://my-container`.
 
 Endpoints and credentials come from the same AIRFLOW_CONN_XCOM_* connections the backends use, so the
 buckets are made exactly where Airflow will look. Uses each store's official client library, after waiting
@@ -14,13 +16,14 @@ from urllib.parse import urlsplit
 STARTUP_TIMEOUT_SECONDS = 120
 
 BUCKET = "xcom"  # the bucket/container named in compose/backends/*.env
+SCHEMES = ("s3", "gs", "abfs")
 
 
 def connection(name: str) -> dict:
     return json.loads(os.environ[f"AIRFLOW_CONN_{name}"])
 
 
-def create_s3_bucket() -> None:
+def create_s3_bucket(name: str) -> None:
     import boto3
 
     conn = connection("XCOM_S3")
@@ -32,11 +35,11 @@ def create_s3_bucket() -> None:
         aws_secret_access_key=conn["password"],
     )
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    if BUCKET not in existing:
-        s3.create_bucket(Bucket=BUCKET)
+    if name not in existing:
+        s3.create_bucket(Bucket=name)
 
 
-def create_gcs_bucket() -> None:
+def create_gcs_bucket(name: str) -> None:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage
 
@@ -46,15 +49,15 @@ def create_gcs_bucket() -> None:
         credentials=AnonymousCredentials(),
         client_options={"api_endpoint": conn["extra"]["gcs.endpoint"]},
     )
-    if client.lookup_bucket(BUCKET) is None:
-        client.create_bucket(BUCKET)
+    if client.lookup_bucket(name) is None:
+        client.create_bucket(name)
 
 
-def create_azure_container() -> None:
+def create_azure_container(name: str) -> None:
     from azure.storage.blob import BlobServiceClient
 
     conn = connection("XCOM_AZURE")
-    container = BlobServiceClient.from_connection_string(conn["extra"]["connection_string"]).get_container_client(BUCKET)
+    container = BlobServiceClient.from_connection_string(conn["extra"]["connection_string"]).get_container_client(name)
     if not container.exists():
         container.create_container()
 
@@ -83,9 +86,24 @@ def wait_until_listening(url: str) -> None:
             time.sleep(0.3)
 
 
+def wanted_buckets(spec: str) -> dict[str, list[str]]:
+    """scheme -> bucket names: `xcom` in every store, plus the user's `<scheme>://<name>` entries."""
+    wanted = {scheme: [BUCKET] for scheme in SCHEMES}
+    for entry in filter(None, (part.strip() for part in spec.split(","))):
+        scheme, sep, name = entry.partition("://")
+        name = name.split("/")[0].rpartition("@")[2]  # a path or a connection id may come with it
+        if not sep or scheme not in SCHEMES or not name:
+            raise SystemExit(f"XCOM_LAB_BUCKETS: {entry!r} is not <scheme>://<bucket> with scheme one of "
+                             f"{', '.join(SCHEMES)}: fix the entry in your BACKEND_ENV file")
+        wanted[scheme].append(name)
+    return wanted
+
+
 if __name__ == "__main__":
     for url in endpoints().values():
         wait_until_listening(url)
-    for create in (create_s3_bucket, create_gcs_bucket, create_azure_container):
-        create()
-        print(f"{create.__name__}: {BUCKET} ready", flush=True)
+    creators = {"s3": create_s3_bucket, "gs": create_gcs_bucket, "abfs": create_azure_container}
+    for scheme, names in wanted_buckets(os.environ.get("XCOM_LAB_BUCKETS", "")).items():
+        for name in dict.fromkeys(names):
+            creators[scheme](name)
+            print(f"{scheme}://{name} ready", flush=True)

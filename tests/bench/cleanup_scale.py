@@ -15,10 +15,9 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "compose"), str(ROOT / "tests" / "e2e")]
-import sandbox  # noqa: E402
-from airflow_api import AirflowAPI  # noqa: E402
-from stores import MetadataDB  # noqa: E402
+from xcomlab_harness import sandbox  # noqa: E402
+from xcomlab_harness.airflow_api import AirflowAPI  # noqa: E402
+from xcomlab_harness.probes.metadata import MetadataDB  # noqa: E402
 
 COUNT = int(os.environ.get("BENCH_XCOMS", "10000"))
 SOURCE, CLEANUP = "xcom_lifecycle", "xcom_cleanup"

@@ -12,8 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "compose"))
-import sandbox  # noqa: E402
+from xcomlab_harness import sandbox  # noqa: E402
 
 REST_SECONDS = 60
 CGROUP_CPU = Path("/sys/fs/cgroup/cpuacct/docker")  # cgroup v1, as on Debian's docker.io here

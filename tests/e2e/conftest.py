@@ -10,10 +10,11 @@ import os
 
 import pytest
 
-import sandbox
-from airflow_api import AirflowAPI
+from xcomlab_harness import sandbox
+from xcomlab_harness.airflow_api import AirflowAPI
 from report import Report
-from stores import AzureStore, GcsStore, LocalFsStore, MetadataDB, RedisStore, S3Store
+from stores import AzureStore, GcsStore, LocalFsStore, RedisStore, S3Store
+from xcomlab_harness.probes.metadata import MetadataDB
 
 REPORTS = sandbox.ROOT / "reports"
 LOG_TAIL = "400"  # scheduler log lines attached to a failed test (a DAG run stuck in queued is its story)

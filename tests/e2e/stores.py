@@ -11,13 +11,12 @@ import re
 import subprocess
 
 import boto3
-import psycopg
 import redis
 from azure.storage.blob import BlobServiceClient
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage as gcs
 
-import sandbox
+from xcomlab_harness import sandbox
 
 BUCKET = "xcom"
 
@@ -129,62 +128,3 @@ class LocalFsStore:
 
     def name_of(self, url: str) -> str:
         return url.removeprefix("file://").partition("/")[2].removeprefix(self.ROOT.lstrip("/") + "/")
-
-
-class MetadataDB:
-    """The xcom table as Airflow wrote it."""
-
-    def __init__(self, settings: dict[str, str]):
-        self.dsn = (
-            f"postgresql://{settings['POSTGRES_USER']}:{settings['POSTGRES_PASSWORD']}"
-            f"@127.0.0.1:{settings.get('POSTGRES_PORT', '5432')}/{settings['POSTGRES_DB']}"
-        )
-
-    def scheduling_state(self) -> str:
-        """What decides whether the scheduler starts a queued run (for a failed test's report): the DAGs'
-        flags (2.x is_active, 3.x is_stale), the runs per state, the running components' heartbeats."""
-        flags = ("dag_id", "is_active", "is_stale", "is_paused", "max_active_runs", "last_parsed_time")
-        with psycopg.connect(self.dsn) as conn:
-            dags = [{k: dag[k] for k in flags if k in dag}
-                    for (dag,) in conn.execute("SELECT row_to_json(d) FROM dag d ORDER BY dag_id")]
-            runs = conn.execute("SELECT dag_id, state, count(*), max(last_scheduling_decision) FROM dag_run "
-                                "GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
-            jobs = conn.execute("SELECT id, job_type, hostname, latest_heartbeat, now() FROM job "
-                                "WHERE state = 'running' AND job_type <> 'LocalTaskJob'").fetchall()
-        return "\n".join(["dags:", *map(str, dags), "runs (dag, state, count, last decision):", *map(str, runs),
-                          "running jobs:", *map(str, jobs)])
-
-    def xcom_values(self, dag_id: str, run_id: str, task_id: str) -> dict[str, object]:
-        """key -> stored value, decoded."""
-        with psycopg.connect(self.dsn) as conn:
-            rows = conn.execute(
-                "SELECT key, value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = %s",
-                (dag_id, run_id, task_id),
-            ).fetchall()
-        return {key: _decoded(value) for key, value in rows}
-
-    def mapped_values(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> dict[int, object]:
-        """map_index -> stored value of one key of a mapped task."""
-        with psycopg.connect(self.dsn) as conn:
-            rows = conn.execute(
-                "SELECT map_index, value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = %s AND key = %s",
-                (dag_id, run_id, task_id, key),
-            ).fetchall()
-        return {index: _decoded(value) for index, value in rows}
-
-    def rows(self) -> dict[tuple, object]:
-        """(dag_id, run_id, task_id, map_index, key) -> stored value, of every row."""
-        with psycopg.connect(self.dsn) as conn:
-            rows = conn.execute("SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom").fetchall()
-        return {tuple(row[:5]): _decoded(row[5]) for row in rows}
-
-    def backdate(self, dag_id: str, run_id: str, days: int) -> int:
-        """Make a run's XComs look `days` older; returns how many rows changed."""
-        with psycopg.connect(self.dsn) as conn:
-            return conn.execute("UPDATE xcom SET timestamp = timestamp - make_interval(days => %s) "
-                                "WHERE dag_id = %s AND run_id = %s", (days, dag_id, run_id)).rowcount
-
-
-def _decoded(value):
-    """Airflow 3 keeps JSON (psycopg decodes it), 2.x JSON bytes."""
-    return json.loads(bytes(value)) if isinstance(value, (bytes, memoryview)) else value

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-import sandbox
+from xcomlab_harness import sandbox
 from report import Row
 from xcomlab.threshold import serialized_size, stays_in_db
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-import sandbox
+from xcomlab_harness import sandbox
 
 pytestmark = pytest.mark.e2e
 

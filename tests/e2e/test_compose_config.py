@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-import sandbox
+from xcomlab_harness import sandbox
 
 pytestmark = pytest.mark.e2e
 

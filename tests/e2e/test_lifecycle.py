@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import sandbox
+from xcomlab_harness import sandbox
 from stores import bucket_name
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-import sandbox
+from xcomlab_harness import sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +69,7 @@ def major(settings) -> int:
 
 def preflight(settings, bucket: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, MWAA_DIR=bucket, AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
-    return subprocess.run([sys.executable, str(sandbox.COMPOSE_DIR / "sandbox.py"), "mwaa-validate"],
+    return subprocess.run([sys.executable, sandbox.__file__, "mwaa-validate"],
                           env=env, capture_output=True, text=True, timeout=300)
 
 

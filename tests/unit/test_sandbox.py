@@ -1,11 +1,11 @@
-"""The sandbox driver's configuration logic (compose/sandbox.py): no Docker needed."""
+"""The sandbox driver's configuration logic (xcomlab_harness.sandbox): no Docker needed."""
 
 import subprocess
 import sys
 
 import pytest
 
-import sandbox
+from xcomlab_harness import sandbox
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_pinned_image_is_read_from_the_compose_file():
 
 def test_cli_reports_bad_backend_without_a_traceback():
     result = subprocess.run(
-        [sys.executable, str(sandbox.COMPOSE_DIR / "sandbox.py"), "check"],
+        [sys.executable, sandbox.__file__, "check"],
         env={"BACKEND": "nosuch", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
     )
     assert result.returncode == 1

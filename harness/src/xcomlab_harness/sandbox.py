@@ -19,7 +19,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # harness/src/xcomlab_harness/ -> the repo
 COMPOSE_DIR = ROOT / "compose"
 STANDINS = COMPOSE_DIR / "standins"
 CACHE = ROOT / ".cache"
@@ -33,6 +33,10 @@ REQUIRED_KEYS = (
     "AIRFLOW_CONN_XCOM_S3", "AIRFLOW_CONN_XCOM_GCS", "AIRFLOW_CONN_XCOM_AZURE", "AIRFLOW_CONN_XCOM_REDIS",
     "MWAA", "MWAA_DIR", "PROFILE", "WORKERS",
 )
+# A user's own backend (`make check`), given in the environment only: XCOM_BACKEND=module.Class, and
+# optionally BACKEND_SRC (a .py file or a folder) and BACKEND_ENV (its settings and connections).
+CUSTOM_KEYS = ("XCOM_BACKEND", "BACKEND_SRC", "BACKEND_ENV")
+PLUGINS = "/opt/airflow/plugins"  # on sys.path in every component of both majors, as MWAA's plugins/
 S3_EMULATORS = ("minio", "moto")
 OFFLINE_VALUES = ("auto", "0", "1")
 PROFILES = ("local", "celery")
@@ -80,7 +84,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
     if not dotenv.exists():
         raise SandboxError(f"{dotenv} is missing: restore it with `git checkout -- .env`.")
     settings = read_dotenv(dotenv)
-    settings.update({k: v for k, v in environ.items() if k in settings or k in REQUIRED_KEYS})
+    settings.update({k: v for k, v in environ.items() if k in settings or k in REQUIRED_KEYS or k in CUSTOM_KEYS})
     missing = [k for k in REQUIRED_KEYS if not settings.get(k)]
     if missing:
         raise SandboxError(
@@ -107,6 +111,8 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
         raise SandboxError(f"MWAA={settings['MWAA']!r} is unknown: use 1 (MWAA mode) or 0.")
     if settings["MWAA"] == "1":
         check_mwaa_dir(mwaa_dir(settings))
+    if settings.get("XCOM_BACKEND"):
+        check_custom_backend(settings)
     lock = airflow_lock(settings)
     if not lock.exists():
         raise SandboxError(
@@ -131,6 +137,96 @@ def check_mwaa_dir(path: Path) -> None:
             )
 
 
+def check_custom_backend(settings: dict[str, str]) -> None:
+    backend = settings["XCOM_BACKEND"]
+    if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", backend):
+        raise SandboxError(f"XCOM_BACKEND={backend!r} is not a dotted class path: write module.Class, "
+                           "e.g. XCOM_BACKEND=my_xcom.S3XComBackend for BACKEND_SRC=my_xcom.py.")
+    if settings["MWAA"] == "1":
+        raise SandboxError("XCOM_BACKEND and MWAA=1 do not combine: in MWAA mode the bucket's options JSON names "
+                           "the backend (`make mwaa-validate`).")
+    for key in ("BACKEND_SRC", "BACKEND_ENV"):
+        if settings.get(key) and not Path(settings[key]).expanduser().exists():
+            raise SandboxError(f"{key}={settings[key]} does not exist (relative paths start at {Path.cwd()}).")
+    if settings.get("BACKEND_ENV"):
+        read_dotenv(Path(settings["BACKEND_ENV"]).expanduser())  # a malformed line fails here, with its number
+
+
+def custom_backend_source(settings: dict[str, str]) -> tuple[Path, str] | None:
+    """(host path, container path) of BACKEND_SRC's mount, as MWAA's plugins/ holds code: a module file and
+    a package folder go inside plugins/, any other folder becomes plugins/ itself. None: nothing to mount
+    (no BACKEND_SRC, or a folder with a pyproject.toml, which is installed into the image instead)."""
+    if not settings.get("BACKEND_SRC"):
+        return None
+    src = Path(settings["BACKEND_SRC"]).expanduser().resolve()
+    if src.is_file():
+        return src, f"{PLUGINS}/{src.name}"
+    if (src / "pyproject.toml").exists() or (src / "setup.py").exists():
+        return None
+    return src, f"{PLUGINS}/{src.name}" if (src / "__init__.py").exists() else PLUGINS
+
+
+def custom_backend_package(settings: dict[str, str]) -> Path | None:
+    src = Path(settings.get("BACKEND_SRC") or ".").expanduser().resolve()
+    if settings.get("BACKEND_SRC") and src.is_dir() and ((src / "pyproject.toml").exists() or (src / "setup.py").exists()):
+        return src
+    return None
+
+
+CUSTOM_DIR = CACHE / "custom-backend"
+
+
+def custom_backend_env(settings: dict[str, str]) -> dict[str, str]:
+    """What the Airflow components get instead of BACKEND's file: defaults that point the connection ids
+    and SDK clients tutorial code uses unchanged at the emulators (never at a real cloud), then the
+    user's BACKEND_ENV over them."""
+    azure = json.loads(settings["AIRFLOW_CONN_XCOM_AZURE"])["extra"]["connection_string"]
+    values = {
+        "AIRFLOW__CORE__XCOM_BACKEND": settings["XCOM_BACKEND"],
+        "AIRFLOW_CONN_AWS_DEFAULT": settings["AIRFLOW_CONN_XCOM_S3"],
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": settings["AIRFLOW_CONN_XCOM_GCS"],
+        "AIRFLOW_CONN_WASB_DEFAULT": settings["AIRFLOW_CONN_XCOM_AZURE"],
+        "AIRFLOW_CONN_REDIS_DEFAULT": settings["AIRFLOW_CONN_XCOM_REDIS"],
+        "AWS_ENDPOINT_URL": "http://s3:9000",
+        "AWS_ACCESS_KEY_ID": settings["S3_ACCESS_KEY"],
+        "AWS_SECRET_ACCESS_KEY": settings["S3_SECRET_KEY"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "STORAGE_EMULATOR_HOST": "http://fake-gcs:4443",
+        "AZURE_STORAGE_CONNECTION_STRING": azure,
+        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": settings["XCOM_THRESHOLD"],
+        "AIRFLOW__XCOMLAB__THRESHOLD": settings["XCOM_THRESHOLD"],
+    }
+    if settings.get("BACKEND_ENV"):
+        values.update(read_dotenv(Path(settings["BACKEND_ENV"]).expanduser()))
+    values["AIRFLOW__CORE__XCOM_BACKEND"] = settings["XCOM_BACKEND"]  # XCOM_BACKEND names the class under test
+    return values
+
+
+def write_custom_backend_env(settings: dict[str, str]) -> Path:
+    """The env file compose gives the components; rewritten only when it changes (compose recreates on change)."""
+    CUSTOM_DIR.mkdir(parents=True, exist_ok=True)
+    path = CUSTOM_DIR / "backend.env"
+    quote = lambda v: f"'{v}'" if "'" not in v else f'"{v}"'  # noqa: E731 - compose's env_file quoting
+    text = "".join(f"{k}={quote(v)}\n" for k, v in custom_backend_env(settings).items())
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def custom_image(settings: dict[str, str]) -> str:
+    return f"xcom-lab/airflow-custom:{settings['AIRFLOW_VERSION']}"
+
+
+def build_custom_package_image(settings: dict[str, str]) -> None:
+    """BACKEND_SRC with a pyproject.toml: pip-installed (no deps, no network) into an image FROM the sandbox's."""
+    package = custom_backend_package(settings)
+    if package:
+        run(["docker", "build", "--quiet", "--tag", custom_image(settings), "--file",
+             str(COMPOSE_DIR / "airflow" / "Dockerfile.custom-backend"),
+             "--build-arg", f"BASE_IMAGE=xcom-lab/airflow:{settings['AIRFLOW_VERSION']}", str(package)],
+            stdout=subprocess.DEVNULL)
+
+
 def airflow_lock(settings: dict[str, str]) -> Path:
     return COMPOSE_DIR / "airflow" / f"requirements-{settings['AIRFLOW_VERSION']}.txt"
 
@@ -150,6 +246,8 @@ def compose_files(settings: dict[str, str], offline: bool) -> list[Path]:
         files.append(COMPOSE_DIR / "s3-moto.yml")
     if offline:
         files.append(COMPOSE_DIR / "offline.yml")
+    if settings.get("XCOM_BACKEND"):
+        files.append(COMPOSE_DIR / "custom-backend.yml")
     return files
 
 
@@ -230,6 +328,13 @@ def compose_env(settings: dict[str, str], offline: bool) -> dict[str, str]:
                    CELERY_EXTRA_WORKERS=str(int(settings["WORKERS"]) - 2))
     if offline:  # the Airflow image builds FROM the stand-in instead of apache/airflow
         env["AIRFLOW_IMAGE"] = standin_airflow_image(settings)
+    if settings.get("XCOM_BACKEND"):
+        mount = custom_backend_source(settings)
+        src, target = mount or (CUSTOM_DIR / "no-source", "/opt/xcom-lab/no-backend-source")
+        env.update(XCOM_LAB_BACKEND_SRC=str(src), XCOM_LAB_BACKEND_TARGET=target,
+                   XCOM_LAB_BACKEND_ENV=str(CUSTOM_DIR / "backend.env"),
+                   XCOM_LAB_COMPONENT_IMAGE=custom_image(settings) if custom_backend_package(settings)
+                   else f"xcom-lab/airflow:{settings['AIRFLOW_VERSION']}")
     return env
 
 
@@ -361,6 +466,8 @@ def bring_up(settings: dict[str, str], env: dict[str, str], timeout: int) -> Non
     """
     # One service builds the image all Airflow services share (its context is small: a cached build is ~1 s).
     run(["docker", "compose", "build", "airflow-init"], env=env)
+    if settings.get("XCOM_BACKEND"):
+        prepare_custom_backend(settings)
     start_and_wait(env, timeout)
     say(
         f"xcom-lab is up (Airflow {settings['AIRFLOW_VERSION']}, "
@@ -369,6 +476,13 @@ def bring_up(settings: dict[str, str], env: dict[str, str], timeout: int) -> Non
         f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')} "
         f"login {settings['AIRFLOW_ADMIN_USER']} / {settings['AIRFLOW_ADMIN_PASSWORD']}"
     )
+
+
+def prepare_custom_backend(settings: dict[str, str]) -> None:
+    """The env file and (for a package) the image; after the sandbox image exists, before compose starts."""
+    (CUSTOM_DIR / "no-source").mkdir(parents=True, exist_ok=True)
+    write_custom_backend_env(settings)
+    build_custom_package_image(settings)
 
 
 def start_and_wait(env: dict[str, str], timeout: int) -> None:

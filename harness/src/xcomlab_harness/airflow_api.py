@@ -54,6 +54,7 @@ class AirflowAPI:
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        """Start a run (conf becomes its params); returns its run id."""
         body = {"conf": conf or {}, **({"logical_date": None} if self.v2 else {})}  # v2 requires the key
         run = self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)
         return run["dag_run_id"]
@@ -67,6 +68,21 @@ class AirflowAPI:
         self._call("POST", f"/dags/{dag_id}/clearTaskInstances",
                    json={"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False,
                          "reset_dag_runs": True})
+
+    def set_variable(self, key: str, value: str) -> None:
+        self._call("POST", "/variables", json={"key": key, "value": value})
+
+    def delete_variable(self, key: str) -> None:
+        self._request("DELETE", f"/variables/{key}")
+
+    def delete_xcom_entry(self, dag_id: str, run_id: str, task_id: str, key: str) -> None:
+        """What the XCom tab's trash icon does (Airflow 3 only: 2.x's REST API cannot delete an XCom)."""
+        self._request("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")
+
+    def log_of(self, dag_id: str, run_id: str, task_id: str, lines: int = 400) -> str:
+        """The last lines of a task's latest try, whatever its state (the first map index of a mapped task)."""
+        tasks = [t for t in self.task_instances(dag_id, run_id) if t["task_id"] == task_id]
+        return self.task_log(dag_id, run_id, min(tasks, key=lambda t: t.get("map_index", -1)), lines) if tasks else ""
 
     def set_run_state(self, dag_id: str, run_id: str, state: str) -> None:
         self._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state})
@@ -122,9 +138,11 @@ class AirflowAPI:
     def task_log(self, dag_id: str, run_id: str, task: dict, lines: int = 15) -> str:
         """The last lines of a task try's log (Airflow 3 serves structured JSON events, 2.x text)."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task['task_id']}/logs/{task['try_number']}"
+        params = {"map_index": task["map_index"]} if task.get("map_index", -1) >= 0 else {}
         if not self.v2:
-            return "\n".join(self._request("GET", path, headers={"Accept": "text/plain"}).text.splitlines()[-lines:])
-        return "\n".join(_log_line(entry) for entry in self._call("GET", path)["content"][-lines:])
+            text = self._request("GET", path, params=params, headers={"Accept": "text/plain"}).text
+            return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(_log_line(entry) for entry in self._call("GET", path, params=params)["content"][-lines:])
 
 
 def _log_line(entry) -> str:

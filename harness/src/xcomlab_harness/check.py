@@ -1,0 +1,125 @@
+"""`make check`: judge a user's own XCom backend on each Airflow version, observed from outside Airflow.
+
+    make check XCOM_BACKEND=my_xcom.S3XComBackend BACKEND_SRC=path/to/my_xcom.py \\
+               [BACKEND_ENV=my.env] [AIRFLOW_VERSIONS=2.11.2,3.3.1] [SCENARIOS=toy,types] [CHECK_NAME=mine]
+
+Per version: the stack comes up with the backend mounted into every Airflow component, each scenario runs
+in turn (xcomlab_harness.scenarios), and reports/check-<name>-<version>.json records the verdict; the
+Markdown, JUnit and HTML reports put the versions side by side. Exit 1 when any scenario fails.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+
+from xcomlab_harness import loading, report, sandbox
+from xcomlab_harness.airflow_api import AirflowAPI
+from xcomlab_harness.observer import Observer
+from xcomlab_harness.probes import all_probes
+from xcomlab_harness.probes.metadata import MetadataDB
+from xcomlab_harness.scenarios import SCENARIOS, Context
+from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, ScenarioResult, Verdict
+
+ALL = ("loads", *SCENARIOS, "mwaa-placement")
+REPORTS = sandbox.ROOT / "reports"
+
+
+def selected(environ: dict[str, str]) -> list[str]:
+    wanted = [s.strip() for s in environ.get("SCENARIOS", "").split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(ALL))
+    if unknown:
+        raise sandbox.SandboxError(f"SCENARIOS: unknown {', '.join(unknown)}; choose among {', '.join(ALL)}")
+    return [s for s in ALL if not wanted or s in wanted or s == "loads"]
+
+
+def report_name(backend: str, environ: dict[str, str]) -> str:
+    return environ.get("CHECK_NAME") or backend.rsplit(".", 1)[-1]
+
+
+def progress(version: str, result: ScenarioResult) -> None:
+    print(f"xcom-lab check {version:<7} {result.id:<20} {result.status:<4} {result.seconds:6.1f} s  "
+          f"{result.evidence[:150]}", file=sys.stderr, flush=True)
+
+
+def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdict:
+    settings = sandbox.load_settings(environ=dict(environ, AIRFLOW_VERSION=version))
+    backend = settings["XCOM_BACKEND"]
+    verdict = Verdict(backend, report_name(backend, environ), version)
+    scenarios = selected(environ)
+    if "mode" not in offline:
+        offline["mode"] = sandbox.is_offline(settings)
+    env = sandbox.compose_env(settings, offline["mode"])
+    if offline["mode"]:
+        sandbox.prepare_standins(settings, env)
+    sandbox.stop_other_version(settings)
+    sandbox.remember(settings, offline["mode"])
+    sandbox.run(["docker", "compose", "build", "--quiet", "airflow-init"], env=env)
+    sandbox.prepare_custom_backend(settings)
+
+    def record(result: ScenarioResult, started: float) -> None:
+        result.seconds = round(time.monotonic() - started, 1)
+        verdict.scenarios.append(result)
+        progress(version, result)
+
+    started = time.monotonic()
+    refused = loading.loads_before_up(env)
+    if refused is None:
+        try:
+            sandbox.start_and_wait(env, timeout=int(environ.get("WAIT_TIMEOUT", "240")))
+        except sandbox.SandboxError as err:
+            refused = loading.stack_failed(str(err))
+    if refused:
+        record(refused, started)
+        for scenario in scenarios[1:]:
+            verdict.scenarios.append(ScenarioResult(scenario, NOT_APPLICABLE, "the backend does not load on this version"))
+        return verdict
+    record(loading.loads_in_components(env, settings), started)
+
+    api = AirflowAPI(f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}", settings["AIRFLOW_ADMIN_USER"],
+                     settings["AIRFLOW_ADMIN_PASSWORD"], airflow_major=sandbox.airflow_major(settings))
+    api.login()
+    task_services = loading.components(settings)[1:2] if settings["PROFILE"] != "celery" else \
+        ["airflow-worker-a", "airflow-worker-b"]  # LocalExecutor runs tasks in the scheduler's container
+    probes = all_probes(settings, env, task_services)
+    observer = Observer(probes[:-len(task_services)], probes[-len(task_services):], MetadataDB(settings))
+    ctx = Context(api, observer, verdict, settings, env)
+    for scenario in scenarios[1:]:
+        started = time.monotonic()
+        try:
+            result = loading.mwaa_placement(settings) if scenario == "mwaa-placement" else SCENARIOS[scenario](ctx)
+        except Exception as err:  # noqa: BLE001 - one scenario's trouble must not hide the others' verdicts
+            ctx.state = None  # the stores are in an unknown state: the next scenario snapshots afresh
+            lines = traceback.format_exception_only(err)
+            result = ScenarioResult(scenario, FAIL, f"did not finish: {lines[-1].strip()[:300]}")
+        result.id = scenario
+        record(result, started)
+    return verdict
+
+
+def main(argv: list[str] | None = None) -> int:
+    environ = dict(os.environ)
+    if not environ.get("XCOM_BACKEND"):
+        print(__doc__, file=sys.stderr)
+        sandbox.say("error: XCOM_BACKEND is not set: name your class, e.g. XCOM_BACKEND=my_xcom.S3XComBackend")
+        return 2
+    try:
+        versions = [v.strip() for v in environ.get("AIRFLOW_VERSIONS", "").split(",") if v.strip()] or \
+            [sandbox.load_settings(environ=environ)["AIRFLOW_VERSION"]]
+        selected(environ)
+        offline: dict = {}
+        verdicts = [check_version(version, environ, offline) for version in versions]
+    except sandbox.SandboxError as err:
+        sandbox.say(f"error: {err}")
+        return 2
+    paths = report.write_all(verdicts, REPORTS)
+    print(report.summary_line(verdicts))
+    for path in paths:
+        print(f"  {path.relative_to(sandbox.ROOT)}")
+    return 1 if any(s.status == FAIL for v in verdicts for s in v.scenarios) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The scenarios that need no DAG: `loads` (does every component resolve the class on this version?) and
+`mwaa-placement` (where in an MWAA bucket may the module go: the preflight's verdict for dags/, plugins/
+and include/).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from xcomlab_harness import sandbox
+from xcomlab_harness.fixes import fix_for
+from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, ScenarioResult
+
+PROBE = Path(__file__).parent / "incontainer" / "load_probe.py"
+MARKER = "xcom-lab-load-probe "
+
+
+def components(settings: dict[str, str]) -> list[str]:
+    """The long-running services that import the backend at start (the UI's too: 3.x's api-server)."""
+    names = ["airflow-apiserver", "airflow-scheduler", "airflow-triggerer"]
+    names += ["airflow-dag-processor"] if sandbox.airflow_major(settings) >= 3 else []
+    names += ["airflow-worker-a", "airflow-worker-b"] if settings["PROFILE"] == "celery" else []
+    return names
+
+
+def probe(env: dict[str, str], *compose_args: str) -> dict:
+    """Run load_probe.py in a container (`exec` into a running one, or `run` a throwaway one)."""
+    done = sandbox.compose(env, *compose_args, "python", "-", input=PROBE.read_bytes(), check=False, capture_output=True)
+    out = done.stdout.decode(errors="replace")
+    if MARKER not in out:
+        lines = [line for line in (out + done.stderr.decode(errors="replace")).splitlines() if line.strip()]
+        return {"loaded": False, "error": lines[-1] if lines else f"exit {done.returncode}", "errors": lines[-6:]}
+    return json.loads(out.split(MARKER, 1)[1].splitlines()[0])
+
+
+def loads_before_up(env: dict[str, str]) -> ScenarioResult | None:
+    """A throwaway scheduler container resolves the class: a backend that cannot load fails here in seconds,
+    instead of after a stack that never becomes healthy. None when it loads."""
+    found = probe(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler")
+    return None if found["loaded"] else not_loaded("airflow-scheduler", found)
+
+
+def not_loaded(service: str, found: dict) -> ScenarioResult:
+    errors = " ".join(found.get("errors", []))
+    return ScenarioResult("loads", FAIL, f"{service} cannot load it: {found['error'][:300]}",
+                          fix_for(found["error"] + " " + errors))
+
+
+def loads_in_components(env: dict[str, str], settings: dict[str, str]) -> ScenarioResult:
+    names = components(settings)
+    with ThreadPoolExecutor(len(names)) as pool:
+        found = dict(zip(names, pool.map(lambda s: probe(env, "exec", "-T", s), names)))
+    for service, one in found.items():
+        if not one["loaded"]:
+            return not_loaded(service, one)
+    first = next(iter(found.values()))
+    where = f"{first['class']} from {first['file'] or 'an installed package'}"
+    problems = [one["problem"] for one in found.values() if one.get("problem")]
+    if problems:
+        return ScenarioResult("loads", FAIL, f"{where} loads, but {problems[0]}", fix_for("unexpected keyword argument 'key'"))
+    return ScenarioResult("loads", PASS, f"{where} loads in {', '.join(s.removeprefix('airflow-') for s in names)}")
+
+
+def stack_failed(error: str) -> ScenarioResult:
+    return ScenarioResult("loads", FAIL, f"the stack did not become healthy with this backend: {error[:300]}",
+                          fix_for(error))
+
+
+# --- mwaa-placement ------------------------------------------------------------------------------------
+
+PLACES = ("plugins", "dags", "include")
+VERDICT = re.compile(r"Verdict: (\w+)")
+
+
+def mwaa_placement(settings: dict[str, str]) -> ScenarioResult:
+    """The preflight on three MWAA buckets that differ only in where the module lies."""
+    source = sandbox.custom_backend_source(settings)
+    if source is None:
+        return ScenarioResult("mwaa-placement", NOT_APPLICABLE,
+                              "the backend is installed as a package: on MWAA it comes from requirements.txt or plugins.zip")
+    with ThreadPoolExecutor(len(PLACES)) as pool:
+        verdicts = dict(zip(PLACES, pool.map(lambda place: preflight(settings, source, place), PLACES)))
+    evidence = "; ".join(f"{place}/: {verdict}" for place, verdict in verdicts.items())
+    if verdicts["plugins"] != "AVAILABLE":
+        return ScenarioResult("mwaa-placement", FAIL, f"no place in the bucket works: {evidence}", fix_for(evidence))
+    return ScenarioResult("mwaa-placement", PASS, evidence)
+
+
+def mwaa_bucket(settings: dict[str, str], source: tuple[Path, str], place: str) -> tuple[Path, str]:
+    """An MWAA bucket with the toy DAG, the backend's module under place/, and the user's settings as
+    options (AIRFLOW__SECTION__KEY -> section.key) or startup.sh exports (everything else)."""
+    src, target = source
+    bucket = sandbox.CACHE / "check-mwaa" / place
+    shutil.rmtree(bucket, ignore_errors=True)
+    (bucket / "dags").mkdir(parents=True)
+    shutil.copy(sandbox.ROOT / "dags" / "xcom_push_pull.py", bucket / "dags")
+    destination = bucket / place / target.removeprefix(sandbox.PLUGINS).lstrip("/")
+    if src.is_dir():
+        shutil.copytree(src, destination, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, destination)
+    value = settings["XCOM_BACKEND"] if place != "include" else f"include.{settings['XCOM_BACKEND']}"
+    backend_env = sandbox.custom_backend_env(settings)
+    options = {"core.xcom_backend": value}
+    options.update({k.removeprefix("AIRFLOW__").replace("__", ".").lower(): v for k, v in backend_env.items()
+                    if k.startswith("AIRFLOW__") and k.count("__") == 2 and k != "AIRFLOW__CORE__XCOM_BACKEND"})
+    (bucket / "airflow-configuration-options.json").write_text(json.dumps(options, indent=2))
+    exports = "".join(f"export {k}='{v}'\n" for k, v in backend_env.items() if not k.startswith("AIRFLOW__"))
+    (bucket / "startup.sh").write_text(exports)
+    for path in [bucket, *bucket.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return bucket, value
+
+
+def preflight(settings: dict[str, str], source: tuple[Path, str], place: str) -> str:
+    bucket, _ = mwaa_bucket(settings, source, place)
+    env = {k: v for k, v in os.environ.items() if k not in sandbox.CUSTOM_KEYS}
+    env.update(MWAA_DIR=str(bucket), AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
+    done = subprocess.run([sys.executable, sandbox.__file__, "mwaa-validate"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    found = VERDICT.findall(done.stdout)
+    return found[-1] if found else f"no verdict (exit {done.returncode}: {done.stderr.strip()[-120:]})"

@@ -1,0 +1,42 @@
+"""Azurite, through azure-storage-blob with the sandbox connection's string: every container."""
+
+from __future__ import annotations
+
+import json
+
+from azure.storage.blob import BlobServiceClient
+
+from xcomlab_harness.probes import Item, Meta
+
+SCHEME = "abfs://"
+
+
+class AzureProbe:
+    name = "azure"
+
+    def __init__(self, settings: dict[str, str]):
+        # The Airflow connection's string, pointed at the published port.
+        conn_string = json.loads(settings["AIRFLOW_CONN_XCOM_AZURE"])["extra"]["connection_string"]
+        conn_string = conn_string.replace("http://azurite:10000", f"http://127.0.0.1:{settings.get('AZURITE_PORT', '10000')}")
+        self.service = BlobServiceClient.from_connection_string(conn_string)
+
+    def snapshot(self) -> dict[Item, Meta]:
+        found = {}
+        for container in self.service.list_containers():
+            for blob in self.service.get_container_client(container.name).list_blobs():
+                found[Item(SCHEME + container.name, blob.name)] = Meta(blob.size, blob.etag or "")
+        return found
+
+    def _blob(self, item: Item):
+        return self.service.get_blob_client(item.store.removeprefix(SCHEME), item.key)
+
+    def read(self, item: Item, limit: int | None = None) -> bytes:
+        return self._blob(item).download_blob(**({"offset": 0, "length": limit} if limit else {})).readall()
+
+    def delete(self, item: Item) -> None:
+        self._blob(item).delete_blob()
+
+    def put(self, item: Item, data: bytes) -> None:
+        self._blob(item).upload_blob(data, overwrite=True)
+
+    get = read

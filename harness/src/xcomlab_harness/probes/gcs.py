@@ -1,0 +1,39 @@
+"""fake-gcs-server, through google-cloud-storage with anonymous credentials: every bucket."""
+
+from __future__ import annotations
+
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+
+from xcomlab_harness.probes import Item, Meta
+
+SCHEME = "gs://"
+
+
+class GcsProbe:
+    name = "gcs"
+
+    def __init__(self, settings: dict[str, str]):
+        self.client = storage.Client(
+            project="xcom-lab",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": f"http://127.0.0.1:{settings.get('FAKE_GCS_PORT', '4443')}"},
+        )
+
+    def snapshot(self) -> dict[Item, Meta]:
+        return {Item(SCHEME + bucket.name, blob.name): Meta(blob.size or 0, blob.md5_hash or str(blob.generation))
+                for bucket in self.client.list_buckets() for blob in self.client.list_blobs(bucket.name)}
+
+    def _blob(self, item: Item):
+        return self.client.bucket(item.store.removeprefix(SCHEME)).blob(item.key)
+
+    def read(self, item: Item, limit: int | None = None) -> bytes:
+        return self._blob(item).download_as_bytes(**({"start": 0, "end": limit - 1} if limit else {}))
+
+    def delete(self, item: Item) -> None:
+        self._blob(item).delete()
+
+    def put(self, item: Item, data: bytes) -> None:
+        self._blob(item).upload_from_string(data)
+
+    get = read

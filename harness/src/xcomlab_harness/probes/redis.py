@@ -1,0 +1,54 @@
+"""The Redis service through redis-py: every key of every database (strings, hashes, lists, ...)."""
+
+from __future__ import annotations
+
+import redis
+
+from xcomlab_harness.probes import Item, Meta
+
+SCHEME = "redis://db"
+
+
+class RedisProbe:
+    name = "redis"
+
+    def __init__(self, settings: dict[str, str]):
+        self.port = int(settings.get("REDIS_PORT", "6379"))
+        self._clients: dict[int, redis.Redis] = {}
+
+    def client(self, db: int) -> redis.Redis:
+        if db not in self._clients:
+            self._clients[db] = redis.Redis(host="127.0.0.1", port=self.port, db=db)
+        return self._clients[db]
+
+    def databases(self) -> list[int]:
+        """Only the databases that hold keys (INFO keyspace), not all 16."""
+        return sorted(int(name.removeprefix("db")) for name in self.client(0).info("keyspace"))
+
+    def snapshot(self) -> dict[Item, Meta]:
+        found = {}
+        for db in self.databases():
+            client = self.client(db)
+            for key in client.scan_iter(count=1000):
+                size = client.strlen(key) if client.type(key) == b"string" else (client.memory_usage(key) or 0)
+                found[Item(f"{SCHEME}{db}", key.decode(errors="backslashreplace"))] = Meta(size)
+        return found
+
+    def _split(self, item: Item) -> tuple[redis.Redis, str]:
+        return self.client(int(item.store.removeprefix(SCHEME))), item.key
+
+    def read(self, item: Item, limit: int | None = None) -> bytes:
+        client, key = self._split(item)
+        if client.type(key) != b"string":
+            return repr(client.dump(key)).encode()[: limit or None]
+        return client.getrange(key, 0, limit - 1) if limit else client.get(key)
+
+    def delete(self, item: Item) -> None:
+        client, key = self._split(item)
+        client.delete(key)
+
+    def put(self, item: Item, data: bytes) -> None:
+        client, key = self._split(item)
+        client.set(key, data)
+
+    get = read

@@ -1,0 +1,416 @@
+"""The scenarios `make check` runs against a backend, each ending pass / fail / n/a with one line of
+evidence and, for a failure that matches a known pattern, a fix line (xcomlab_harness.fixes).
+
+Each scenario runs a DAG from dags/ and judges what the observer saw in the stores; none knows the
+backend's layout. They run one after the other, so everything that appears during one belongs to it.
+`loads` and `mwaa-placement` live in xcomlab_harness.loading (they need no DAG).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from xcomlab_harness import sandbox
+from xcomlab_harness.airflow_api import AirflowAPI
+from xcomlab_harness.fixes import fix_for
+from xcomlab_harness.observer import Change, Observer, State, landings, leftovers, names
+from xcomlab_harness.probes import Item
+from xcomlab_harness.sniff import is_pickle
+from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, ScenarioResult, Verdict
+
+OBJECT_STORES = ("s3://", "gs://", "abfs://")  # stores with buckets (Redis and files have no "root")
+BIG_BYTES = 64 * 1024 * 1024  # dags/xcom_check_big.py's value, as JSON
+
+
+@dataclass
+class Context:
+    api: AirflowAPI
+    observer: Observer
+    verdict: Verdict
+    settings: dict[str, str]
+    compose_env: dict[str, str]
+    state: State | None = None  # the stores as the previous scenario left them
+    memo: dict = field(default_factory=dict)  # what later scenarios need of earlier ones
+
+    @property
+    def major(self) -> int:
+        return sandbox.airflow_major(self.settings)
+
+
+@dataclass
+class DagRun:
+    dag_id: str
+    run_id: str
+    state: str
+    change: Change
+
+
+def observed(ctx: Context, scenario: str, action) -> Change:
+    """Snapshot, act, snapshot: what the action changed, recorded as landings and leftovers."""
+    before = ctx.state or ctx.observer.snapshot()
+    action()
+    ctx.state = ctx.observer.snapshot()
+    change = ctx.observer.diff(before, ctx.state)
+    ctx.verdict.landings += landings(change, scenario)
+    ctx.verdict.leftovers += leftovers(change, scenario)
+    return change
+
+
+def run_dag(ctx: Context, scenario: str, dag_id: str, conf: dict | None = None, timeout: float = 300) -> DagRun:
+    ids = {}
+
+    def trigger_and_wait():
+        ctx.api.wait_for_dag(dag_id)
+        ids["run_id"] = ctx.api.trigger(dag_id, conf)
+        ids["state"] = ctx.api.wait_for_end(dag_id, ids["run_id"], timeout)
+
+    change = observed(ctx, scenario, trigger_and_wait)
+    return DagRun(dag_id, ids["run_id"], ids["state"], change)
+
+
+def failure(ctx: Context, run: DagRun) -> ScenarioResult | None:
+    """A failed run as a result: which task failed and the exception it logged."""
+    if run.state == "success":
+        return None
+    failed = [t for t in ctx.api.task_instances(run.dag_id, run.run_id) if t["state"] == "failed"]
+    if not failed:
+        return ScenarioResult("", FAIL, f"{run.dag_id} ended {run.state} with no failed task")
+    task = failed[0]
+    error = error_line(ctx.api.task_log(run.dag_id, run.run_id, task, lines=200)) or "no exception in its log"
+    index = f"[{task['map_index']}]" if task.get("map_index", -1) >= 0 else ""
+    return ScenarioResult("", FAIL, f"{task['task_id']}{index} failed: {error}", fix_for(error))
+
+
+def error_line(log: str) -> str:
+    """The last exception line of a task log (Airflow 3: structured events; 2.x: a traceback)."""
+    errors = [line.strip() for line in log.splitlines() if re.match(r"\s*[\w.]+(Error|Exception|Exit)\b:? ", line)]
+    return errors[-1][:400] if errors else ""
+
+
+def log_record(ctx: Context, dag_id: str, run_id: str, task_id: str, marker: str) -> dict | None:
+    """The JSON a DAG logged after `marker ` (metrics, what a pull returned)."""
+    for line in reversed(ctx.api.log_of(dag_id, run_id, task_id).splitlines()):
+        if marker in line:
+            return json.loads(line.split(marker, 1)[1].strip())
+    return None
+
+
+def rows_of(ctx: Context, run: DagRun, task_id: str | None = None) -> dict[tuple, object]:
+    return {row: stored for row, stored in ctx.state.rows.items()
+            if row[0] == run.dag_id and row[1] == run.run_id and (task_id is None or row[2] == task_id)}
+
+
+def where(change: Change, row: tuple) -> str:
+    objects = change.objects_of(row)
+    if not objects:
+        return "the metadata DB row"
+    item = objects[0]
+    return f"{item}" + (f" (+{len(objects) - 1} more)" if len(objects) > 1 else "") + f" ({change.formats[item]})"
+
+
+def decoded_row(stored) -> object | None:
+    try:
+        return json.loads(stored.head)
+    except ValueError:
+        return None
+
+
+def result(status: str, evidence: str, fix: str = "") -> ScenarioResult:
+    return ScenarioResult("", status, evidence, fix)
+
+
+# --- the scenarios -----------------------------------------------------------------------------------
+
+def toy(ctx: Context) -> ScenarioResult:
+    """The tutorial's DAG: push a small and a big dict, pull both back."""
+    run = run_dag(ctx, "toy", "xcom_push_pull")
+    ctx.memo["toy_run"] = run.run_id
+    if bad := failure(ctx, run):
+        return bad
+    rows = {row[4]: row for row in rows_of(ctx, run, "push_objects")}
+    big = rows.get("big_obj")
+    objects = run.change.objects_of(big) if big else []
+    if objects:
+        ctx.memo["reference"] = decoded_row(ctx.state.rows[big])
+    at_root = [item for item in objects if item.store.startswith(OBJECT_STORES) and "/" not in item.key]
+    evidence = "; ".join(f"{key} → {where(run.change, row)}" for key, row in sorted(rows.items()))
+    if at_root:
+        return result(FAIL, f"big_obj landed at the bucket root: {at_root[0]}", fix_for("at the bucket root"))
+    return result(PASS, f"both came back equal; {evidence}")
+
+
+def threshold(ctx: Context) -> ScenarioResult:
+    """Strings of 10 B to 1 MB: where does the backend draw the line, and is it one line?"""
+    run = run_dag(ctx, "threshold", "xcom_check_threshold")
+    if bad := failure(ctx, run):
+        return bad
+    landed = {int(row[4].removeprefix("size_")): bool(run.change.objects_of(row)) for row in rows_of(ctx, run, "push")}
+    inline = sorted(size for size, offloaded in landed.items() if not offloaded)
+    offloaded = sorted(size for size, off in landed.items() if off)
+    if not offloaded:
+        return result(PASS, f"every value stayed in the metadata DB row, up to {max(inline):,} bytes")
+    if not inline:
+        return result(PASS, f"every value was offloaded, from {min(offloaded):,} bytes up")
+    if max(inline) < min(offloaded):
+        return result(PASS, f"inline up to {max(inline):,} bytes, offloaded from {min(offloaded):,} bytes")
+    return result(FAIL, f"no single threshold: inline {inline}, offloaded {offloaded} (JSON bytes)")
+
+
+def types(ctx: Context) -> ScenarioResult:
+    run = run_dag(ctx, "types", "xcom_check_types")
+    if bad := failure(ctx, run):
+        return bad
+    big = next(row for row in rows_of(ctx, run, "push") if row[4] == "big")
+    return result(PASS, f"15 types came back equal and type-exact, alone and inside one big value ({where(run.change, big)})")
+
+
+def reference_lookalike(ctx: Context) -> ScenarioResult:
+    """Push, as a plain value, exactly what this backend keeps in a row for an offloaded value."""
+    reference = ctx.memo.get("reference")
+    if reference is None:
+        return result(NOT_APPLICABLE, "toy wrote no reference (big_obj stayed in the row): nothing to imitate")
+    run = run_dag(ctx, "reference-lookalike", "xcom_check_lookalike", conf={"value": reference})
+    if bad := failure(ctx, run):
+        return bad
+    return result(PASS, f"a pushed {type(reference).__name__} equal to a real reference ({str(reference)[:80]}) came back as itself")
+
+
+def dataframe(ctx: Context) -> ScenarioResult:
+    run = run_dag(ctx, "dataframe", "xcom_dataframe")
+    if bad := failure(ctx, run):
+        return bad
+    extract = next(iter(rows_of(ctx, run, "extract")), None)
+    return result(PASS, "values, index, categorical and tz-aware dtypes came back exactly; "
+                        f"the DataFrame → {where(run.change, extract) if extract else 'no row'}")
+
+
+def big(ctx: Context) -> ScenarioResult:
+    """64 MB: it must complete; time and peak RSS beside a raw put/get of the same bytes on the same store."""
+    run = run_dag(ctx, "big", "xcom_check_big", timeout=600)
+    if bad := failure(ctx, run):
+        return bad
+    push = log_record(ctx, run.dag_id, run.run_id, "push", "xcom-lab-metrics") or {}
+    pull = log_record(ctx, run.dag_id, run.run_id, "pull", "xcom-lab-metrics") or {}
+    row = next(iter(rows_of(ctx, run, "push")))
+    objects = run.change.objects_of(row)
+    figures = (f"push {push.get('seconds', '?')} s, pull {pull.get('seconds', '?')} s; peak RSS push "
+               f"{mib(push.get('peak_rss_bytes'))} (idle {mib(push.get('idle_rss_bytes'))}), pull {mib(pull.get('peak_rss_bytes'))}")
+    raw = raw_round_trip(ctx, objects[0]) if objects else None
+    if raw:
+        figures += (f"; raw put {raw[0]:.2f} s, get {raw[1]:.2f} s "
+                    f"({(push.get('seconds', 0) + pull.get('seconds', 0)) / max(sum(raw), 1e-6):.1f}× the raw round trip)")
+    ctx.memo["big"] = {"push": push, "pull": pull, "raw": raw}
+    return result(PASS, f"64 MiB came back equal → {where(run.change, row)}; {figures}")
+
+
+def mib(value) -> str:
+    return f"{value / 2**20:.0f} MiB" if isinstance(value, (int, float)) else "?"
+
+
+def raw_round_trip(ctx: Context, item: Item) -> tuple[float, float] | None:
+    """The store's physical limit: the same bytes put and got with its own client, from the host."""
+    probe = ctx.observer.probe_of(item)
+    if not hasattr(probe, "put"):
+        return None
+    data = b'"' + b"x" * (BIG_BYTES - 2) + b'"'
+    scratch = Item(item.store, f"xcom-lab-raw-{uuid.uuid4()}")
+    started = time.monotonic()
+    probe.put(scratch, data)
+    put = time.monotonic() - started
+    started = time.monotonic()
+    probe.get(scratch)
+    got = time.monotonic() - started
+    probe.delete(scratch)
+    return put, got
+
+
+def mapped(ctx: Context) -> ScenarioResult:
+    run = run_dag(ctx, "mapped", "xcom_check_mapped")
+    if bad := failure(ctx, run):
+        return bad
+    rows = rows_of(ctx, run, "produce")
+    objects = {item for row in rows for item in run.change.objects_of(row)}
+    if objects and len(objects) < len(rows):
+        return result(FAIL, f"{len(rows)} mapped XComs share {len(objects)} objects: map_index is not in the key")
+    return result(PASS, f"{len(rows)} mapped values came back, each its own ({len(objects)} objects)")
+
+
+def retry(ctx: Context) -> ScenarioResult:
+    """A task that pushes two XComs on each of three tries (two fail)."""
+    run = run_dag(ctx, "retry", "xcom_retry")
+    if bad := failure(ctx, run):
+        return bad
+    return orphans_verdict(run.change, "a task that failed twice, then succeeded")
+
+
+def orphans_verdict(change: Change, what: str) -> ScenarioResult:
+    linked = len(change.new_objects) - len(change.leaks)
+    if change.leaks:
+        return result(FAIL, f"{what} left {len(change.leaks)} orphaned object(s) no row names, e.g. {change.leaks[0]}",
+                      fix_for("orphan"))
+    return result(PASS, f"{what}: {linked} object(s), each named by a row; 0 orphans")
+
+
+def clear(ctx: Context) -> ScenarioResult:
+    """Run the toy DAG, clear its push task (the UI's Clear), let it run again."""
+    ids = {}
+    dag_id = "xcom_push_pull"
+
+    def run_then_clear():
+        ctx.api.wait_for_dag(dag_id)
+        ids["run_id"] = ctx.api.trigger(dag_id)
+        ctx.api.wait_for_run(dag_id, ids["run_id"])
+        ctx.api.clear_task(dag_id, ids["run_id"], "push_objects")
+        time.sleep(2)  # the cleared run is queued again before it can end again
+        ids["state"] = ctx.api.wait_for_end(dag_id, ids["run_id"])
+
+    change = observed(ctx, "clear", run_then_clear)
+    ctx.memo["cleared_run"] = ids["run_id"]
+    if bad := failure(ctx, DagRun(dag_id, ids["run_id"], ids["state"], change)):
+        return bad
+    return orphans_verdict(change, "a cleared and re-run push task")
+
+
+def missing_object(ctx: Context) -> ScenarioResult:
+    """Delete the object behind Airflow's back, then pull: a clear failure is right."""
+    dag_id, ids, gone = "xcom_check_missing", {}, []
+
+    def push_lose_pull():
+        ctx.api.wait_for_dag(dag_id)
+        ids["run_id"] = run_id = ctx.api.trigger(dag_id)
+        ctx.api.wait_for_task_state(dag_id, run_id, "push", "success")
+        now = ctx.observer.snapshot()
+        row = next((r for r in now.rows if r[:3] == (dag_id, run_id, "push")), None)
+        change = ctx.observer.diff(ctx.state, now)
+        gone.extend(change.objects_of(row) if row else [])
+        for item in gone:
+            ctx.observer.delete(item)
+        ctx.api.set_variable(f"xcom_check_missing_{run_id}", "go")
+        ids["state"] = ctx.api.wait_for_end(dag_id, run_id)
+        ctx.api.delete_variable(f"xcom_check_missing_{run_id}")
+
+    observed(ctx, "missing-object", push_lose_pull)
+    run_id = ids["run_id"]
+    if not gone:
+        return result(NOT_APPLICABLE, "the value stayed in the metadata DB row: no object to lose")
+    states = ctx.api.task_states(dag_id, run_id)
+    if states.get("pull") == "failed":
+        task = next(t for t in ctx.api.task_instances(dag_id, run_id) if t["task_id"] == "pull")
+        error = error_line(ctx.api.task_log(dag_id, run_id, task, lines=200)) or "no exception logged"
+        named = "names the XCom" if "lost" in error else "does not name the XCom 'lost'"
+        return result(PASS, f"the pull failed after {gone[0]} was deleted; its error {named}: {error}")
+    pulled = log_record(ctx, dag_id, run_id, "pull", "xcom-lab-pulled") or {}
+    if pulled.get("equal"):
+        return result(NOT_APPLICABLE, f"the pull still returned the value after {gone[0]} was deleted (a cache or a copy?)")
+    got = "returned None" if pulled.get("type") == "NoneType" else (
+        "returned the reference" if pulled.get("type") == "str" else f"returned a {pulled.get('type')}")
+    return result(FAIL, f"after {gone[0]} was deleted the pull {got} ({pulled.get('repr', '')[:100]}) instead of failing",
+                  fix_for(got))
+
+
+def pickle(ctx: Context) -> ScenarioResult:
+    """Every payload the other scenarios wrote, sniffed: pickle runs code when loaded."""
+    formats = [(x.store, x.key, x.format) for x in ctx.verdict.landings + ctx.verdict.leftovers]
+    pickled = [f"{store}/{key}" for store, key, fmt in formats if is_pickle(fmt)]
+    if pickled:
+        return result(FAIL, f"payload format pickle in {len(pickled)} of {len(formats)} payloads, e.g. {pickled[0]}",
+                      fix_for("pickle"))
+    counts = Counter(fmt for _, _, fmt in formats)
+    return result(PASS, f"{len(formats)} payloads, none pickled: " + ", ".join(f"{f} ×{n}" for f, n in counts.most_common()))
+
+
+def celery(ctx: Context) -> ScenarioResult:
+    if ctx.settings["PROFILE"] != "celery":
+        return result(NOT_APPLICABLE, "run with PROFILE=celery to push on worker A and pull on worker B")
+    run = run_dag(ctx, "celery", "xcom_celery_handoff")
+    if bad := failure(ctx, run):
+        return bad
+    hosts = {t["task_id"]: t["hostname"] for t in ctx.api.task_instances(run.dag_id, run.run_id)}
+    return result(PASS, f"pushed on {hosts.get('produce')}, pulled on {hosts.get('consume')}: equal")
+
+
+def delete(ctx: Context) -> ScenarioResult:
+    """What deleting XComs leaves: a task-side delete must purge; Airflow's REST/UI delete, DAG-run delete and
+    `airflow db clean` never call purge, so whatever their rows named stays (reported, not failed)."""
+    purge = run_dag(ctx, "delete", "xcom_purge")
+    if bad := failure(ctx, purge):
+        return bad
+    parts = []
+    left = len(purge.change.leaks)
+    parts.append(f"task-side delete (XCom.{'delete' if ctx.major >= 3 else 'clear'}): {left} object(s) left")
+    if ctx.major >= 3 and ctx.memo.get("toy_run"):
+        parts.append("REST/UI delete: " + left_after(ctx, lambda: ctx.api.delete_xcom_entry(
+            "xcom_push_pull", ctx.memo["toy_run"], "push_objects", "big_obj"),
+            lambda r: r[:3] == ("xcom_push_pull", ctx.memo["toy_run"], "push_objects") and r[4] == "big_obj"))
+    if ctx.memo.get("cleared_run"):
+        parts.append("DAG-run delete: " + left_after(ctx, lambda: ctx.api.delete_run("xcom_push_pull", ctx.memo["cleared_run"]),
+                                                     lambda r: r[:2] == ("xcom_push_pull", ctx.memo["cleared_run"])))
+    parts.append("airflow db clean: " + left_after(ctx, lambda: db_clean(ctx), lambda r: True))
+    evidence = "; ".join(parts) + " (Airflow never calls purge for the last ones: `make doctor` finds such orphans)"
+    if left:
+        return result(FAIL, evidence, fix_for("orphan"))
+    return result(PASS, evidence)
+
+
+def left_after(ctx: Context, action, selects) -> str:
+    """How many objects the selected rows named are still there after the action."""
+    named = objects_named(ctx, selects)
+    action()
+    ctx.state = ctx.observer.snapshot()
+    remaining = [item for item in named if item in ctx.state.objects]
+    return f"{len(remaining)} of {len(named)} object(s) left"
+
+
+def objects_named(ctx: Context, selects) -> set[Item]:
+    rows = [stored.head for row, stored in ctx.state.rows.items() if selects(row)]
+    return {item for item in ctx.state.objects if not ctx.observer.is_file(item) and any(names(head, item) for head in rows)}
+
+
+def db_clean(ctx: Context) -> None:
+    """`airflow db clean` of the xcom table, as a retention job runs it (every row older than now)."""
+    cutoff = datetime.now(timezone.utc).isoformat()
+    sandbox.compose(ctx.compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
+                    "--clean-before-timestamp", cutoff, "--skip-archive", "--yes", capture_output=True)
+
+
+def leftovers_scenario(ctx: Context) -> ScenarioResult:
+    """Files left in the task containers, and objects no row names from scenarios that judge no orphans."""
+    own = {"retry", "clear", "missing-object", "delete"}
+    files = [x for x in ctx.verdict.leftovers if x.store.startswith("container://")]
+    leaks = [x for x in ctx.verdict.leftovers if not x.store.startswith("container://") and x.scenario not in own]
+    if files:
+        places = Counter(("/tmp" if x.key.startswith("/tmp/") else "/home/airflow" if x.key.startswith("/home/")
+                          else "the working directory") for x in files)
+        examples = ", ".join(dict.fromkeys(x.key for x in files[:3]))
+        evidence = f"left files in {', '.join(f'{p} ({n})' for p, n in places.items())}: {examples}"
+        return result(FAIL, evidence + (f"; and {len(leaks)} object(s) no row names" if leaks else ""), fix_for(evidence))
+    if leaks:
+        return result(FAIL, f"{len(leaks)} object(s) no row names, e.g. {leaks[0].store}/{leaks[0].key} "
+                            f"(during {leaks[0].scenario})", fix_for("orphan"))
+    return result(PASS, "no files left in the task containers' working directory, /tmp or home; no stray objects")
+
+
+# The order they run in: reference-lookalike needs toy's reference; pickle and leftovers judge what all
+# others wrote; delete goes last but one, since `airflow db clean` empties the xcom table.
+SCENARIOS = {
+    "toy": toy,
+    "threshold": threshold,
+    "types": types,
+    "reference-lookalike": reference_lookalike,
+    "dataframe": dataframe,
+    "big": big,
+    "mapped": mapped,
+    "retry": retry,
+    "clear": clear,
+    "missing-object": missing_object,
+    "celery": celery,
+    "pickle": pickle,
+    "delete": delete,
+    "leftovers": leftovers_scenario,
+}

@@ -1,0 +1,56 @@
+"""An S3 XCom backend that writes a value over 1000 bytes of JSON to
+s3://xcom/<dag_id>-<run_id>-<task_id>-<map_index>-<key>.json and keeps that URL in the row.
+
+Flaw on purpose: no prefix folder. The objects land at the root of the bucket, mixed with whatever else
+lives there, so nothing can list, expire (lifecycle rule) or grant access to the XCom objects alone.
+"""
+
+import json
+
+from airflow.utils.json import XComDecoder, XComEncoder
+
+try:  # Airflow 3
+    from airflow.sdk.bases.xcom import BaseXCom
+except ImportError:  # Airflow 2.x
+    from airflow.models.xcom import BaseXCom
+
+BUCKET = "xcom"
+PREFIX = "s3://"
+ESCAPED = "s3-xcom-str:"  # a pushed string that looks like a reference is stored with this in front
+THRESHOLD = 1000
+
+
+def s3():
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3Hook(aws_conn_id="aws_default")
+
+
+class FlatS3XComBackend(BaseXCom):
+    @staticmethod
+    def serialize_value(value, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
+        data = json.dumps(value, cls=XComEncoder)
+        if len(data) < THRESHOLD:
+            if isinstance(value, str) and value.startswith((PREFIX, ESCAPED)):
+                value = ESCAPED + value
+            return BaseXCom.serialize_value(value)
+        name = f"{dag_id}-{run_id}-{task_id}-{map_index}-{key}.json"
+        s3().load_string(data, key=name, bucket_name=BUCKET, replace=True)
+        return BaseXCom.serialize_value(f"{PREFIX}{BUCKET}/{name}")
+
+    @staticmethod
+    def deserialize_value(result):
+        value = BaseXCom.deserialize_value(result)
+        if isinstance(value, str) and value.startswith(ESCAPED):
+            return value[len(ESCAPED):]
+        if isinstance(value, str) and value.startswith(PREFIX):
+            bucket, name = value[len(PREFIX):].split("/", 1)
+            return json.loads(s3().read_key(key=name, bucket_name=bucket), cls=XComDecoder)
+        return value
+
+    @staticmethod
+    def purge(xcom, *args, **kwargs):
+        value = xcom.value
+        if isinstance(value, str) and value.startswith(PREFIX):
+            bucket, name = value[len(PREFIX):].split("/", 1)
+            s3().delete_objects(bucket=bucket, keys=[name])

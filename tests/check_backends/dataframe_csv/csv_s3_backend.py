@@ -1,0 +1,69 @@
+"""An S3 XCom backend for pandas users: every DataFrame goes to
+s3://xcom/xcom/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.csv, other values over 1000 bytes of JSON to <key>.json.
+
+Flaw on purpose: DataFrames travel as CSV (df.to_csv(index=False), read back with pd.read_csv), so the
+pulled frame loses its index and its dtypes: categoricals come back as object, tz-aware datetimes as
+strings, ints with missing values as floats.
+"""
+
+import io
+import json
+
+from airflow.utils.json import XComDecoder, XComEncoder
+
+try:  # Airflow 3
+    from airflow.sdk.bases.xcom import BaseXCom
+except ImportError:  # Airflow 2.x
+    from airflow.models.xcom import BaseXCom
+
+BUCKET = "xcom"
+PREFIX = "s3://"
+ESCAPED = "s3-xcom-str:"  # a pushed string that looks like a reference is stored with this in front
+THRESHOLD = 1000
+
+
+def s3():
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3Hook(aws_conn_id="aws_default")
+
+
+class CsvS3XComBackend(BaseXCom):
+    @staticmethod
+    def serialize_value(value, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
+        import pandas as pd
+
+        name = f"xcom/{dag_id}/{run_id}/{task_id}/{map_index}/{key}"
+        if isinstance(value, pd.DataFrame):
+            name, data = f"{name}.csv", value.to_csv(index=False)
+        else:
+            data = json.dumps(value, cls=XComEncoder)
+            if len(data) < THRESHOLD:
+                if isinstance(value, str) and value.startswith((PREFIX, ESCAPED)):
+                    value = ESCAPED + value
+                return BaseXCom.serialize_value(value)
+            name = f"{name}.json"
+        s3().load_string(data, key=name, bucket_name=BUCKET, replace=True)
+        return BaseXCom.serialize_value(f"{PREFIX}{BUCKET}/{name}")
+
+    @staticmethod
+    def deserialize_value(result):
+        value = BaseXCom.deserialize_value(result)
+        if isinstance(value, str) and value.startswith(ESCAPED):
+            return value[len(ESCAPED):]
+        if isinstance(value, str) and value.startswith(PREFIX):
+            bucket, name = value[len(PREFIX):].split("/", 1)
+            data = s3().read_key(key=name, bucket_name=bucket)
+            if name.endswith(".csv"):
+                import pandas as pd
+
+                return pd.read_csv(io.StringIO(data))
+            return json.loads(data, cls=XComDecoder)
+        return value
+
+    @staticmethod
+    def purge(xcom, *args, **kwargs):
+        value = xcom.value
+        if isinstance(value, str) and value.startswith(PREFIX):
+            bucket, name = value[len(PREFIX):].split("/", 1)
+            s3().delete_objects(bucket=bucket, keys=[name])

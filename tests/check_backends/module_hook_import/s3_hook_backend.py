@@ -1,0 +1,53 @@
+"""An S3 XCom backend: a value over 1000 bytes of JSON goes to
+s3://xcom/xcom/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.json and the row keeps that URL.
+
+Flaw on purpose: S3Hook is imported at module level. Airflow 2.10 imports the backend from inside
+airflow.models.xcom, and the hook's imports re-enter that half-initialised module ("cannot import name
+'XCom' from partially initialized module"): every component fails to start.
+"""
+
+import json
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.utils.json import XComDecoder, XComEncoder
+
+try:  # Airflow 3
+    from airflow.sdk.bases.xcom import BaseXCom
+except ImportError:  # Airflow 2.x
+    from airflow.models.xcom import BaseXCom
+
+BUCKET = "xcom"
+PREFIX = "s3://"
+ESCAPED = "s3-xcom-str:"  # a pushed string that looks like a reference is stored with this in front
+THRESHOLD = 1000
+
+
+class S3HookXComBackend(BaseXCom):
+    @staticmethod
+    def serialize_value(value, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
+        data = json.dumps(value, cls=XComEncoder)
+        if len(data) < THRESHOLD:
+            if isinstance(value, str) and value.startswith((PREFIX, ESCAPED)):
+                value = ESCAPED + value
+            return BaseXCom.serialize_value(value)
+        name = f"xcom/{dag_id}/{run_id}/{task_id}/{map_index}/{key}.json"
+        S3Hook(aws_conn_id="aws_default").load_string(data, key=name, bucket_name=BUCKET, replace=True)
+        return BaseXCom.serialize_value(f"{PREFIX}{BUCKET}/{name}")
+
+    @staticmethod
+    def deserialize_value(result):
+        value = BaseXCom.deserialize_value(result)
+        if isinstance(value, str) and value.startswith(ESCAPED):
+            return value[len(ESCAPED):]
+        if isinstance(value, str) and value.startswith(PREFIX):
+            bucket, name = value[len(PREFIX):].split("/", 1)
+            return json.loads(S3Hook(aws_conn_id="aws_default").read_key(key=name, bucket_name=bucket),
+                              cls=XComDecoder)
+        return value
+
+    @staticmethod
+    def purge(xcom, *args, **kwargs):
+        value = xcom.value
+        if isinstance(value, str) and value.startswith(PREFIX):
+            bucket, name = value[len(PREFIX):].split("/", 1)
+            S3Hook(aws_conn_id="aws_default").delete_objects(bucket=bucket, keys=[name])
