@@ -24,12 +24,16 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     mwaa: dict[str, dict[str, str]] = field(default_factory=dict)  # case -> column -> text
     known_differences: list[tuple[str, str, str]] = field(default_factory=list)  # backend, case, observed
+    checks: dict[str, dict[str, str]] = field(default_factory=dict)  # make check: backend -> scenario -> status
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
 
     def add_known_difference(self, backend: str, case: str, observed: str) -> None:
         self.known_differences.append((backend, case, observed))
+
+    def add_check(self, backend: str, version: str, statuses: dict[str, str]) -> None:
+        self.checks[backend] = statuses
 
     def add_mwaa(self, case: str, **columns: str) -> None:
         self.mwaa.setdefault(case, {}).update(columns)
@@ -49,6 +53,12 @@ class Report:
             lines += ["", "## Known differences: the provider's backend (xcomlab's backends pass these cases)", "",
                       "| backend | case | observed |", "| --- | --- | --- |"]
             lines += [f"| {b} | {case} | {observed} |" for b, case, observed in self.known_differences]
+        if self.checks:
+            lines += ["", "## make check on tests/check_backends/", "", "| backend | failed | passed | n/a |",
+                      "| --- | --- | --- | --- |"]
+            for backend, statuses in self.checks.items():
+                by = {status: ", ".join(s for s, st in statuses.items() if st == status) for status in ("fail", "pass", "n/a")}
+                lines.append(f"| {backend} | {by['fail'] or '-'} | {by['pass'] or '-'} | {by['n/a'] or '-'} |")
         if self.mwaa:
             lines += ["", "## MWAA mode", "", "| backend module in | core.xcom_backend | preflight | started |",
                       "| --- | --- | --- | --- |"]

@@ -134,7 +134,8 @@ class AcmeS3XComBackend(BaseXCom):
             # A 2.x row loaded as this class: .value is what orm_deserialize_value shows, the URL for a
             # reference. Only this XCom's own object is deleted, never one a pushed string merely names.
             own = _name(xcom.dag_id, xcom.run_id, xcom.task_id, xcom.map_index, xcom.key)
-            url = xcom.value if xcom.value in {cls._url(own + s) for s in (".json", ".parquet")} else None
+            shown = xcom.value if isinstance(xcom.value, str) else None
+            url = shown if shown in (cls._url(own + ".json"), cls._url(own + ".parquet")) else None
         else:
             # The stored value itself: 3.x passes it parsed, 2.x's XCom.clear a BaseXCom row that decoded it.
             url = _url_of(xcom.value)
