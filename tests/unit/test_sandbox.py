@@ -160,3 +160,52 @@ def test_celery_profile_enables_the_workers_and_the_executor(dotenv):
 def test_local_profile_runs_no_workers(dotenv):
     env = sandbox.compose_env(sandbox.load_settings(environ={}, dotenv=dotenv), offline=False)
     assert "AIRFLOW_EXECUTOR" not in env and env.get("COMPOSE_PROFILES") != "celery"
+
+
+# --- a user's own backend (make check) ---------------------------------------------------------------------
+
+def custom(dotenv, **environ):
+    return sandbox.load_settings(environ={"XCOM_BACKEND": "my_xcom.S3XComBackend", **environ}, dotenv=dotenv)
+
+
+def test_a_module_file_is_mounted_inside_plugins(dotenv, tmp_path):
+    module = tmp_path / "my_xcom.py"
+    module.write_text("")
+    settings = custom(dotenv, BACKEND_SRC=str(module))
+    assert sandbox.custom_backend_source(settings) == (module, "/opt/airflow/plugins/my_xcom.py")
+    assert sandbox.compose_files(settings, offline=True)[-1].name == "custom-backend.yml"
+
+
+def test_a_package_folder_goes_inside_plugins_and_a_plain_folder_becomes_plugins(dotenv, tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    assert sandbox.custom_backend_source(custom(dotenv, BACKEND_SRC=str(tmp_path / "pkg")))[1] == "/opt/airflow/plugins/pkg"
+    assert sandbox.custom_backend_source(custom(dotenv, BACKEND_SRC=str(tmp_path)))[1] == "/opt/airflow/plugins"
+
+
+def test_a_folder_with_a_pyproject_is_installed_into_an_image_not_mounted(dotenv, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    settings = custom(dotenv, BACKEND_SRC=str(tmp_path))
+    assert sandbox.custom_backend_source(settings) is None
+    assert sandbox.custom_backend_package(settings) == tmp_path
+    assert sandbox.compose_env(settings, offline=True)["XCOM_LAB_COMPONENT_IMAGE"] == "xcom-lab/airflow-custom:3.3.1"
+
+
+def test_default_connections_point_at_the_emulators_and_the_users_env_wins(dotenv, tmp_path):
+    env_file = tmp_path / "backend.env"
+    env_file.write_text("AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD=5000\nAIRFLOW__CORE__XCOM_BACKEND=other.Class\n")
+    values = sandbox.custom_backend_env(custom(dotenv, BACKEND_ENV=str(env_file)))
+    assert '"endpoint_url": "http://s3:9000"' in values["AIRFLOW_CONN_AWS_DEFAULT"]
+    assert values["AWS_ENDPOINT_URL"] == "http://s3:9000"  # plain boto3 never reaches a real cloud
+    assert values["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD"] == "5000"
+    assert values["AIRFLOW__CORE__XCOM_BACKEND"] == "my_xcom.S3XComBackend"  # XCOM_BACKEND names the class
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"XCOM_BACKEND": "S3XComBackend"}, "not a dotted class path"),
+    ({"BACKEND_SRC": "/nowhere/my_xcom.py"}, "BACKEND_SRC=/nowhere/my_xcom.py does not exist"),
+    ({"MWAA": "1"}, "do not combine"),
+])
+def test_custom_backend_settings_are_checked(dotenv, environ, message):
+    with pytest.raises(sandbox.SandboxError, match=message):
+        custom(dotenv, **environ)

@@ -1,0 +1,87 @@
+"""The observer's linking and diffing (xcomlab_harness.observer): which row names which object, what is new,
+what no row names. Pure logic: probes are replaced by dicts."""
+
+import json
+
+from xcomlab_harness.observer import Observer, State, landings, leftovers, names, reference_strings
+from xcomlab_harness.probes import Item, Meta
+from xcomlab_harness.probes.metadata import Row
+
+ROW = ("dag", "run", "push", -1, "big_obj")
+
+
+def row(value) -> Row:
+    head = json.dumps(value).encode()
+    return Row(head, str(hash(head)), len(head))
+
+
+class DictProbe:
+    def __init__(self, objects: dict[Item, bytes]):
+        self.objects = objects
+
+    def snapshot(self):
+        return {item: Meta(len(data), str(hash(data))) for item, data in self.objects.items()}
+
+    def read(self, item, limit=None):
+        return self.objects[item][:limit]
+
+
+def observer(*probes) -> Observer:
+    obs = Observer(list(probes), [], metadata=None)
+    for probe in probes:
+        for item in probe.objects:
+            obs._by_store[item.store] = probe
+    return obs
+
+
+def test_a_row_holding_the_objects_url_names_it():
+    item = Item("s3://xcom", "xcom/dag/run/push/3f2a1c3e-0000-4000-8000-000000000000")
+    assert names(row(f"s3://aws_default@xcom/{item.key}").head, item)
+
+
+def test_a_row_holding_only_a_uuid_names_the_object_keyed_by_it():
+    item = Item("s3://xcom", "xcom/3f2a1c3e-0000-4000-8000-000000000000.json")
+    assert names(row("3f2a1c3e-0000-4000-8000-000000000000").head, item)
+
+
+def test_a_reference_inside_a_dict_names_its_object():
+    item = Item("gs://bucket", "acme/dag/run/push/-1/big_obj.json")
+    assert names(row({"__acme_ref__": f"gs://bucket/{item.key}"}).head, item)
+
+
+def test_plain_user_text_names_nothing():
+    item = Item("s3://xcom", "xcom/dag/run/push/report.json")
+    assert not names(row("a long sentence a user pushed as a value").head, item)
+    assert not names(row({"a": 23}).head, item)
+
+
+def test_reference_strings_are_path_url_or_id_like_leaves():
+    assert reference_strings(json.dumps({"a": ["s3://b/k/1", "hello world!"], "n": 1}).encode()) == ["s3://b/k/1"]
+    assert reference_strings(b"\x80\x04not json") == []
+
+
+def test_diff_links_new_objects_and_calls_the_rest_leaks():
+    linked = Item("s3://xcom", "xcom/dag/run/push/big_obj.json")
+    stray = Item("s3://xcom", "data_0d5c.csv")
+    old = Item("s3://xcom", "xcom/old.json")
+    probe = DictProbe({old: b"{}", linked: b'{"a": 1}', stray: b"a,b\n1,2\n3,4\n"})
+    obs = observer(probe)
+    before = State({old: Meta(2, str(hash(b"{}")))}, {})
+    after = State(probe.snapshot(), {ROW: row(f"s3://xcom/{linked.key}")})
+    change = obs.diff(before, after)
+    assert set(change.new_objects) == {linked, stray}
+    assert change.linked[linked] == [ROW] and change.leaks == [stray]
+    assert change.formats[linked] == "json" and change.formats[stray] == "csv"
+    [landing] = landings(change, "toy")
+    assert (landing.xcom, landing.store, landing.key, landing.format) == ("dag/run/push/big_obj", "s3://xcom", linked.key, "json")
+    [leak] = leftovers(change, "toy")
+    assert (leak.key, leak.why) == (stray.key, "no XCom row names it")
+
+
+def test_a_rewritten_object_counts_as_new_and_a_row_without_objects_lands_in_the_db():
+    item = Item("redis://db1", "xcom:key")
+    probe = DictProbe({item: b"new"})
+    obs = observer(probe)
+    change = obs.diff(State({item: Meta(3, "old")}, {}), State(probe.snapshot(), {ROW: row({"a": 23})}))
+    assert list(change.new_objects) == [item]
+    assert [(x.store, x.format) for x in landings(change, "toy")] == [("metadata DB", "json")]
