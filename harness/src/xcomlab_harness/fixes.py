@@ -72,8 +72,8 @@ FIXES: tuple[Fix, ...] = (
     _fix(
         "type-changed",
         r"came back as",
-        "decode exactly what you encoded: json.loads the stored text once, with XComDecoder; "
-        "don't json.loads a value Airflow already decoded",
+        "keep Airflow's own encoding: store what BaseXCom.serialize_value(value) returns and read it back with "
+        "BaseXCom.deserialize_value, once (don't json.loads a value Airflow already decoded)",
     ),
     _fix(
         "temp-files",

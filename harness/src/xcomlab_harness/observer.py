@@ -77,8 +77,7 @@ def names(raw: bytes, item: Item) -> bool:
     text = row_text(raw)
     if len(item.key) >= 4 and item.key in text:
         return True
-    return any(s in item.key or s.rsplit("/", 1)[-1] in item.key for s in reference_strings(raw)
-               if len(s.rsplit("/", 1)[-1]) >= 8)
+    return any(s in item.key for s in reference_strings(raw))
 
 
 class Observer:

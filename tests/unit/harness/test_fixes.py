@@ -97,7 +97,7 @@ def test_specific_patterns_win_over_broad_ones():
         ("dataframe-csv", "df.to_parquet"),
         ("bucket-root", "xcom/<dag_id>/<run_id>/<task_id>/"),
         ("missing-object", "raise an error naming the XCom"),
-        ("type-changed", "XComDecoder"),
+        ("type-changed", "BaseXCom.serialize_value"),
         ("big-value", "upload_fileobj"),
     ],
 )

@@ -2,7 +2,7 @@
 
 - A value whose JSON is under ACME_XCOM_THRESHOLD bytes (default 1000) stays in the metadata DB row.
 - A bigger one goes to s3://<ACME_XCOM_BUCKET>/acme/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.json
-  (Airflow's XComEncoder, so tuples and datetimes come back as such); a pandas DataFrame always goes there
+  (encoded by Airflow's own BaseXCom.serialize_value, so every type comes back as the DB backend returns it); a pandas DataFrame always goes there
   as <key>.parquet (index and dtypes kept). Deterministic: a retry or a clear overwrites its own object.
 - The row then holds {"__acme_ref__": "s3://..."}; a pushed dict that uses one of our keys is stored
   wrapped ({"__acme_escaped__": value}), so no pushed value is ever taken for a reference.
@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from airflow.utils.json import XComDecoder, XComEncoder
+from types import SimpleNamespace
 
 try:  # Airflow 3
     from airflow.sdk.bases.xcom import BaseXCom
@@ -27,6 +27,18 @@ except ImportError:  # Airflow 2.10+
 REF = "__acme_ref__"
 ESCAPED = "__acme_escaped__"
 FOLDER = "acme"
+
+
+def _encode(value: Any) -> bytes:
+    """Airflow's own encoding of the value: 3.x's serde structure as JSON, 2.x's JSON bytes."""
+    serialized = BaseXCom.serialize_value(value)
+    return serialized if isinstance(serialized, bytes) else json.dumps(serialized).encode("utf-8")
+
+
+def _decode(data: bytes) -> Any:
+    """The inverse of _encode, by Airflow's own BaseXCom.deserialize_value (2.x reads bytes, 3.x JSON)."""
+    stored = json.loads(data) if BaseXCom.__module__.startswith("airflow.sdk") else data
+    return BaseXCom.deserialize_value(SimpleNamespace(value=stored))
 
 
 class AcmeXComMissingError(FileNotFoundError):
@@ -107,11 +119,11 @@ class AcmeS3XComBackend(BaseXCom):
             value.to_parquet(buffer)
             stored = {REF: cls._write(name + ".parquet", buffer.getvalue())}
         else:
-            text = json.dumps(value, cls=XComEncoder)
-            if len(text) < _threshold():
+            data = _encode(value)
+            if len(data) < _threshold():
                 stored = _escape(value)
             else:
-                stored = {REF: cls._write(name + ".json", text.encode("utf-8"))}
+                stored = {REF: cls._write(name + ".json", data)}
         return BaseXCom.serialize_value(stored)
 
     @classmethod
@@ -125,7 +137,7 @@ class AcmeS3XComBackend(BaseXCom):
             import pandas
 
             return pandas.read_parquet(io.BytesIO(data))
-        return json.loads(data.decode("utf-8"), cls=XComDecoder)
+        return _decode(data)
 
     @classmethod
     def purge(cls, xcom, *args, **kwargs) -> None:
