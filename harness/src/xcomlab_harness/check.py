@@ -2,6 +2,7 @@
 
     make check XCOM_BACKEND=my_xcom.S3XComBackend BACKEND_SRC=path/to/my_xcom.py \\
                [BACKEND_ENV=my.env] [AIRFLOW_VERSIONS=2.11.2,3.3.1] [SCENARIOS=toy,types] [CHECK_NAME=mine]
+    make check BACKEND=xcomlab-s3        # one of the built-in backends (compose/backends/), judged alike
 
 Per version: the stack comes up with the backend mounted into every Airflow component, each scenario runs
 in turn (xcomlab_harness.scenarios), and reports/check-<name>-<version>.json records the verdict; the
@@ -35,8 +36,12 @@ def selected(environ: dict[str, str]) -> list[str]:
     return [s for s in ALL if not wanted or s in wanted or s == "loads"]
 
 
-def report_name(backend: str, environ: dict[str, str]) -> str:
-    return environ.get("CHECK_NAME") or backend.rsplit(".", 1)[-1]
+def backend_under_test(settings: dict[str, str]) -> tuple[str, str]:
+    """(class, report name): XCOM_BACKEND's, or the built-in BACKEND's."""
+    if settings.get("XCOM_BACKEND"):
+        return settings["XCOM_BACKEND"], settings["XCOM_BACKEND"].rsplit(".", 1)[-1]
+    env = sandbox.backend_environment(settings, settings["BACKEND"])
+    return env.get("AIRFLOW__CORE__XCOM_BACKEND", "airflow's BaseXCom (the metadata DB)"), settings["BACKEND"]
 
 
 def progress(version: str, result: ScenarioResult) -> None:
@@ -46,8 +51,8 @@ def progress(version: str, result: ScenarioResult) -> None:
 
 def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdict:
     settings = sandbox.load_settings(environ=dict(environ, AIRFLOW_VERSION=version))
-    backend = settings["XCOM_BACKEND"]
-    verdict = Verdict(backend, report_name(backend, environ), version)
+    backend, name = backend_under_test(settings)
+    verdict = Verdict(backend, environ.get("CHECK_NAME") or name, version)
     scenarios = selected(environ)
     if "mode" not in offline:
         offline["mode"] = sandbox.is_offline(settings)
@@ -57,7 +62,8 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
     sandbox.stop_other_version(settings)
     sandbox.remember(settings, offline["mode"])
     sandbox.run(["docker", "compose", "build", "--quiet", "airflow-init"], env=env)
-    sandbox.prepare_custom_backend(settings)
+    if settings.get("XCOM_BACKEND"):
+        sandbox.prepare_custom_backend(settings)
 
     def record(result: ScenarioResult, started: float) -> None:
         result.seconds = round(time.monotonic() - started, 1)
@@ -101,9 +107,10 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
 
 def main(argv: list[str] | None = None) -> int:
     environ = dict(os.environ)
-    if not environ.get("XCOM_BACKEND"):
+    if not environ.get("XCOM_BACKEND") and not environ.get("BACKEND"):
         print(__doc__, file=sys.stderr)
-        sandbox.say("error: XCOM_BACKEND is not set: name your class, e.g. XCOM_BACKEND=my_xcom.S3XComBackend")
+        sandbox.say("error: XCOM_BACKEND is not set: name your class, e.g. XCOM_BACKEND=my_xcom.S3XComBackend "
+                    "(or BACKEND=<built-in> to check one of compose/backends/)")
         return 2
     try:
         versions = [v.strip() for v in environ.get("AIRFLOW_VERSIONS", "").split(",") if v.strip()] or \
