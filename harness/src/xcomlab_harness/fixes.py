@@ -70,6 +70,12 @@ FIXES: tuple[Fix, ...] = (
         "CSV loses the index and dtypes (categorical, tz-aware datetimes)",
     ),
     _fix(
+        "not-serialisable",
+        r"is not JSON serializable",
+        "let Airflow encode the value: BaseXCom.serialize_value(value) (Airflow's serde) handles datetimes, tuples, "
+        "sets and DataFrames that a plain json.dumps refuses",
+    ),
+    _fix(
         "type-changed",
         r"came back as",
         "keep Airflow's own encoding: store what BaseXCom.serialize_value(value) returns and read it back with "
@@ -103,7 +109,7 @@ FIXES: tuple[Fix, ...] = (
     _fix(
         "pickle",
         r"pickl",  # pickle, pickled, UnpicklingError
-        "serialise with JSON (json.dumps(value, cls=XComEncoder)) or parquet: "
+        "never pickle: store what BaseXCom.serialize_value returns (JSON), or parquet for DataFrames; "
         "unpickling an XCom runs arbitrary code and breaks across Python/library versions",
     ),
 )

@@ -8,8 +8,7 @@ strings, ints with missing values as floats.
 
 import io
 import json
-
-from airflow.utils.json import XComDecoder, XComEncoder
+from types import SimpleNamespace
 
 try:  # Airflow 3
     from airflow.sdk.bases.xcom import BaseXCom
@@ -28,6 +27,18 @@ def s3():
     return S3Hook(aws_conn_id="aws_default")
 
 
+def to_json(value) -> str:
+    """The value as Airflow's own DB backend stores it: 2.x's JSON text, 3.x's serde structure as JSON."""
+    stored = BaseXCom.serialize_value(value)
+    return stored.decode("utf-8") if isinstance(stored, bytes) else json.dumps(stored)
+
+
+def from_json(text: str):
+    """The inverse of to_json, by Airflow's own BaseXCom.deserialize_value."""
+    stored = json.loads(text) if BaseXCom.__module__.startswith("airflow.sdk") else text.encode("utf-8")
+    return BaseXCom.deserialize_value(SimpleNamespace(value=stored))
+
+
 class CsvS3XComBackend(BaseXCom):
     @staticmethod
     def serialize_value(value, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
@@ -37,7 +48,7 @@ class CsvS3XComBackend(BaseXCom):
         if isinstance(value, pd.DataFrame):
             name, data = f"{name}.csv", value.to_csv(index=False)
         else:
-            data = json.dumps(value, cls=XComEncoder)
+            data = to_json(value)
             if len(data) < THRESHOLD:
                 if isinstance(value, str) and value.startswith((PREFIX, ESCAPED)):
                     value = ESCAPED + value
@@ -58,7 +69,7 @@ class CsvS3XComBackend(BaseXCom):
                 import pandas as pd
 
                 return pd.read_csv(io.StringIO(data))
-            return json.loads(data, cls=XComDecoder)
+            return from_json(data)
         return value
 
     @staticmethod

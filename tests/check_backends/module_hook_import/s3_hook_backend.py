@@ -7,9 +7,9 @@ airflow.models.xcom, and the hook's imports re-enter that half-initialised modul
 """
 
 import json
+from types import SimpleNamespace
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.utils.json import XComDecoder, XComEncoder
 
 try:  # Airflow 3
     from airflow.sdk.bases.xcom import BaseXCom
@@ -22,10 +22,22 @@ ESCAPED = "s3-xcom-str:"  # a pushed string that looks like a reference is store
 THRESHOLD = 1000
 
 
+def to_json(value) -> str:
+    """The value as Airflow's own DB backend stores it: 2.x's JSON text, 3.x's serde structure as JSON."""
+    stored = BaseXCom.serialize_value(value)
+    return stored.decode("utf-8") if isinstance(stored, bytes) else json.dumps(stored)
+
+
+def from_json(text: str):
+    """The inverse of to_json, by Airflow's own BaseXCom.deserialize_value."""
+    stored = json.loads(text) if BaseXCom.__module__.startswith("airflow.sdk") else text.encode("utf-8")
+    return BaseXCom.deserialize_value(SimpleNamespace(value=stored))
+
+
 class S3HookXComBackend(BaseXCom):
     @staticmethod
     def serialize_value(value, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
-        data = json.dumps(value, cls=XComEncoder)
+        data = to_json(value)
         if len(data) < THRESHOLD:
             if isinstance(value, str) and value.startswith((PREFIX, ESCAPED)):
                 value = ESCAPED + value
@@ -41,8 +53,7 @@ class S3HookXComBackend(BaseXCom):
             return value[len(ESCAPED):]
         if isinstance(value, str) and value.startswith(PREFIX):
             bucket, name = value[len(PREFIX):].split("/", 1)
-            return json.loads(S3Hook(aws_conn_id="aws_default").read_key(key=name, bucket_name=bucket),
-                              cls=XComDecoder)
+            return from_json(S3Hook(aws_conn_id="aws_default").read_key(key=name, bucket_name=bucket))
         return value
 
     @staticmethod

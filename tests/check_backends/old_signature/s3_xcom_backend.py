@@ -7,8 +7,7 @@ with key=, task_id=, ... and every push fails with "serialize_value() got an une
 
 import json
 import uuid
-
-from airflow.utils.json import XComDecoder, XComEncoder
+from types import SimpleNamespace
 
 try:  # Airflow 3
     from airflow.sdk.bases.xcom import BaseXCom
@@ -27,10 +26,22 @@ def s3():
     return S3Hook(aws_conn_id="aws_default")
 
 
+def to_json(value) -> str:
+    """The value as Airflow's own DB backend stores it: 2.x's JSON text, 3.x's serde structure as JSON."""
+    stored = BaseXCom.serialize_value(value)
+    return stored.decode("utf-8") if isinstance(stored, bytes) else json.dumps(stored)
+
+
+def from_json(text: str):
+    """The inverse of to_json, by Airflow's own BaseXCom.deserialize_value."""
+    stored = json.loads(text) if BaseXCom.__module__.startswith("airflow.sdk") else text.encode("utf-8")
+    return BaseXCom.deserialize_value(SimpleNamespace(value=stored))
+
+
 class S3XComBackend(BaseXCom):
     @staticmethod
     def serialize_value(value):
-        data = json.dumps(value, cls=XComEncoder)
+        data = to_json(value)
         if len(data) < THRESHOLD:
             if isinstance(value, str) and value.startswith((PREFIX, ESCAPED)):
                 value = ESCAPED + value
@@ -46,7 +57,7 @@ class S3XComBackend(BaseXCom):
             return value[len(ESCAPED):]
         if isinstance(value, str) and value.startswith(PREFIX):
             bucket, key = value[len(PREFIX):].split("/", 1)
-            return json.loads(s3().read_key(key=key, bucket_name=bucket), cls=XComDecoder)
+            return from_json(s3().read_key(key=key, bucket_name=bucket))
         return value
 
     @staticmethod

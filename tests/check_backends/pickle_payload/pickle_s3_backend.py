@@ -1,9 +1,10 @@
-"""An S3 XCom backend that pickles: every value over ~1 KB is written as pickle.dumps(value) to
+"""An S3 XCom backend that pickles: every value over ~1 KB (of JSON) is written as pickle.dumps(value) to
 s3://xcom/xcom/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.pkl (one object per XCom: a retry overwrites it).
 
 Flaw on purpose: pickle. Anyone who can write to the bucket runs code on every worker that pulls the XCom.
 """
 
+import json
 import pickle
 
 try:  # Airflow 3
@@ -14,7 +15,7 @@ except ImportError:  # Airflow 2.x
 BUCKET = "xcom"
 PREFIX = "s3://"
 ESCAPED = "s3-xcom-str:"  # a pushed string that looks like a reference is stored with this in front
-THRESHOLD = 1024
+THRESHOLD = 1000  # bytes of JSON (str() for whatever JSON cannot take)
 
 
 def s3():
@@ -26,13 +27,12 @@ def s3():
 class PickleS3XComBackend(BaseXCom):
     @staticmethod
     def serialize_value(value, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
-        data = pickle.dumps(value)
-        if len(data) < THRESHOLD:
+        if len(json.dumps(value, default=str)) < THRESHOLD:
             if isinstance(value, str) and value.startswith((PREFIX, ESCAPED)):
                 value = ESCAPED + value
             return BaseXCom.serialize_value(value)
         name = f"xcom/{dag_id}/{run_id}/{task_id}/{map_index}/{key}.pkl"
-        s3().load_bytes(data, key=name, bucket_name=BUCKET, replace=True)
+        s3().load_bytes(pickle.dumps(value), key=name, bucket_name=BUCKET, replace=True)
         return BaseXCom.serialize_value(f"{PREFIX}{BUCKET}/{name}")
 
     @staticmethod

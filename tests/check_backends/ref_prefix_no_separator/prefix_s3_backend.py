@@ -7,8 +7,7 @@ fetched from S3 (or fails the pull) instead of coming back as pushed.
 """
 
 import json
-
-from airflow.utils.json import XComDecoder, XComEncoder
+from types import SimpleNamespace
 
 try:  # Airflow 3
     from airflow.sdk.bases.xcom import BaseXCom
@@ -26,10 +25,22 @@ def s3():
     return S3Hook(aws_conn_id="aws_default")
 
 
+def to_json(value) -> str:
+    """The value as Airflow's own DB backend stores it: 2.x's JSON text, 3.x's serde structure as JSON."""
+    stored = BaseXCom.serialize_value(value)
+    return stored.decode("utf-8") if isinstance(stored, bytes) else json.dumps(stored)
+
+
+def from_json(text: str):
+    """The inverse of to_json, by Airflow's own BaseXCom.deserialize_value."""
+    stored = json.loads(text) if BaseXCom.__module__.startswith("airflow.sdk") else text.encode("utf-8")
+    return BaseXCom.deserialize_value(SimpleNamespace(value=stored))
+
+
 class S3XComBackend(BaseXCom):
     @staticmethod
     def serialize_value(value, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
-        data = json.dumps(value, cls=XComEncoder)
+        data = to_json(value)
         if len(data) < THRESHOLD:
             return BaseXCom.serialize_value(value)
         name = f"xcom/{dag_id}/{run_id}/{task_id}/{map_index}/{key}.json"
@@ -40,7 +51,7 @@ class S3XComBackend(BaseXCom):
     def deserialize_value(result):
         value = BaseXCom.deserialize_value(result)
         if isinstance(value, str) and value.startswith(PREFIX):
-            return json.loads(s3().read_key(key=value[len(PREFIX):], bucket_name=BUCKET), cls=XComDecoder)
+            return from_json(s3().read_key(key=value[len(PREFIX):], bucket_name=BUCKET))
         return value
 
     @staticmethod

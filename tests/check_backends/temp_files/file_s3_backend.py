@@ -8,8 +8,7 @@ downloads are never removed, so every big XCom leaves its data on the worker's d
 
 import json
 import uuid
-
-from airflow.utils.json import XComDecoder, XComEncoder
+from types import SimpleNamespace
 
 try:  # Airflow 3
     from airflow.sdk.bases.xcom import BaseXCom
@@ -28,10 +27,22 @@ def s3():
     return S3Hook(aws_conn_id="aws_default")
 
 
+def to_json(value) -> str:
+    """The value as Airflow's own DB backend stores it: 2.x's JSON text, 3.x's serde structure as JSON."""
+    stored = BaseXCom.serialize_value(value)
+    return stored.decode("utf-8") if isinstance(stored, bytes) else json.dumps(stored)
+
+
+def from_json(text: str):
+    """The inverse of to_json, by Airflow's own BaseXCom.deserialize_value."""
+    stored = json.loads(text) if BaseXCom.__module__.startswith("airflow.sdk") else text.encode("utf-8")
+    return BaseXCom.deserialize_value(SimpleNamespace(value=stored))
+
+
 class FileS3XComBackend(BaseXCom):
     @staticmethod
     def serialize_value(value, *, key=None, task_id=None, dag_id=None, run_id=None, map_index=None, **kwargs):
-        data = json.dumps(value, cls=XComEncoder)
+        data = to_json(value)
         if len(data) < THRESHOLD:
             if isinstance(value, str) and value.startswith((PREFIX, ESCAPED)):
                 value = ESCAPED + value
@@ -52,7 +63,7 @@ class FileS3XComBackend(BaseXCom):
             bucket, name = value[len(PREFIX):].split("/", 1)
             filename = s3().download_file(key=name, bucket_name=bucket)
             with open(filename) as f:
-                return json.load(f, cls=XComDecoder)
+                return from_json(f.read())
         return value
 
     @staticmethod

@@ -1,9 +1,10 @@
 """Acme's S3 XCom backend, for Airflow 2.10+ and 3.x. The correct one, with no flaw on purpose.
 
 - A value whose JSON is under ACME_XCOM_THRESHOLD bytes (default 1000) stays in the metadata DB row.
-- A bigger one goes to s3://<ACME_XCOM_BUCKET>/acme/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.json
-  (encoded by Airflow's own BaseXCom.serialize_value, so every type comes back as the DB backend returns it); a pandas DataFrame always goes there
-  as <key>.parquet (index and dtypes kept). Deterministic: a retry or a clear overwrites its own object.
+- A bigger one goes to s3://<ACME_XCOM_BUCKET>/acme/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.json,
+  encoded by Airflow's own BaseXCom.serialize_value (every type comes back as the DB backend returns it);
+  a pandas DataFrame always goes there as <key>.parquet (index and dtypes kept). Deterministic: a retry or
+  a clear overwrites its own object.
 - The row then holds {"__acme_ref__": "s3://..."}; a pushed dict that uses one of our keys is stored
   wrapped ({"__acme_escaped__": value}), so no pushed value is ever taken for a reference.
 - purge() deletes the object with its row; a pull whose object is gone fails, naming the XCom.
@@ -15,9 +16,8 @@ import io
 import json
 import os
 import sys
-from typing import Any
-
 from types import SimpleNamespace
+from typing import Any
 
 try:  # Airflow 3
     from airflow.sdk.bases.xcom import BaseXCom
