@@ -13,7 +13,7 @@ import pytest
 from xcomlab_harness import sandbox
 from xcomlab_harness.airflow_api import AirflowAPI
 from report import Report
-from stores import AzureStore, GcsStore, LocalFsStore, RedisStore, S3Store
+from stores import LocalFsStore, RedisStore, azure_store, gcs_store, s3_store
 from xcomlab_harness.probes.metadata import MetadataDB
 
 REPORTS = sandbox.ROOT / "reports"
@@ -131,7 +131,7 @@ def airflow(stack, settings) -> AirflowAPI:
 
 @pytest.fixture(scope="session")
 def stores(stack, settings, compose_env) -> dict[str, object]:
-    return {"s3": S3Store(settings), "gcs": GcsStore(settings), "azure": AzureStore(settings),
+    return {"s3": s3_store(settings), "gcs": gcs_store(settings), "azure": azure_store(settings),
             "redis": RedisStore(settings), "localfs": LocalFsStore(compose_env)}
 
 

@@ -1,22 +1,20 @@
-"""Look inside each store from outside Airflow, with the store's own client library.
-
-Every store answers the same two questions: which objects lie under a prefix (name -> size), and what
-bytes does one object hold. Endpoints are the ports the compose project publishes on 127.0.0.1.
+"""The `xcom` bucket of each store, Redis's XCom database and the localfs volume, as the e2e reads them:
+which objects lie under a prefix (name -> size), what bytes one holds, and an object's name from the URL a
+backend wrote. Built on the harness's probes (xcomlab_harness.probes), which reach every store from outside.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
 
-import boto3
-import redis
-from azure.storage.blob import BlobServiceClient
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage as gcs
-
-from xcomlab_harness import sandbox
+from xcomlab_harness.probes import Item
+from xcomlab_harness.probes.azure import AzureProbe
+from xcomlab_harness.probes.gcs import GcsProbe
+from xcomlab_harness.probes.localfs import ROOT as LOCALFS_ROOT
+from xcomlab_harness.probes.localfs import LocalFsProbe
+from xcomlab_harness.probes.redis import RedisProbe
+from xcomlab_harness.probes.s3 import S3Probe
 
 BUCKET = "xcom"
 
@@ -26,105 +24,52 @@ def bucket_name(url: str) -> str:
     return re.sub(r"^[a-z0-9]+://([^@/]+@)?xcom/", "", url)
 
 
-class S3Store:
-    scheme = "s3"
+class StoreView:
+    """One store of a probe: names relative to it."""
 
-    def __init__(self, settings: dict[str, str]):
-        self.client = boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{settings.get('S3_PORT', '9000')}",
-            region_name="us-east-1",
-            aws_access_key_id=settings["S3_ACCESS_KEY"],
-            aws_secret_access_key=settings["S3_SECRET_KEY"],
-        )
+    def __init__(self, probe, store: str, root: str = ""):
+        self.probe, self.store, self.root = probe, store, root
 
     def list(self, prefix: str) -> dict[str, int]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-        return {obj["Key"]: obj["Size"] for page in pages for obj in page.get("Contents", [])}
+        return {item.key.removeprefix(self.root): meta.size for item, meta in self.probe.list(self.store, prefix).items()}
 
     def read(self, name: str) -> bytes:
-        return self.client.get_object(Bucket=BUCKET, Key=name)["Body"].read()
+        return self.probe.read(Item(self.store, self.root + name))
 
     name_of = staticmethod(bucket_name)
 
 
-class GcsStore:
-    scheme = "gs"
-
-    def __init__(self, settings: dict[str, str]):
-        self.client = gcs.Client(
-            project="xcom-lab",
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": f"http://127.0.0.1:{settings.get('FAKE_GCS_PORT', '4443')}"},
-        )
-
-    def list(self, prefix: str) -> dict[str, int]:
-        return {blob.name: blob.size for blob in self.client.list_blobs(BUCKET, prefix=prefix)}
-
-    def read(self, name: str) -> bytes:
-        return self.client.bucket(BUCKET).blob(name).download_as_bytes()
-
-    name_of = staticmethod(bucket_name)
+def s3_store(settings: dict[str, str]) -> StoreView:
+    return StoreView(S3Probe(settings), f"s3://{BUCKET}")
 
 
-class AzureStore:
-    scheme = "abfs"
-
-    def __init__(self, settings: dict[str, str]):
-        # The connection string of the Airflow connection, pointed at the published port.
-        conn_string = json.loads(settings["AIRFLOW_CONN_XCOM_AZURE"])["extra"]["connection_string"]
-        conn_string = conn_string.replace("http://azurite:10000", f"http://127.0.0.1:{settings.get('AZURITE_PORT', '10000')}")
-        self.container = BlobServiceClient.from_connection_string(conn_string).get_container_client(BUCKET)
-
-    def list(self, prefix: str) -> dict[str, int]:
-        return {blob.name: blob.size for blob in self.container.list_blobs(name_starts_with=prefix)}
-
-    def read(self, name: str) -> bytes:
-        return self.container.download_blob(name).readall()
-
-    name_of = staticmethod(bucket_name)
+def gcs_store(settings: dict[str, str]) -> StoreView:
+    return StoreView(GcsProbe(settings), f"gs://{BUCKET}")
 
 
-class RedisStore:
+def azure_store(settings: dict[str, str]) -> StoreView:
+    return StoreView(AzureProbe(settings), f"abfs://{BUCKET}")
+
+
+class RedisStore(StoreView):
     """The XCom database of the Redis service (the xcom_redis connection's db)."""
 
     def __init__(self, settings: dict[str, str]):
-        db = json.loads(settings["AIRFLOW_CONN_XCOM_REDIS"])["extra"]["db"]
-        self.client = redis.Redis(host="127.0.0.1", port=int(settings.get("REDIS_PORT", "6379")), db=db)
-
-    def list(self, prefix: str) -> dict[str, int]:
-        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
-        return {key.decode(): self.client.strlen(key) for key in self.client.scan_iter(match=pattern, count=1000)}
-
-    def read(self, name: str) -> bytes:
-        return self.client.get(name)
+        self.db = json.loads(settings["AIRFLOW_CONN_XCOM_REDIS"])["extra"]["db"]
+        super().__init__(RedisProbe(settings), f"redis://db{self.db}")
+        self.client = self.probe.client(self.db)
 
     @staticmethod
     def name_of(url: str) -> str:
         return url.removeprefix("redis://").partition("/")[2]  # redis://<conn_id>/<key>
 
 
-class LocalFsStore:
+class LocalFsStore(StoreView):
     """The localfs-data volume as one service sees it (docker compose exec: find and cat, no Airflow)."""
 
-    ROOT = "/opt/airflow/xcom-localfs"
-
     def __init__(self, env: dict[str, str], service: str = "airflow-scheduler"):
-        self.env, self.service = env, service
-
-    def _exec(self, *command: str) -> subprocess.CompletedProcess:
-        return sandbox.compose(self.env, "exec", "-T", self.service, *command, check=False, capture_output=True)
-
-    def list(self, prefix: str) -> dict[str, int]:
-        found = self._exec("find", f"{self.ROOT}/{prefix}", "-type", "f", "-printf", "%P\\t%s\\n")
-        lines = found.stdout.decode().splitlines() if found.returncode == 0 else []
-        return {prefix + name: int(size) for name, size in (line.split("\t") for line in lines)}
-
-    def read(self, name: str) -> bytes:
-        done = self._exec("cat", f"{self.ROOT}/{name}")
-        if done.returncode:
-            raise FileNotFoundError(f"{self.service}:{self.ROOT}/{name}: {done.stderr.decode().strip()}")
-        return done.stdout
+        probe = LocalFsProbe(env, service)
+        super().__init__(probe, probe.store, root=LOCALFS_ROOT + "/")
 
     def name_of(self, url: str) -> str:
-        return url.removeprefix("file://").partition("/")[2].removeprefix(self.ROOT.lstrip("/") + "/")
+        return url.removeprefix("file://").partition("/")[2].removeprefix(LOCALFS_ROOT.lstrip("/") + "/")

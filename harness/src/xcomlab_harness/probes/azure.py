@@ -21,11 +21,12 @@ class AzureProbe:
         self.service = BlobServiceClient.from_connection_string(conn_string)
 
     def snapshot(self) -> dict[Item, Meta]:
-        found = {}
-        for container in self.service.list_containers():
-            for blob in self.service.get_container_client(container.name).list_blobs():
-                found[Item(SCHEME + container.name, blob.name)] = Meta(blob.size, blob.etag or "")
-        return found
+        return {item: meta for container in self.service.list_containers()
+                for item, meta in self.list(SCHEME + container.name).items()}
+
+    def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:
+        blobs = self.service.get_container_client(store.removeprefix(SCHEME)).list_blobs(name_starts_with=prefix or None)
+        return {Item(store, blob.name): Meta(blob.size, blob.etag or "") for blob in blobs}
 
     def _blob(self, item: Item):
         return self.service.get_blob_client(item.store.removeprefix(SCHEME), item.key)

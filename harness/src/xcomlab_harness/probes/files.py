@@ -20,11 +20,16 @@ class FilesProbe:
         return done.stdout
 
     def snapshot(self) -> dict[Item, Meta]:
+        return self.list(self.store, roots=self.roots)
+
+    def list(self, store: str, prefix: str = "", roots: tuple[str, ...] | None = None) -> dict[Item, Meta]:
+        """Files under each root (or under the first root + prefix)."""
+        roots = roots or (f"{self.roots[0]}/{prefix}",)
         pruned = []
         for path in self.prune:
             pruned += ["-path", path, "-o"] if path.startswith("/") else ["-name", path, "-o"]
         expression = ["(", *pruned[:-1], ")", "-prune", "-o"] if pruned else []
-        listing = self._exec("find", *self.roots, *expression, "-type", "f", "-printf", r"%p\t%s\t%T@\n")
+        listing = self._exec("find", *roots, *expression, "-type", "f", "-printf", r"%p\t%s\t%T@\n")
         found = {}
         for line in listing.decode(errors="backslashreplace").splitlines():
             path, size, mtime = line.rsplit("\t", 2)

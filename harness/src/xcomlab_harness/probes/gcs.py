@@ -21,8 +21,11 @@ class GcsProbe:
         )
 
     def snapshot(self) -> dict[Item, Meta]:
-        return {Item(SCHEME + bucket.name, blob.name): Meta(blob.size or 0, blob.md5_hash or str(blob.generation))
-                for bucket in self.client.list_buckets() for blob in self.client.list_blobs(bucket.name)}
+        return {item: meta for bucket in self.client.list_buckets() for item, meta in self.list(SCHEME + bucket.name).items()}
+
+    def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:
+        return {Item(store, blob.name): Meta(blob.size or 0, blob.md5_hash or str(blob.generation))
+                for blob in self.client.list_blobs(store.removeprefix(SCHEME), prefix=prefix)}
 
     def _blob(self, item: Item):
         return self.client.bucket(item.store.removeprefix(SCHEME)).blob(item.key)

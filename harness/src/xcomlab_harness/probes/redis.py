@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import redis
 
 from xcomlab_harness.probes import Item, Meta
@@ -26,12 +28,15 @@ class RedisProbe:
         return sorted(int(name.removeprefix("db")) for name in self.client(0).info("keyspace"))
 
     def snapshot(self) -> dict[Item, Meta]:
+        return {item: meta for db in self.databases() for item, meta in self.list(f"{SCHEME}{db}").items()}
+
+    def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:
+        client = self.client(int(store.removeprefix(SCHEME)))
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
         found = {}
-        for db in self.databases():
-            client = self.client(db)
-            for key in client.scan_iter(count=1000):
-                size = client.strlen(key) if client.type(key) == b"string" else (client.memory_usage(key) or 0)
-                found[Item(f"{SCHEME}{db}", key.decode(errors="backslashreplace"))] = Meta(size)
+        for key in client.scan_iter(match=pattern, count=1000):
+            size = client.strlen(key) if client.type(key) == b"string" else (client.memory_usage(key) or 0)
+            found[Item(store, key.decode(errors="backslashreplace"))] = Meta(size)
         return found
 
     def _split(self, item: Item) -> tuple[redis.Redis, str]:

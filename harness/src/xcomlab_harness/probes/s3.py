@@ -25,12 +25,12 @@ class S3Probe:
         return [b["Name"] for b in self.client.list_buckets().get("Buckets", [])]
 
     def snapshot(self) -> dict[Item, Meta]:
-        found = {}
-        for bucket in self.buckets():
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                for obj in page.get("Contents", []):
-                    found[Item(SCHEME + bucket, obj["Key"])] = Meta(obj["Size"], obj.get("ETag", ""))
-        return found
+        return {item: meta for bucket in self.buckets() for item, meta in self.list(SCHEME + bucket).items()}
+
+    def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=store.removeprefix(SCHEME), Prefix=prefix)
+        return {Item(store, obj["Key"]): Meta(obj["Size"], obj.get("ETag", "")) for page in pages
+                for obj in page.get("Contents", [])}
 
     def read(self, item: Item, limit: int | None = None) -> bytes:
         extra = {"Range": f"bytes=0-{limit - 1}"} if limit else {}
