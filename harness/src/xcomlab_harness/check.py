@@ -71,7 +71,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
         progress(version, result)
 
     started = time.monotonic()
-    refused = loading.loads_before_up(env)
+    refused = loading.loads_before_up(env, backend)
     if refused is None:
         try:
             sandbox.start_and_wait(env, timeout=int(environ.get("WAIT_TIMEOUT", "240")))

@@ -44,6 +44,20 @@ FIXES: tuple[Fix, ...] = (
         "subclass airflow.sdk.bases.xcom.BaseXCom on Airflow 3 (airflow.models.xcom.BaseXCom on 2.x)",
     ),
     _fix(
+        "missing-bucket",
+        r"NoSuchBucket|specified bucket does not exist|ContainerNotFound|container does not exist|"
+        r"404 .*(?:bucket|b/[\w.-]+)",
+        "create the bucket your backend writes to: name it in BACKEND_ENV as XCOM_LAB_BUCKETS=s3://<bucket> "
+        "(or gs://, abfs://); the sandbox only has `xcom`",
+    ),
+    _fix(
+        "missing-connection",
+        r"conn_id `?[\w.-]+`? isn't defined|The conn_id .* isn't defined|Connection [\w.-]+ not found|"
+        r"CONNECTION_NOT_FOUND",
+        "define the connection in BACKEND_ENV as AIRFLOW_CONN_<ID>='{\"conn_type\": ...}' (aws_default, "
+        "google_cloud_default, wasb_default and redis_default already point at the emulators)",
+    ),
+    _fix(
         "cannot-load",
         r"The object could not be loaded|No module named|does not define a \"[^\"]*\" attribute",
         "Airflow cannot import the class: put the module in plugins/ or install it as a package "

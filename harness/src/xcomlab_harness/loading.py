@@ -40,17 +40,22 @@ def probe(env: dict[str, str], *compose_args: str) -> dict:
     return json.loads(out.split(MARKER, 1)[1].splitlines()[0])
 
 
-def loads_before_up(env: dict[str, str]) -> ScenarioResult | None:
+def loads_before_up(env: dict[str, str], backend: str) -> ScenarioResult | None:
     """A throwaway scheduler container resolves the class: a backend that cannot load fails here in seconds,
     instead of after a stack that never becomes healthy. None when it loads."""
     found = probe(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler")
-    return None if found["loaded"] else not_loaded("airflow-scheduler", found)
+    return None if found["loaded"] else not_loaded("airflow-scheduler", found, backend)
 
 
-def not_loaded(service: str, found: dict) -> ScenarioResult:
+def not_loaded(service: str, found: dict, backend: str) -> ScenarioResult:
     errors = " ".join(found.get("errors", []))
-    return ScenarioResult("loads", FAIL, f"{service} cannot load it: {found['error'][:300]}",
-                          fix_for(found["error"] + " " + errors))
+    missing = re.search(r"No module named '([\w.]+)'", found["error"] + errors)
+    if missing and not backend.startswith(missing.group(1).split(".")[0] + "."):
+        fix = (f"the image has no module {missing.group(1)!r}, which the backend imports: add the package to "
+               "compose/airflow/requirements.in and `make lock`, as requirements.txt would on MWAA")
+    else:
+        fix = fix_for(found["error"] + " " + errors)
+    return ScenarioResult("loads", FAIL, f"{service} cannot load it: {found['error'][:300]}", fix)
 
 
 def loads_in_components(env: dict[str, str], settings: dict[str, str]) -> ScenarioResult:
@@ -58,7 +63,7 @@ def loads_in_components(env: dict[str, str], settings: dict[str, str]) -> Scenar
     tasks run) says from where, and whether Airflow 3 can call serialize_value with its keywords."""
     found = probe(env, "exec", "-T", "airflow-scheduler")
     if not found["loaded"]:
-        return not_loaded("airflow-scheduler", found)
+        return not_loaded("airflow-scheduler", found, settings.get("XCOM_BACKEND", ""))
     where = f"{found['class']} from {found['file'] or 'an installed package'}"
     healthy = ", ".join(s.removeprefix("airflow-") for s in components(settings))
     if found.get("problem"):

@@ -31,18 +31,27 @@ class State:
 @dataclass
 class Change:
     """What one scenario did to the stores."""
-    new_objects: dict[Item, Meta] = field(default_factory=dict)  # created or rewritten
+    new_objects: dict[Item, Meta] = field(default_factory=dict)  # created or rewritten (files in task containers too)
     new_rows: dict[RowId, Row] = field(default_factory=dict)  # created or rewritten
     linked: dict[Item, list[RowId]] = field(default_factory=dict)  # new object -> rows (of the after-state) naming it
     formats: dict[Item, str] = field(default_factory=dict)
-    files: dict[Item, Meta] = field(default_factory=dict)  # new files in task containers
 
     @property
     def leaks(self) -> list[Item]:
-        return sorted(item for item in self.new_objects if not self.linked.get(item))
+        """New objects in a store that no row names (orphans)."""
+        return sorted(item for item in self.new_objects if not self.linked.get(item) and not is_file(item))
+
+    @property
+    def stray_files(self) -> list[Item]:
+        """New files in a task container that no row names (a backend keeping its XComs there is linked)."""
+        return sorted(item for item in self.new_objects if not self.linked.get(item) and is_file(item))
 
     def objects_of(self, row: RowId) -> list[Item]:
         return sorted(item for item, rows in self.linked.items() if row in rows)
+
+
+def is_file(item: Item) -> bool:
+    return item.store.startswith("container://")
 
 
 def row_label(row: RowId) -> str:
@@ -100,18 +109,12 @@ class Observer:
     def probe_of(self, item: Item):
         return self._by_store[item.store]
 
-    def is_file(self, item: Item) -> bool:
-        return item.store.startswith("container://")
-
     def diff(self, before: State, after: State) -> Change:
         change = Change()
-        for item, meta in after.objects.items():
-            if before.objects.get(item) != meta:
-                (change.files if self.is_file(item) else change.new_objects)[item] = meta
-        change.new_rows = {row: raw for row, raw in after.rows.items() if before.rows.get(row) != raw}
+        change.new_objects = {item: meta for item, meta in after.objects.items() if before.objects.get(item) != meta}
+        change.new_rows = {row: stored for row, stored in after.rows.items() if before.rows.get(row) != stored}
         for item in change.new_objects:
             change.linked[item] = [row for row, stored in after.rows.items() if names(stored.head, item)]
-        for item in [*change.new_objects, *change.files]:
             change.formats[item] = self.sniff(item)
         return change
 
@@ -142,8 +145,6 @@ def landings(change: Change, scenario: str) -> list[Landing]:
 
 
 def leftovers(change: Change, scenario: str) -> list[Leftover]:
-    found = [Leftover(item.store, item.key, change.new_objects[item].size, change.formats[item], scenario,
-                      "no XCom row names it") for item in change.leaks]
-    found += [Leftover(item.store, item.key, meta.size, change.formats[item], scenario, "file left in the container")
-              for item, meta in sorted(change.files.items())]
-    return found
+    return [Leftover(item.store, item.key, change.new_objects[item].size, change.formats[item], scenario,
+                     "file left in the container" if is_file(item) else "no XCom row names it")
+            for item in change.leaks + change.stray_files]

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from xcomlab_harness import sandbox
 from xcomlab_harness.airflow_api import AirflowAPI
 from xcomlab_harness.fixes import fix_for
-from xcomlab_harness.observer import Change, Observer, State, landings, leftovers, names
+from xcomlab_harness.observer import Change, Observer, State, is_file, landings, leftovers, names
 from xcomlab_harness.probes import Item
 from xcomlab_harness.sniff import is_pickle
 from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, ScenarioResult, Verdict
@@ -253,7 +253,7 @@ def retry(ctx: Context) -> ScenarioResult:
 
 
 def orphans_verdict(change: Change, what: str) -> ScenarioResult:
-    linked = len(change.new_objects) - len(change.leaks)
+    linked = sum(1 for item in change.new_objects if change.linked.get(item))
     if change.leaks:
         return result(FAIL, f"{what} left {len(change.leaks)} orphaned object(s) no row names, e.g. {change.leaks[0]}",
                       fix_for("orphan"))
@@ -372,7 +372,7 @@ def left_after(ctx: Context, action, selects) -> str:
 
 def objects_named(ctx: Context, selects) -> set[Item]:
     rows = [stored.head for row, stored in ctx.state.rows.items() if selects(row)]
-    return {item for item in ctx.state.objects if not ctx.observer.is_file(item) and any(names(head, item) for head in rows)}
+    return {item for item in ctx.state.objects if not is_file(item) and any(names(head, item) for head in rows)}
 
 
 def db_clean(ctx: Context) -> None:

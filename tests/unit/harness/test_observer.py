@@ -85,3 +85,13 @@ def test_a_rewritten_object_counts_as_new_and_a_row_without_objects_lands_in_the
     change = obs.diff(State({item: Meta(3, "old")}, {}), State(probe.snapshot(), {ROW: row({"a": 23})}))
     assert list(change.new_objects) == [item]
     assert [(x.store, x.format) for x in landings(change, "toy")] == [("metadata DB", "json")]
+
+
+def test_a_file_a_row_names_is_a_landing_and_an_unnamed_one_a_stray_file():
+    kept = Item("container://airflow-scheduler", "/tmp/xcoms/dag/run/push/big_obj.json")
+    stray = Item("container://airflow-scheduler", "/opt/airflow/data_1f2e.csv")
+    probe = DictProbe({kept: b"{}", stray: b"a,b\n1,2\n3,4\n"})
+    change = observer(probe).diff(State({}, {}), State(probe.snapshot(), {ROW: row(f"file://{kept.key}")}))
+    assert change.leaks == [] and change.stray_files == [stray]
+    assert [x.store for x in landings(change, "toy")] == [kept.store]
+    assert [(x.key, x.why) for x in leftovers(change, "toy")] == [(stray.key, "file left in the container")]
