@@ -1,6 +1,6 @@
 """The blog-post S3 XCom backend that goes through local files: a value over 1000 bytes of JSON is written
-to data_<uuid>.json, uploaded with S3Hook.load_file to s3://xcom/xcom/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.json,
-and pulled back with S3Hook.download_file.
+to data_<uuid>.json, uploaded with S3Hook.load_file to
+s3://xcom/xcom/<dag_id>/<run_id>/<task_id>/<map_index>/<key>.json, and pulled back with S3Hook.download_file.
 
 Flaw on purpose: temp files. The data_*.json files (in the working directory) and the /tmp/airflow_tmp_*
 downloads are never removed, so every big XCom leaves its data on the worker's disk, twice.
