@@ -1,25 +1,24 @@
 """Run inside an Airflow container (`python - < load_probe.py`): resolve [core] xcom_backend the way this
 component does at start, and print one JSON line: the class, where it came from, and what is wrong with it.
 
-Standard library and Airflow only: this file is piped into containers that know nothing of the harness.
+Standard library, Airflow and the sandbox image's xcomlab only: this file is piped into containers that know
+nothing of the harness.
 """
 
+import importlib
 import inspect
 import json
 import sys
 import traceback
-from importlib.metadata import version
 
-MAJOR = int(version("apache-airflow").split(".")[0])
+from xcomlab.compat import AIRFLOW_MAJOR as MAJOR
+from xcomlab.compat import XCOM_RESOLVER
+
 KEYWORDS = ("key", "task_id", "dag_id", "run_id", "map_index")
 
 
 def resolve():
-    if MAJOR >= 3:
-        from airflow.sdk.execution_time.xcom import XCom
-    else:
-        from airflow.models.xcom import XCom
-    return XCom
+    return importlib.import_module(XCOM_RESOLVER).XCom  # importing it resolves the class, as at start
 
 
 def keyword_problem(cls) -> str:
