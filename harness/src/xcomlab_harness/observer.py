@@ -12,7 +12,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from xcomlab_harness.probes import Item, Meta
+from xcomlab_harness.probes import BUCKET_KEY, Item, Meta
 from xcomlab_harness.probes.metadata import Row
 from xcomlab_harness.sniff import sniff
 from xcomlab_harness.verdict import Landing, Leftover
@@ -115,7 +115,7 @@ class Observer:
         change.new_rows = {row: stored for row, stored in after.rows.items() if before.rows.get(row) != stored}
         for item in change.new_objects:
             change.linked[item] = [row for row, stored in after.rows.items() if names(stored.head, item)]
-            change.formats[item] = self.sniff(item)
+            change.formats[item] = "bucket" if item.key == BUCKET_KEY else self.sniff(item)
         return change
 
     def sniff(self, item: Item) -> str:
@@ -145,6 +145,11 @@ def landings(change: Change, scenario: str) -> list[Landing]:
 
 
 def leftovers(change: Change, scenario: str) -> list[Leftover]:
-    return [Leftover(item.store, item.key, change.new_objects[item].size, change.formats[item], scenario,
-                     "file left in the container" if is_file(item) else "no XCom row names it")
+    return [Leftover(item.store, item.key, change.new_objects[item].size, change.formats[item], scenario, why(item))
             for item in change.leaks + change.stray_files]
+
+
+def why(item: Item) -> str:
+    if is_file(item):
+        return "file left in the container"
+    return "bucket created" if item.key == BUCKET_KEY else "no XCom row names it"

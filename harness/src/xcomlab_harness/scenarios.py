@@ -395,7 +395,7 @@ def leftovers_scenario(ctx: Context) -> ScenarioResult:
         return result(FAIL, evidence + (f"; and {len(leaks)} object(s) no row names" if leaks else ""), fix_for(evidence))
     if leaks:
         return result(FAIL, f"{len(leaks)} object(s) no row names, e.g. {leaks[0].store}/{leaks[0].key} "
-                            f"(during {leaks[0].scenario})", fix_for("orphan"))
+                            f"({leaks[0].why}, during {leaks[0].scenario})", fix_for("orphan"))
     return result(PASS, "no files left in the task containers' working directory, /tmp or home; no stray objects")
 
 

@@ -4,7 +4,7 @@ what no row names. Pure logic: probes are replaced by dicts."""
 import json
 
 from xcomlab_harness.observer import Observer, State, landings, leftovers, names, reference_strings
-from xcomlab_harness.probes import Item, Meta
+from xcomlab_harness.probes import BUCKET_KEY, Item, Meta
 from xcomlab_harness.probes.metadata import Row
 
 ROW = ("dag", "run", "push", -1, "big_obj")
@@ -95,3 +95,10 @@ def test_a_file_a_row_names_is_a_landing_and_an_unnamed_one_a_stray_file():
     assert change.leaks == [] and change.stray_files == [stray]
     assert [x.store for x in landings(change, "toy")] == [kept.store]
     assert [(x.key, x.why) for x in leftovers(change, "toy")] == [(stray.key, "file left in the container")]
+
+
+def test_a_bucket_the_backend_creates_is_a_leftover_that_says_so():
+    bucket = Item("s3://xcom-typo", BUCKET_KEY)
+    probe = DictProbe({bucket: b""})
+    change = observer(probe).diff(State({}, {}), State(probe.snapshot(), {}))
+    assert [(x.store, x.why, x.format) for x in leftovers(change, "toy")] == [("s3://xcom-typo", "bucket created", "bucket")]

@@ -1,7 +1,8 @@
 """One probe per store, each looking at it from outside Airflow with the store's own client library.
 
 Every probe answers the same questions, so the observer needs to know no backend's layout:
-- snapshot(): every object it holds, in every bucket/container/database, as {Item: Meta};
+- snapshot(): every object it holds, in every bucket/container/database, as {Item: Meta} (object stores add
+  an entry with key BUCKET_KEY per bucket);
 - read(item, limit): the object's first bytes (all of them when limit is None);
 - delete(item): remove it (the missing-object scenario does so behind Airflow's back);
 - put(item, data) / get(item): raw transfers, the physical limit the `big` scenario compares with.
@@ -20,6 +21,9 @@ class Item:
 
     def __str__(self) -> str:
         return f"{self.store}/{self.key}" if "://" in self.store else f"{self.store}:{self.key}"
+
+
+BUCKET_KEY = ""  # the key of a bucket's own entry in a snapshot, so that a bucket a backend creates shows
 
 
 @dataclass(frozen=True)

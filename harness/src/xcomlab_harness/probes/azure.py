@@ -6,7 +6,7 @@ import json
 
 from azure.storage.blob import BlobServiceClient
 
-from xcomlab_harness.probes import Item, Meta
+from xcomlab_harness.probes import BUCKET_KEY, Item, Meta
 
 SCHEME = "abfs://"
 
@@ -21,8 +21,8 @@ class AzureProbe:
         self.service = BlobServiceClient.from_connection_string(conn_string)
 
     def snapshot(self) -> dict[Item, Meta]:
-        return {item: meta for container in self.service.list_containers()
-                for item, meta in self.list(SCHEME + container.name).items()}
+        found = {Item(SCHEME + c.name, BUCKET_KEY): Meta(0, "bucket") for c in self.service.list_containers()}
+        return found | {item: meta for bucket in list(found) for item, meta in self.list(bucket.store).items()}
 
     def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:
         blobs = self.service.get_container_client(store.removeprefix(SCHEME)).list_blobs(name_starts_with=prefix or None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-from xcomlab_harness.probes import Item, Meta
+from xcomlab_harness.probes import BUCKET_KEY, Item, Meta
 
 SCHEME = "gs://"
 
@@ -21,7 +21,8 @@ class GcsProbe:
         )
 
     def snapshot(self) -> dict[Item, Meta]:
-        return {item: meta for bucket in self.client.list_buckets() for item, meta in self.list(SCHEME + bucket.name).items()}
+        found = {Item(SCHEME + bucket.name, BUCKET_KEY): Meta(0, "bucket") for bucket in self.client.list_buckets()}
+        return found | {item: meta for bucket in list(found) for item, meta in self.list(bucket.store).items()}
 
     def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:
         return {Item(store, blob.name): Meta(blob.size or 0, blob.md5_hash or str(blob.generation))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from xcomlab_harness.probes import Item, Meta
+from xcomlab_harness.probes import BUCKET_KEY, Item, Meta
 
 SCHEME = "s3://"
 
@@ -25,7 +25,8 @@ class S3Probe:
         return [b["Name"] for b in self.client.list_buckets().get("Buckets", [])]
 
     def snapshot(self) -> dict[Item, Meta]:
-        return {item: meta for bucket in self.buckets() for item, meta in self.list(SCHEME + bucket).items()}
+        found = {Item(SCHEME + bucket, BUCKET_KEY): Meta(0, "bucket") for bucket in self.buckets()}
+        return found | {item: meta for bucket in list(found) for item, meta in self.list(bucket.store).items()}
 
     def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=store.removeprefix(SCHEME), Prefix=prefix)
