@@ -87,10 +87,15 @@ def failure(ctx: Context, run: DagRun) -> ScenarioResult | None:
     return ScenarioResult("", FAIL, f"{task['task_id']}{index} failed: {error}", fix_for(error))
 
 
+EXCEPTION_LINE = re.compile(r"\s*(?:[a-z_]\w*\.)*[A-Z]\w*: \S")  # botocore.errorfactory.NoSuchKey: An error ...
+
+
 def error_line(log: str) -> str:
-    """The last exception line of a task log (Airflow 3: structured events; 2.x: a traceback)."""
-    errors = [line.strip() for line in log.splitlines() if re.match(r"\s*[\w.]+(Error|Exception|Exit)\b:? ", line)]
-    return errors[-1][:400] if errors else ""
+    """The last exception line of a task log (Airflow 3: structured events; 2.x: a traceback), preferring
+    classes named *Error/*Exception over other `Name: message` lines."""
+    lines = [line.strip() for line in log.splitlines() if EXCEPTION_LINE.match(line)]
+    named = [line for line in lines if re.match(r"[\w.]*(Error|Exception|Exit)\b", line)]
+    return (named or lines or [""])[-1][:400]
 
 
 def log_record(ctx: Context, dag_id: str, run_id: str, task_id: str, marker: str) -> dict | None:
