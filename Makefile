@@ -18,6 +18,8 @@ help: ## Show the targets and the settings they read
 	@echo "  S3_EMULATOR=minio|moto"
 	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION=2.10.3|2.11.2|3.0.6|3.2.1|3.3.1|3.3.2  XCOM_THRESHOLD"
 	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
+	@echo "  check: XCOM_BACKEND=module.Class BACKEND_SRC=file|folder BACKEND_ENV=file AIRFLOW_VERSIONS=2.11.2,3.3.1"
+	@echo "         SCENARIOS=toy,types,... CHECK_NAME=name (docs/check.md)"
 
 up: ## Start Airflow + Postgres, Redis, S3, GCS and Azure emulators; wait until all are healthy
 	@$(SANDBOX) up

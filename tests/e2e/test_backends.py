@@ -26,6 +26,7 @@ import pytest
 
 from xcomlab_harness import sandbox
 from report import Row
+from xcomlab import codec
 from xcomlab.threshold import serialized_size, stays_in_db
 
 pytestmark = pytest.mark.e2e
@@ -37,8 +38,8 @@ TOY, THRESHOLD, CODECS, TASKFLOW, RETRY, REFUSED, DATAFRAME, PURGE = (
 TOY_PUSHED = {"small_obj": {"a": 23}, "big_obj": {f"key{i}": "x" * 100 for i in range(100)}}
 CODEC_VALUE = {"codec test": ["Zürich", "Pune", "x" * 2000]}
 CODECS_PUSHED = ("gzip", "bz2", "lzma")  # map index -> codec, as xcom_codecs expands them
-DECOMPRESS = {"gz": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress, "lzma": lzma.decompress}
-XCOMLAB_CODEC_SUFFIXES = {"gzip": r"\.json\.gz", "bz2": r"\.json\.bz2", "lzma": r"\.json\.xz"}
+DECOMPRESS = {"gz": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress, "lzma": lzma.decompress}  # fsspec's too
+XCOMLAB_CODEC_SUFFIXES = {name: re.escape(codec.json_suffix(name)) for name in CODECS_PUSHED}
 PROVIDER_CODEC_SUFFIXES = {"gzip": r"\.gz", "bz2": r"\.bz2", "lzma": r"\.(xz|lzma)"}  # fsspec's names
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
 MAPPED = 20  # xcom_taskflow's square tasks
