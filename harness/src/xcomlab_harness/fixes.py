@@ -58,6 +58,11 @@ FIXES: tuple[Fix, ...] = (
         "google_cloud_default, wasb_default and redis_default already point at the emulators)",
     ),
     _fix(
+        "unreadable-source",
+        r"PermissionError: \[Errno 13\] Permission denied: '/opt/airflow/plugins",
+        "make BACKEND_SRC readable by the containers' airflow user (uid 50000): chmod -R a+rX <folder>",
+    ),
+    _fix(
         "cannot-load",
         r"The object could not be loaded|No module named|does not define a \"[^\"]*\" attribute",
         "Airflow cannot import the class: put the module in plugins/ or install it as a package "

@@ -7,6 +7,7 @@ import pytest
 from xcomlab_harness.fixes import FIXES, Fix, fix_for, known_fix
 
 EVIDENCE = [
+    ("unreadable-source", "PermissionError: [Errno 13] Permission denied: '/opt/airflow/plugins/my_xcom.py'"),
     ("missing-bucket", "botocore.errorfactory.NoSuchBucket: An error occurred (NoSuchBucket) when calling the PutObject operation"),
     ("missing-connection", "airflow.sdk.exceptions.AirflowRuntimeError: CONNECTION_NOT_FOUND: {'conn_id': 'my_s3'}"),
     ("not-serialisable", "TypeError: Object of type datetime is not JSON serializable"),
