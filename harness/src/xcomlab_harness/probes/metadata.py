@@ -89,6 +89,7 @@ class MetadataDB:
                             "AND column_name = 'value'").fetchone()
         return bool(kind) and kind[0] in ("json", "jsonb")
 
+
 def _decoded(value):
     """Airflow 3 keeps JSON (psycopg decodes it), 2.x JSON bytes (or whatever bytes a custom backend wrote)."""
     if not isinstance(value, (bytes, memoryview)):
