@@ -222,10 +222,10 @@ def test_every_compression_codec(runs, airflow, metadata_db, settings, stores, r
         pytest.skip(f"provider backend: compression recorded as a known difference ({written} objects written)")
     assert_succeeded(runs, airflow, CODECS)
     suffixes = XCOMLAB_CODEC_SUFFIXES if runs.backend.xcomlab else PROVIDER_CODEC_SUFFIXES
-    for index, codec in enumerate(CODECS_PUSHED):
+    for index, codec_name in enumerate(CODECS_PUSHED):
         decompress = DECOMPRESS[rows[index].rsplit(".", 1)[-1]]
         check_landing(runs, settings, stores, report, CODECS, run_id, "push", "return_value", rows[index],
-                      CODEC_VALUE, map_index=index, suffix=suffixes[codec], offloaded=True, label=f"{CODECS}/{codec}",
+                      CODEC_VALUE, map_index=index, suffix=suffixes[codec_name], offloaded=True, label=f"{CODECS}/{codec_name}",
                       decode=lambda data: json.loads(decompress(data)))
 
 
