@@ -15,7 +15,7 @@ help: ## Show the targets and the settings they read
 	@echo
 	@echo "Settings (.env, or on the command line): BACKEND=db|s3|gcs|azure|xcomlab-s3|xcomlab-gcs|xcomlab-azure|redis|localfs"
 	@echo "  PROFILE=local|celery  WORKERS=2 (celery: workers A, B + more on the default queue)"
-	@echo "  S3_EMULATOR=minio|moto"
+	@echo "  S3_EMULATOR=minio|ministack|moto"
 	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION=2.10.3|2.11.2|3.0.6|3.2.1|3.3.1|3.3.2  XCOM_THRESHOLD"
 	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
 	@echo "  check: XCOM_BACKEND=module.Class BACKEND_SRC=file|folder BACKEND_ENV=file AIRFLOW_VERSIONS=2.11.2,3.3.1"
@@ -64,9 +64,9 @@ bench: ## Time warm up, switches, the stack at rest, a 50 MB DataFrame's round t
 doctor: ## Orphan audit of every store (ARGS="--fix" deletes orphans older than an hour; see --help)
 	@$(SANDBOX) compose exec -T airflow-scheduler python -m xcomlab.doctor $(ARGS)
 
-lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the moto stand-in's)
+lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the MiniStack stand-in's)
 	uv lock
 	@v=$$($(SANDBOX) check | sed -n 's/^AIRFLOW_VERSION=//p'); \
 	caps=$$(ls compose/airflow/constraints/all.txt compose/airflow/constraints/$${v%%.*}.x.txt compose/airflow/constraints/$$v.txt 2>/dev/null | sed 's/^/-c /'); \
 	echo "apache-airflow==$$v" | $(IMAGE_COMPILE) - compose/airflow/requirements.in $$caps -o compose/airflow/requirements-$$v.txt
-	echo "moto[server]==5.2.5" | $(IMAGE_COMPILE) - -o compose/standins/moto/requirements.txt
+	echo "ministack==1.5.33" | $(IMAGE_COMPILE) - -o compose/standins/ministack/requirements.txt

@@ -6,7 +6,7 @@ tag=${1:?usage: build-base.sh IMAGE_TAG}
 if docker image inspect "$tag" >/dev/null 2>&1; then exit 0; fi
 command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap" >&2; exit 1; }
 
-# What the stand-ins need: python3 (Airflow, moto), nodejs (Azurite), postgresql-15, redis-server,
+# What the stand-ins need: python3 (Airflow, MiniStack), nodejs (Azurite), postgresql-15, redis-server,
 # tini/gosu (init and user switch, as in the official images), curl/wget (the healthchecks the
 # official images allow).
 packages=python3,python3-venv,nodejs,postgresql-15,redis-server,tini,gosu,curl,wget,ca-certificates,procps,netbase,tzdata,libpq5

@@ -19,12 +19,23 @@ class Row:
 
 
 @dataclass
+class Fault:
+    case: str
+    backend: str
+    expected: str
+    observed: str
+    lost: int  # XComs whose value can no longer be pulled (must be 0)
+
+
+@dataclass
 class Report:
     airflow_version: str
     rows: list[Row] = field(default_factory=list)
     mwaa: dict[str, dict[str, str]] = field(default_factory=dict)  # case -> column -> text
     known_differences: list[tuple[str, str, str]] = field(default_factory=list)  # backend, case, observed
     checks: dict[str, dict[str, str]] = field(default_factory=dict)  # make check: backend -> scenario -> status
+    faults: list[Fault] = field(default_factory=list)
+    bypasses: list[tuple[str, str, str]] = field(default_factory=list)  # Airflow path, what it did, what it left
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
@@ -34,6 +45,12 @@ class Report:
 
     def add_check(self, backend: str, version: str, statuses: dict[str, str]) -> None:
         self.checks[backend] = statuses
+
+    def add_fault(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+    def add_bypass(self, path: str, did: str, left: str) -> None:
+        self.bypasses.append((path, did, left))
 
     def add_mwaa(self, case: str, **columns: str) -> None:
         self.mwaa.setdefault(case, {}).update(columns)
@@ -59,9 +76,23 @@ class Report:
             for backend, statuses in self.checks.items():
                 by = {status: ", ".join(s for s, st in statuses.items() if st == status) for status in ("fail", "pass", "n/a")}
                 lines.append(f"| {backend} | {by['fail'] or '-'} | {by['pass'] or '-'} | {by['n/a'] or '-'} |")
+        if self.faults:
+            lines += ["", "## Faults", "", "| case | backend | expected | observed | XComs lost |",
+                      "| --- | --- | --- | --- | ---: |"]
+            lines += [f"| {f.case} | {f.backend} | {f.expected} | {_cell(f.observed)} | {f.lost} |" for f in self.faults]
+        if self.bypasses:
+            lines += ["", "## Airflow paths that bypass the backend", "", "| path | what it did | what it left |",
+                      "| --- | --- | --- |"]
+            lines += [f"| {path} | {did} | {left} |" for path, did, left in self.bypasses]
         if self.mwaa:
             lines += ["", "## MWAA mode", "", "| backend module in | core.xcom_backend | preflight | started |",
                       "| --- | --- | --- | --- |"]
             lines += [f"| {case} | `{c.get('value', '')}` | {c.get('preflight', 'not run')} | {c.get('started', 'not run')} |"
                       for case, c in self.mwaa.items()]
         path.write_text("\n".join(lines) + "\n")
+
+
+def _cell(text: str, limit: int = 220) -> str:
+    """One table cell: one line, pipes escaped, long messages cut."""
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

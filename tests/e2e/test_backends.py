@@ -97,7 +97,8 @@ class Backend:
 
 
 BACKENDS = [Backend.from_manifest(path) for path in sorted((sandbox.COMPOSE_DIR / "backends").glob("*.toml"))]
-FOLDERS = ("xcom", "xcomlab")  # the provider's and xcomlab's folder in each store
+# The provider's and xcomlab's folder in each store, under this version's own folder.
+FOLDERS = tuple(f"{sandbox.version_folder(sandbox.load_settings())}/{name}" for name in ("xcom", "xcomlab"))
 
 
 @dataclass

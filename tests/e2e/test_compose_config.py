@@ -12,7 +12,9 @@ from xcomlab_harness import sandbox
 
 pytestmark = pytest.mark.e2e
 
-MODES = [("minio", False), ("moto", False), ("minio", True)]
+MODES = [("minio", False), ("ministack", False), ("moto", False), ("minio", True)]
+MODE_IDS = ["minio", "ministack", "moto", "registry-less"]
+STORES = ("postgres", "redis", "s3", "azurite", "fake-gcs")
 VERSIONS = sorted(p.stem.removeprefix("requirements-") for p in (sandbox.COMPOSE_DIR / "airflow").glob("requirements-*.txt"))
 COMPONENTS = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
 
@@ -25,7 +27,7 @@ def resolved_config(settings: dict[str, str], emulator: str, offline: bool, **ov
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize(("emulator", "offline"), MODES, ids=["minio", "moto", "registry-less"])
+@pytest.mark.parametrize(("emulator", "offline"), MODES, ids=MODE_IDS)
 def test_config_is_valid_and_safe(settings, emulator, offline, version):
     services = resolved_config(settings, emulator, offline, AIRFLOW_VERSION=version)["services"]
     components = COMPONENTS - ({"airflow-dag-processor"} if version.startswith("2.") else set())
@@ -40,10 +42,19 @@ def test_config_is_valid_and_safe(settings, emulator, offline, version):
         assert not long_running or service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
 
 
-def test_registry_less_mode_runs_moto_in_minios_place(settings):
+def test_registry_less_mode_runs_ministack_in_minios_place(settings):
     s3 = resolved_config(settings, "minio", True)["services"]["s3"]
-    assert s3["image"].startswith("xcom-lab-standin/moto:")
-    assert s3["command"] == ["-p", "9000"]
+    assert s3["image"].startswith("xcom-lab-standin/ministack:")
+    assert s3["environment"]["S3_PERSIST"] == "1" and s3["environment"]["S3_DATA_DIR"].startswith("/data/")
+
+
+@pytest.mark.parametrize(("emulator", "offline"), MODES, ids=MODE_IDS)
+def test_every_store_keeps_its_data_in_a_named_volume(settings, emulator, offline):
+    """What survives `docker restart` and `make down`: only moto (S3_EMULATOR=moto) keeps objects in memory."""
+    services = resolved_config(settings, emulator, offline)["services"]
+    for name in STORES:
+        named = [m for m in services[name].get("volumes", []) if m["type"] == "volume" and m.get("source")]
+        assert bool(named) == (name != "s3" or emulator != "moto"), f"{name}: volumes {services[name].get('volumes')}"
 
 
 def test_one_shots_are_adopted_so_up_wait_succeeds(settings):

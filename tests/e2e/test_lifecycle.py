@@ -29,13 +29,14 @@ pytestmark = pytest.mark.e2e
 LIFECYCLE, RETRY, CLEANUP = "xcom_lifecycle", "xcom_retry", "xcom_cleanup"
 ROLES = ("old", "young", "deleted", "cleaned", "cleared")
 # backend -> (key of the `stores` fixture, the store's name in reports: <kind>=<root> from XCOMLAB_STORES)
+VERSION_FOLDER = sandbox.version_folder(sandbox.load_settings())
 BACKENDS = {
-    "s3": ("s3", "common-io=s3://xcom_s3@xcom/xcom"),
-    "xcomlab-azure": ("azure", "xcomlab=abfs://xcom_azure@xcom/xcomlab"),
-    "redis": ("redis", "xcomlab=redis://xcom_redis/xcomlab"),
-    "localfs": ("localfs", "xcomlab=file:///opt/airflow/xcom-localfs/xcomlab"),
+    "s3": ("s3", f"common-io=s3://xcom_s3@xcom/{VERSION_FOLDER}/xcom"),
+    "xcomlab-azure": ("azure", f"xcomlab=abfs://xcom_azure@xcom/{VERSION_FOLDER}/xcomlab"),
+    "redis": ("redis", f"xcomlab=redis://xcom_redis/{VERSION_FOLDER}/xcomlab"),
+    "localfs": ("localfs", f"xcomlab=file:///opt/airflow/xcom-localfs/{VERSION_FOLDER}/xcomlab"),
 }
-FOLDERS = {"s3": "xcom", "xcomlab-azure": "xcomlab", "redis": "xcomlab", "localfs": "xcomlab"}
+FOLDERS = {backend: f"{VERSION_FOLDER}/{'xcom' if backend == 's3' else 'xcomlab'}" for backend in BACKENDS}
 AGE_DAYS = 5
 
 

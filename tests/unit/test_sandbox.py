@@ -57,7 +57,7 @@ def test_malformed_line_is_reported_with_its_number(dotenv):
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("S3_EMULATOR", "localstack", "choose minio or moto"),
+        ("S3_EMULATOR", "localstack", "choose minio, ministack or moto"),
         ("OFFLINE", "yes", "use auto, 0 or 1"),
         ("XCOM_THRESHOLD", "1kb", "not a whole number"),
         ("AIRFLOW_VERSION", "9.9.9", "make lock AIRFLOW_VERSION=9.9.9"),
@@ -77,8 +77,10 @@ def test_bad_values_get_a_clear_message(dotenv, key, value, message):
     [
         ("minio", False, ["docker-compose.yml"]),
         ("moto", False, ["docker-compose.yml", "s3-moto.yml"]),
-        # No MinIO server exists as a package: registry-less mode always runs moto.
-        ("minio", True, ["docker-compose.yml", "s3-moto.yml", "offline.yml"]),
+        # No MinIO server exists as a package: registry-less mode always runs MiniStack.
+        ("ministack", False, ["docker-compose.yml", "s3-ministack.yml"]),
+        ("minio", True, ["docker-compose.yml", "s3-ministack.yml", "offline.yml"]),
+        ("moto", True, ["docker-compose.yml", "s3-ministack.yml", "offline.yml"]),
     ],
 )
 def test_compose_file_set(dotenv, emulator, offline, files):

@@ -6,7 +6,9 @@ big ones to a store, leaving `xcomlab:ref:<url>` in the row.
 - Layout: <prefix>/<dag_id>/<run_id>/<task_id>/<map_index>/<key><suffix>, deterministic, so a retry or a
   clear overwrites its own object instead of leaving an orphan.
 - Refused values (raw bytes, unserialisable objects, over the store's limit) fail the task before
-  anything is written; a reference whose object is gone fails the pull with the XCom's name.
+  anything is written; a reference whose object is gone, or is not what was written, fails the pull with
+  the XCom's name; a store that fails (unreachable, credentials, permission, full, throttling, no bucket)
+  fails the task with the XCom, the URL, the cause and what to do (xcomlab.errors).
 A store subclass says where an XCom goes (`object_location`) and how to write, read, delete, size and list
 what it stores.
 """
@@ -81,7 +83,12 @@ class OffloadingXComBackend(BaseXCom):
         else:
             cls.refuse_if_too_big(ids, len(encoded.data))
             url = cls.object_location(ids, encoded.suffix)
-            cls.write_object(url, encoded.data)
+            try:
+                cls.write_object(url, encoded.data)
+            except errors.XComRefusedError:
+                raise
+            except Exception as err:
+                raise errors.store_failed(ids, url, "write", err) from err
             stored = reference.make(url)
         return BaseXCom.serialize_value(stored, key=key, task_id=task_id, dag_id=dag_id, run_id=run_id,
                                         map_index=map_index)
@@ -109,11 +116,17 @@ class OffloadingXComBackend(BaseXCom):
         if url is None:
             return reference.unescape(stored)
         suffix = codec.suffix_of(url)
+        ids = ids_of(url, suffix)
         try:
             data = cls.read_object(url)
         except FileNotFoundError:
-            raise errors.missing(ids_of(url, suffix), url, cls.missing_hint(url)) from None
-        return codec.decode(data, suffix, XComDecoder)
+            raise errors.missing(ids, url, cls.missing_hint(url)) from None
+        except Exception as err:
+            raise errors.store_failed(ids, url, "read", err) from err
+        try:
+            return codec.decode(data, suffix, XComDecoder)
+        except Exception as err:
+            raise errors.corrupt(ids, url, err) from err
 
     @classmethod
     def purge(cls, xcom, *args, **kwargs) -> None:
@@ -122,7 +135,10 @@ class OffloadingXComBackend(BaseXCom):
         stored = xcom.value if isinstance(xcom.value, str) else BaseXCom.deserialize_value(xcom)
         url = reference.url_of(stored)
         if url is not None:
-            cls.delete_object(url)
+            try:
+                cls.delete_object(url)
+            except Exception as err:
+                raise errors.store_failed(ids_of(url, codec.suffix_of(url)), url, "delete", err) from err
 
     def orm_deserialize_value(self) -> Any:
         """What Airflow 2.x's UI shows: the reference and the object's size, without reading the object."""

@@ -10,6 +10,7 @@ COMPRESSION.
 
 from __future__ import annotations
 
+import glob
 import os
 import socket
 import tempfile
@@ -51,6 +52,8 @@ class XComLocalFsBackend(OffloadingXComBackend):
     def write_object(cls, url: str, data: bytes) -> None:
         path = _host_and_path(url)[1]
         path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)  # a write of this XCom that was killed: its retry replaces it
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             os.fchmod(fd, 0o644)  # mkstemp makes it 0600; other users of a shared folder must read it

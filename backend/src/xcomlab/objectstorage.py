@@ -34,6 +34,10 @@ def _modified(info: dict) -> datetime | None:
     return None
 
 
+def _is_local(path) -> bool:
+    return "file" in (path.fs.protocol if isinstance(path.fs.protocol, tuple) else (path.fs.protocol,))
+
+
 class XComObjectStorageBackend(OffloadingXComBackend):
     @classmethod
     def object_location(cls, ids: XComIds, suffix: str) -> str:
@@ -42,7 +46,10 @@ class XComObjectStorageBackend(OffloadingXComBackend):
     @classmethod
     def write_object(cls, url: str, data: bytes) -> None:
         path = compat.object_storage_path(url)
-        path.parent.mkdir(parents=True, exist_ok=True)  # a no-op on object stores; folders for file://
+        # Folders for file:// only: s3fs, gcsfs and adlfs create a missing bucket on mkdir, and a misspelt
+        # bucket must fail the write instead (all three refuse to write into a bucket that does not exist).
+        if _is_local(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)  # one put (or one multipart upload), so readers never see a partial object
 
     @classmethod

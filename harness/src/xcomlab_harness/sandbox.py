@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ REQUIRED_KEYS = (
 # optionally BACKEND_SRC (a .py file or a folder) and BACKEND_ENV (its settings and connections).
 CUSTOM_KEYS = ("XCOM_BACKEND", "BACKEND_SRC", "BACKEND_ENV")
 PLUGINS = "/opt/airflow/plugins"  # on sys.path in every component of both majors, as MWAA's plugins/
-S3_EMULATORS = ("minio", "moto")
+S3_EMULATORS = ("minio", "ministack", "moto")
 OFFLINE_VALUES = ("auto", "0", "1")
 PROFILES = ("local", "celery")
 CELERY_WORKERS = ("airflow-worker-a", "airflow-worker-b", "airflow-worker")  # the celery profile's services
@@ -58,7 +59,19 @@ def backend_environment(settings: dict[str, str], backend: str) -> dict[str, str
     """What BACKEND=backend sets in the Airflow components (as the compose file layers its env files)."""
     files = [COMPOSE_DIR / "backends" / f"{backend}.env",
              COMPOSE_DIR / "backends" / settings["AIRFLOW_VERSION"] / f"{backend}.env"]
-    return {k: v for path in files if path.exists() for k, v in read_dotenv(path).items()}
+    return {k: interpolate(v, settings) for path in files if path.exists() for k, v in read_dotenv(path).items()}
+
+
+def version_folder(settings: dict[str, str]) -> str:
+    """The folder (in each bucket, Redis, the localfs volume) under which this version's stores live."""
+    return f"airflow-{settings['AIRFLOW_VERSION']}"
+
+
+def interpolate(value: str, settings: dict[str, str]) -> str:
+    """${NAME} as compose substitutes it in .env and env files: the store roots name ${AIRFLOW_VERSION}, so
+    each version's XComs live under their own root, beside its own metadata DB (the lifecycle tools of one
+    version never see another's objects as orphans)."""
+    return string.Template(value).safe_substitute(settings)
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -85,6 +98,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
         raise SandboxError(f"{dotenv} is missing: restore it with `git checkout -- .env`.")
     settings = read_dotenv(dotenv)
     settings.update({k: v for k, v in environ.items() if k in settings or k in REQUIRED_KEYS or k in CUSTOM_KEYS})
+    settings = {k: interpolate(v, settings) for k, v in settings.items()}
     missing = [k for k in REQUIRED_KEYS if not settings.get(k)]
     if missing:
         raise SandboxError(
@@ -97,7 +111,7 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path = DOTENV) 
             f"(one file each in compose/backends/)."
         )
     if settings["S3_EMULATOR"] not in S3_EMULATORS:
-        raise SandboxError(f"S3_EMULATOR={settings['S3_EMULATOR']!r} is unknown: choose minio or moto.")
+        raise SandboxError(f"S3_EMULATOR={settings['S3_EMULATOR']!r} is unknown: choose minio, ministack or moto.")
     if settings["OFFLINE"] not in OFFLINE_VALUES:
         raise SandboxError(f"OFFLINE={settings['OFFLINE']!r} is unknown: use auto, 0 or 1.")
     if not re.fullmatch(r"-?\d+", settings["XCOM_THRESHOLD"]):
@@ -236,13 +250,15 @@ def airflow_major(settings: dict[str, str]) -> int:
 
 
 def compose_files(settings: dict[str, str], offline: bool) -> list[Path]:
-    """Registry-less mode always runs moto in MinIO's place: no MinIO server exists as a package."""
+    """Registry-less mode always runs MiniStack in MinIO's place: no MinIO server exists as a package."""
     files = [COMPOSE_DIR / "docker-compose.yml"]
     if airflow_major(settings) == 2:
         files.append(COMPOSE_DIR / "airflow-2.yml")
     if settings["MWAA"] == "1":
         files.append(COMPOSE_DIR / "mwaa.yml")
-    if offline or settings["S3_EMULATOR"] == "moto":
+    if offline or settings["S3_EMULATOR"] == "ministack":
+        files.append(COMPOSE_DIR / "s3-ministack.yml")
+    elif settings["S3_EMULATOR"] == "moto":
         files.append(COMPOSE_DIR / "s3-moto.yml")
     if offline:
         files.append(COMPOSE_DIR / "offline.yml")
@@ -411,7 +427,7 @@ def prepare_standins(settings: dict[str, str], env: dict[str, str]) -> None:
         jobs = [
             pool.submit(run, ["bash", str(STANDINS / "build-base.sh"), base_image_tag()]),
             pool.submit(build_wheelhouses, [airflow_lock(settings), STANDINS / "airflow" / "installer.txt",
-                                            STANDINS / "moto" / "requirements.txt"]),
+                                            STANDINS / "ministack" / "requirements.txt"]),
             pool.submit(install_azurite),
             pool.submit(extract_fake_gcs),
         ]

@@ -1,0 +1,311 @@
+"""The store fault suite: every xcomlab backend against a store that fails, refuses, loses or mangles what
+it holds, driven as a task drives it (store_ops.py runs the backend class inside the scheduler's
+container, against the real emulators). Each case asserts the outcome a user needs: the task fails with an
+error naming the XCom, the store URL, the cause and what to do; nothing half-written; nothing lost.
+
+The driver writes under its own roots (`airflow-<version>-faults/`), which no XCom row references and the
+lifecycle tools do not audit; the module removes them at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+
+from report import Fault
+from xcomlab_harness import sandbox
+
+pytestmark = pytest.mark.e2e
+
+STORE_OPS = sandbox.ROOT / "harness" / "src" / "xcomlab_harness" / "incontainer" / "store_ops.py"
+SERVICES = {"s3": "s3", "gcs": "fake-gcs", "azure": "azurite", "redis": "redis"}  # store -> compose service
+CLASSES = {"s3": "xcomlab.objectstorage.XComObjectStorageBackend", "gcs": "xcomlab.objectstorage.XComObjectStorageBackend",
+           "azure": "xcomlab.objectstorage.XComObjectStorageBackend", "redis": "xcomlab.redis.XComRedisBackend",
+           "localfs": "xcomlab.localfs.XComLocalFsBackend"}
+BIG = 4000  # bytes of JSON: over the sandbox's threshold (1000)
+KILLED_SIZE = 64 * 1024 * 1024
+DAG = "xcom_faults"
+# Run and key characters that must stay inside their folder (the layout percent-encodes them).
+ODD_RUN_ID = "manual__2026-12-03/../../escape%2F..%20ünï"
+ODD_KEY = "key with spaces/and ../ dots ✓"
+
+
+@dataclass
+class Backend:
+    name: str
+    store: str
+    env: dict[str, str]  # the backend's settings, its root moved to the faults root
+
+    @property
+    def cls(self) -> str:
+        return CLASSES[self.store]
+
+    @property
+    def root(self) -> str:
+        if self.store == "redis":
+            return f"redis://{self.env['AIRFLOW__XCOMLAB__REDIS_CONN_ID']}/{self.env['AIRFLOW__XCOMLAB__REDIS_PREFIX']}"
+        if self.store == "localfs":
+            return "file://" + self.env["AIRFLOW__XCOMLAB__LOCALFS_PATH"]
+        return self.env["AIRFLOW__XCOMLAB__OBJECTSTORAGE_PATH"]
+
+
+def xcomlab_backends(settings) -> list[Backend]:
+    """The xcomlab backends of compose/backends/*.toml, each writing under this module's own root."""
+    found = []
+    for path in sorted((sandbox.COMPOSE_DIR / "backends").glob("*.toml")):
+        spec = tomllib.loads(path.read_text())
+        if spec["family"] != "xcomlab":
+            continue
+        folder = sandbox.version_folder(settings)
+        env = {k: v.replace(f"{folder}/", f"{folder}-faults/") for k, v in
+               sandbox.backend_environment(settings, path.stem).items() if k.startswith("AIRFLOW__XCOMLAB__")}
+        found.append(Backend(path.stem, spec["store"], env))
+    return found
+
+
+def ids(task_id: str, key: str = "return_value", run_id: str = "faults", map_index: int = -1) -> dict:
+    return {"dag_id": DAG, "run_id": run_id, "task_id": task_id, "map_index": map_index, "key": key}
+
+
+def drive(compose_env, backend: Backend, steps: list[dict]) -> list[dict]:
+    """Run the steps in the scheduler's container; one outcome per step."""
+    args = json.dumps({"backend": backend.cls, "env": backend.env, "steps": steps})
+    done = sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "python", "-", args,
+                           input=STORE_OPS.read_text(), capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, f"store_ops on {backend.name} printed no result (exit {done.returncode}): {done.stderr[-2000:]}"
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def each(backends, work) -> dict[str, object]:
+    """work(backend) for every backend at once (each is one container exec, mostly waiting on I/O)."""
+    with ThreadPoolExecutor(len(backends)) as pool:
+        return dict(zip([b.name for b in backends], pool.map(work, backends)))
+
+
+def url_of(outcome: dict) -> str:
+    return outcome["stored"].removeprefix("xcomlab:ref:")
+
+
+# --- the phases: stores up, stores down, stores back ----------------------------------------------------
+
+def up_steps(backend: Backend) -> list[dict]:
+    steps = [
+        {"op": "push", "ids": ids("survivor"), "size": BIG},
+        {"op": "push", "ids": ids("deleted"), "size": BIG},
+        {"op": "push", "ids": ids("truncated"), "size": 64 * 1024},
+        {"op": "push", "ids": ids("garbage"), "size": BIG},
+        {"op": "push", "ids": ids("odd", key=ODD_KEY, run_id=ODD_RUN_ID), "size": BIG},
+        {"op": "push_small", "ids": ids("small"), "count": 1000},
+        {"op": "kill_push", "ids": ids("killed"), "size": KILLED_SIZE, "fraction": 0.5},
+    ]
+    if backend.store in ("s3", "gcs", "azure"):
+        bucket_url = backend.root.replace("@xcom/", "@xcom-typo/", 1) if "@" in backend.root else \
+            backend.root.replace("://xcom/", "://xcom-typo/", 1)
+        steps.append({"op": "push", "ids": ids("typo"), "size": BIG,
+                      "env": {"AIRFLOW__XCOMLAB__OBJECTSTORAGE_PATH": bucket_url}})
+    if backend.store == "azure":
+        steps.append({"op": "push", "ids": ids("badkey"), "size": BIG,
+                      "env": {"AIRFLOW__XCOMLAB__OBJECTSTORAGE_PATH": backend.root.replace("xcom_azure@", "xcom_badkey@"),
+                              "AIRFLOW_CONN_XCOM_BADKEY": bad_azure_connection()}})
+    if backend.store == "redis":
+        conn = backend.env["AIRFLOW__XCOMLAB__REDIS_CONN_ID"]
+        steps += [
+            {"op": "push", "ids": ids("badpass"), "size": BIG,
+             "env": {"AIRFLOW__XCOMLAB__REDIS_CONN_ID": "xcom_badpass",
+                     "AIRFLOW_CONN_XCOM_BADPASS": json.dumps({"conn_type": "redis", "host": "redis", "port": 6379,
+                                                              "password": "wrong", "extra": {"db": 1}})}},
+            {"op": "redis", "conn_id": conn, "command": ["CONFIG", "SET", "maxmemory-policy", "noeviction"]},
+            {"op": "redis", "conn_id": conn, "command": ["CONFIG", "SET", "maxmemory", "1"]},
+            {"op": "push", "ids": ids("full"), "size": 2 * 1024 * 1024},
+            {"op": "redis", "conn_id": conn, "command": ["CONFIG", "SET", "maxmemory", "0"]},
+        ]
+    if backend.store == "localfs":
+        steps += [  # /dev/shm: a 64 MB tmpfs in every container; the dags mount is read-only
+            {"op": "push", "ids": ids("full"), "size": 80 * 1024 * 1024,
+             "env": {"AIRFLOW__XCOMLAB__LOCALFS_PATH": "/dev/shm/xcomlab-faults"}},
+            {"op": "list", "root": "file:///dev/shm/xcomlab-faults"},
+            {"op": "push", "ids": ids("readonly"), "size": BIG,
+             "env": {"AIRFLOW__XCOMLAB__LOCALFS_PATH": "/opt/airflow/dags/xcomlab-faults"}},
+        ]
+    return steps
+
+
+def bad_azure_connection() -> str:
+    conn = json.loads(sandbox.load_settings()["AIRFLOW_CONN_XCOM_AZURE"])
+    string = conn["extra"]["connection_string"]
+    key = string.split("AccountKey=")[1].split(";")[0]
+    conn["extra"]["connection_string"] = string.replace(key, "d3JvbmcK" * 11)
+    return json.dumps(conn)
+
+
+@pytest.fixture(scope="module")
+def faults(stack, compose_env, settings):
+    """Every backend through the three phases; the outcomes by backend and case."""
+    backends = xcomlab_backends(settings)
+    results = {b.name: {} for b in backends}
+
+    def up(b):
+        out = drive(compose_env, b, up_steps(b))
+        pushed = {o.get("stored", "") for o in out[:5]}
+        assert all(o["ok"] for o in out[:5]), f"{b.name}: a plain push failed: {out[:5]}"
+        corrupt = [{"op": "corrupt", "url": url_of(out[1]), "how": "delete"},
+                   {"op": "corrupt", "url": url_of(out[2]), "how": "truncate"},
+                   {"op": "corrupt", "url": url_of(out[3]), "how": "garbage"}]
+        pulls = [{"op": "pull", "stored": out[i]["stored"], "expect_size": size}
+                 for i, size in ((1, BIG), (2, 64 * 1024), (3, BIG), (4, BIG))]
+        killed = {"op": "list", "root": url_of(out[0]).replace("/survivor/", "/killed/").rsplit("/", 1)[0]}
+        after = drive(compose_env, b, corrupt + pulls + [killed, {"op": "push", "ids": ids("killed"), "size": KILLED_SIZE},
+                                                         killed])
+        return out, after, pushed
+
+    for name, (out, after, _) in each(backends, up).items():
+        results[name].update(up=out, after=after)
+
+    # Every store down at once (localfs has no server to stop).
+    services = sorted({SERVICES[b.store] for b in backends if b.store in SERVICES})
+    sandbox.compose(compose_env, "stop", *services)
+    try:
+        down = each(backends, lambda b: drive(compose_env, b, [
+            {"op": "push", "ids": ids("while-down"), "size": BIG},
+            {"op": "pull", "stored": results[b.name]["up"][0]["stored"], "expect_size": BIG}]))
+    finally:
+        sandbox.compose(compose_env, "start", *services)
+        sandbox.compose(compose_env, "up", "--wait", "--no-recreate", *services)
+    for name, out in down.items():
+        results[name]["down"] = out
+
+    back = each(backends, lambda b: drive(compose_env, b, [
+        {"op": "pull", "stored": results[b.name]["up"][0]["stored"], "expect_size": BIG},
+        {"op": "list", "root": b.root + f"/{DAG}/faults/while-down"},
+        {"op": "delete_all", "root": b.root}]))
+    for name, out in back.items():
+        results[name]["back"] = out
+    return {"backends": {b.name: b for b in backends}, "results": results}
+
+
+# --- the cases ----------------------------------------------------------------------------------------
+
+def record(report, case: str, backend: str, expected: str, outcome: dict, lost: int = 0) -> None:
+    observed = outcome.get("message") or ("ok" if outcome.get("ok") else outcome.get("error", ""))
+    if "elapsed_s" in outcome:
+        observed = f"after {outcome['elapsed_s']:.1f} s: {observed}"
+    report.add_fault(Fault(case, backend, expected, observed, lost))
+
+
+def assert_store_error(outcome: dict, *words: str) -> None:
+    assert not outcome["ok"], f"expected a failure, got {outcome}"
+    assert outcome["error"] == "XComStoreError", outcome
+    for word in words:
+        assert word in outcome["message"], f"{word!r} not in: {outcome['message']}"
+
+
+BACKEND_NAMES = [b.name for b in xcomlab_backends(sandbox.load_settings())]
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_store_down_during_push_fails_the_push_naming_xcom_store_and_fix(faults, report, backend):
+    outcome = faults["results"][backend]["down"][0]
+    record(report, "store down during push", backend, "XComStoreError: unreachable; nothing written", outcome)
+    if faults["backends"][backend].store == "localfs":
+        assert outcome["ok"], "localfs has no server to stop: the push works"
+        return
+    assert_store_error(outcome, "'return_value' of task 'while-down'", "unreachable", "retry", "Nothing was written")
+    assert "://" in outcome["message"]
+    assert faults["results"][backend]["back"][1]["objects"] == {}, "the failed push left an object behind"
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_store_down_during_pull_fails_the_pull_naming_xcom_and_store(faults, report, backend):
+    outcome = faults["results"][backend]["down"][1]
+    record(report, "store down during pull", backend, "XComStoreError: unreachable", outcome)
+    if faults["backends"][backend].store == "localfs":
+        assert outcome["ok"] and outcome["equal"]
+        return
+    assert_store_error(outcome, "'return_value' of task 'survivor'", "cannot read", "unreachable")
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_store_restarted_between_push_and_pull_keeps_the_value(faults, report, backend):
+    outcome = faults["results"][backend]["back"][0]
+    lost = 0 if outcome.get("equal") else 1
+    record(report, "store restarted between push and pull", backend, "the value comes back equal", outcome, lost)
+    assert outcome["ok"] and outcome["equal"], outcome
+
+
+@pytest.mark.parametrize(("index", "case", "error"), [(3, "object deleted before the pull", "XComMissingError"),
+                                                      (4, "object truncated before the pull", "XComCorruptError"),
+                                                      (5, "object replaced by garbage before the pull", "XComCorruptError")])
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_a_damaged_object_fails_the_pull_with_the_xcom_and_what_to_do(faults, report, backend, index, case, error):
+    outcome = faults["results"][backend]["after"][index]
+    record(report, case, backend, f"{error}; clear the task", outcome)
+    assert not outcome["ok"] and outcome["error"] == error, outcome
+    assert "of task" in outcome["message"] and "Clear task" in outcome["message"]
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_ids_with_path_characters_stay_inside_their_folder(faults, report, backend):
+    b = faults["backends"][backend]
+    pushed, pulled = faults["results"][backend]["up"][4], faults["results"][backend]["after"][6]
+    url = url_of(pushed)
+    if b.store == "localfs":  # file://<host that wrote it>/<path>
+        url = "file://" + url.removeprefix("file://").partition("/")[1] + url.removeprefix("file://").partition("/")[2]
+    record(report, "run_id with / .. % unicode, key with spaces", backend, "one object under the DAG's folder",
+           {"ok": True, "message": url})
+    assert url.startswith(f"{b.root}/{DAG}/") and url.count("/") == b.root.count("/") + 5, url
+    assert "/../" not in url and "/./" not in url
+    assert pulled["ok"] and pulled["equal"], pulled
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_values_under_the_threshold_never_touch_the_store(faults, report, backend):
+    outcome = faults["results"][backend]["up"][5]
+    record(report, "1,000 values under the threshold", backend, "0 references, all equal",
+           {"ok": True, "message": f"{outcome.get('references')} references, equal: {outcome.get('equal')}"})
+    assert outcome["ok"] and outcome["references"] == 0 and outcome["equal"], outcome
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_a_push_killed_mid_upload_leaves_no_partial_object_and_the_retry_leaves_one(faults, report, backend):
+    killed, listed, retried, relisted = (faults["results"][backend]["up"][6], *faults["results"][backend]["after"][7:10])
+    # The object at the XCom's name (a localfs temporary file of the killed write is not at that name).
+    sizes = [size for url, size in listed["objects"].items() if url.endswith("/return_value.json")]
+    record(report, "task SIGKILLed while uploading 64 MB", backend, "no partial object; the retry leaves one",
+           {"ok": True, "message": f"killed mid-push: {killed.get('killed_while_running')}; after the kill "
+                                   f"{sizes or 'nothing'}; after the retry {list(relisted['objects'].values())}"})
+    assert killed["ok"] and killed["killed_while_running"], killed
+    assert all(size > KILLED_SIZE for size in sizes), f"a partial object is visible: {listed['objects']}"
+    assert retried["ok"], retried
+    assert len(relisted["objects"]) == 1 and min(relisted["objects"].values()) > KILLED_SIZE, relisted
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKEND_NAMES if b.startswith("xcomlab-")])
+def test_a_missing_bucket_fails_the_push_and_is_never_created(faults, report, backend):
+    outcome = faults["results"][backend]["up"][7]
+    record(report, "missing bucket or container", backend, "XComStoreError naming the bucket; none created", outcome)
+    assert_store_error(outcome, "xcom-typo", "does not exist", "never creates buckets", "Nothing was written")
+
+
+def by_task(outcomes: list[dict], steps: list[dict], task_id: str) -> dict:
+    return next(o for o, s in zip(outcomes, steps) if s.get("ids", {}).get("task_id") == task_id)
+
+
+@pytest.mark.parametrize(("backend", "task_id", "case", "words"), [
+    ("xcomlab-azure", "badkey", "bad credentials", ("refused the credentials", "Correct the connection")),
+    ("redis", "badpass", "bad credentials", ("refused the credentials",)),
+    ("redis", "full", "Redis at maxmemory", ("the store is full", "maxmemory")),
+    ("localfs", "full", "localfs disk full (64 MB tmpfs)", ("the store is full", "Nothing was written")),
+    ("localfs", "readonly", "permission denied (read-only folder)", ("denied permission",)),
+])
+def test_a_refusing_store_fails_the_push_with_its_cause(faults, report, settings, backend, task_id, case, words):
+    b = faults["backends"][backend]
+    outcome = by_task(faults["results"][backend]["up"], up_steps(b), task_id)
+    record(report, case, backend, "XComStoreError: " + words[0], outcome)
+    assert_store_error(outcome, f"task {task_id!r}", *words)
+    if case.startswith("localfs disk full"):
+        assert faults["results"][backend]["up"][-2]["objects"] == {}, "a partial file is left on the full disk"
