@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+from xcomlab_harness import sandbox
 from xcomlab_harness.probes import Item
 from xcomlab_harness.probes.azure import AzureProbe
 from xcomlab_harness.probes.gcs import GcsProbe
@@ -73,3 +74,11 @@ class LocalFsStore(StoreView):
 
     def name_of(self, url: str) -> str:
         return url.removeprefix("file://").partition("/")[2].removeprefix(LOCALFS_ROOT.lstrip("/") + "/")
+
+
+def doctor(compose_env: dict[str, str], *args: str) -> dict:
+    """`make doctor` (xcomlab.doctor --json, and args) in the scheduler's container: its report."""
+    done = sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "python", "-m", "xcomlab.doctor",
+                           "--json", *args, check=False, capture_output=True, text=True)
+    assert done.returncode in (0, 1), f"make doctor failed ({done.returncode}): {done.stderr[-2000:]}"
+    return json.loads(done.stdout)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from xcomlab_harness import sandbox
-from stores import bucket_name
+from stores import bucket_name, doctor
 
 pytestmark = pytest.mark.e2e
 
@@ -70,13 +70,6 @@ class Scenario:
     report: dict = field(default_factory=dict)
     audit_after: dict = field(default_factory=dict)
     after: tuple = ()
-
-
-def doctor(compose_env: dict[str, str]) -> dict:
-    done = sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "python", "-m", "xcomlab.doctor",
-                           "--json", check=False, capture_output=True, text=True)
-    assert done.returncode in (0, 1), f"make doctor failed ({done.returncode}): {done.stderr[-2000:]}"
-    return json.loads(done.stdout)
 
 
 def locate(url: str) -> tuple[str, str]:

@@ -38,7 +38,7 @@ def test_unknown_backend_names_the_choices(dotenv):
 
 
 def test_missing_key_is_named(dotenv):
-    dotenv.write_text("\n".join(l for l in dotenv.read_text().splitlines() if not l.startswith("AIRFLOW_JWT_SECRET=")))
+    dotenv.write_text("\n".join(line for line in dotenv.read_text().splitlines() if not line.startswith("AIRFLOW_JWT_SECRET=")))
     with pytest.raises(sandbox.SandboxError, match=r"lacks AIRFLOW_JWT_SECRET"):
         sandbox.load_settings(environ={}, dotenv=dotenv)
 
@@ -125,10 +125,10 @@ def test_down_addresses_the_version_the_last_up_started(dotenv, tmp_path, monkey
 def test_backend_settings_layer_the_version_override(dotenv):
     settings = sandbox.load_settings(environ={"AIRFLOW_VERSION": "2.10.3"}, dotenv=dotenv)
     gcs = sandbox.backend_environment(settings, "gcs")
-    assert gcs["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == "gs://xcom/xcom"
+    assert gcs["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == "gs://xcom/airflow-2.10.3/xcom"
     assert gcs["STORAGE_EMULATOR_HOST"] == "http://fake-gcs:4443"
     assert sandbox.backend_environment(dict(settings, AIRFLOW_VERSION="3.3.1"), "gcs")[
-        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == "gs://xcom_gcs@xcom/xcom"
+        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH"] == "gs://xcom_gcs@xcom/airflow-3.3.1/xcom"
 
 
 def test_offline_points_the_airflow_build_at_the_stand_in(dotenv, monkeypatch):
