@@ -52,7 +52,7 @@ class XComCorruptError(ValueError):
 # (what happened, what to do), matched against the cause's type names and message, most specific first.
 # Client libraries differ (botocore, aiohttp, azure-core, redis-py, OSError), their words do not.
 STORE_FAULTS = (
-    (("NoSuchBucket", "ContainerNotFound", "bucket does not exist", "container does not exist", "NotFound"),
+    (("NoSuchBucket", "ContainerNotFound", "bucket does not exist", "container does not exist"),
      "the bucket or container does not exist",
      "Create it, or correct the path in the backend's settings; xcomlab never creates buckets."),
     (("InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthenticationFailed", "NoCredentials", "WRONGPASS",
@@ -84,13 +84,15 @@ def _cause_words(cause: BaseException) -> str:
     words, seen = [], set()
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        words += [type(c).__name__ for c in type(cause).__mro__] + [str(cause)]
+        words += [c.__name__ for c in type(cause).__mro__] + [str(cause)]
         cause = cause.__cause__ or cause.__context__
     return " ".join(words)
 
 
-def store_fault(cause: BaseException) -> tuple[str, str]:
+def store_fault(cause: BaseException, action: str = "read") -> tuple[str, str]:
     words = _cause_words(cause)
+    if action == "write" and isinstance(cause, FileNotFoundError):  # an object write has no parent to miss
+        words += " NoSuchBucket"
     for needles, what, todo in STORE_FAULTS:
         if any(needle in words for needle in needles):
             return what, todo
@@ -98,7 +100,7 @@ def store_fault(cause: BaseException) -> tuple[str, str]:
 
 
 def store_failed(ids: XComIds, url: str, action: str, cause: BaseException) -> XComStoreError:
-    what, todo = store_fault(cause)
+    what, todo = store_fault(cause, action)
     nothing = " Nothing was written." if action == "write" else ""
     return XComStoreError(
         f"{ids}: cannot {action} {url}: {what} ({type(cause).__name__}: {str(cause)[:300]}).{nothing} {todo}")

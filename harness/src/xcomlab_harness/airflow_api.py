@@ -79,6 +79,16 @@ class AirflowAPI:
         """What the XCom tab's trash icon does (Airflow 3 only: 2.x's REST API cannot delete an XCom)."""
         self._request("DELETE", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")
 
+    def add_xcom_entry(self, dag_id: str, run_id: str, task_id: str, key: str, value) -> None:
+        """What the XCom tab's "Add XCom" does (Airflow 3 only: 2.x's REST API answers 405)."""
+        self._request("POST", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries",
+                      json={"key": key, "value": value, "map_index": -1})
+
+    def edit_xcom_entry(self, dag_id: str, run_id: str, task_id: str, key: str, value) -> None:
+        """What the XCom tab's edit does (Airflow 3 only)."""
+        self._request("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
+                      json={"value": value, "map_index": -1})
+
     def log_of(self, dag_id: str, run_id: str, task_id: str, lines: int = 400) -> str:
         """The last lines of a task's latest try, whatever its state (the first map index of a mapped task)."""
         tasks = [t for t in self.task_instances(dag_id, run_id) if t["task_id"] == task_id]

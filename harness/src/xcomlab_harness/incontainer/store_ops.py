@@ -8,8 +8,8 @@ The argument: {"backend": "module.Class", "env": {...settings...}, "steps": [...
   {"op": "corrupt", "url": u, "how": "delete" | "truncate" | "garbage"}
   {"op": "push_small", "ids": {...}, "count": n}   n values under the threshold: how many became references
   {"op": "kill_push", ...push fields..., "fraction": f}   a timed push of the same size (key + "-timing"),
-      then the push in a child process, SIGKILLed after f x that time (the timing push's task_id ends
-      in -timing)
+      in a child process (task_id + "-timing"), then the push in another child, SIGKILLed after f x
+      that time
   {"op": "redis", "conn_id": c, "command": [...]}   one Redis command (e.g. CONFIG SET maxmemory)
   {"op": "delete_all", "root": url}      remove every object under root
 A step may carry "env": settings for that step only. Each outcome is {"ok": true, "elapsed_s": t, ...} or
@@ -82,16 +82,26 @@ def push_small(step):
 
 
 def kill_push(step):
+    """Time a whole push in a child, then SIGKILL another child at `fraction` of that time; a child that
+    finishes first is tried again at half the fraction."""
+    timing = dict(step, ids=dict(step["ids"], task_id=step["ids"]["task_id"] + "-timing"))
+    fork = multiprocessing.get_context("fork")
     started = time.monotonic()
-    push(dict(step, ids=dict(step["ids"], task_id=step["ids"]["task_id"] + "-timing")))
-    full = time.monotonic() - started
-    child = multiprocessing.get_context("fork").Process(target=push, args=(step,))
+    child = fork.Process(target=push, args=(timing,))
     child.start()
-    time.sleep(full * step["fraction"])
-    alive = child.is_alive()
-    os.kill(child.pid, signal.SIGKILL)
     child.join()
-    return {"killed_while_running": alive, "full_push_s": full}
+    full = time.monotonic() - started
+    fraction = step["fraction"]
+    while fraction > 0.01:
+        child = fork.Process(target=push, args=(step,))
+        child.start()
+        child.join(full * fraction)
+        if child.is_alive():
+            os.kill(child.pid, signal.SIGKILL)
+            child.join()
+            return {"killed_while_running": True, "full_push_s": full, "killed_after_s": full * fraction}
+        fraction /= 2
+    return {"killed_while_running": False, "full_push_s": full}
 
 
 def redis_command(step):

@@ -20,6 +20,9 @@ class AzureProbe:
         conn_string = conn_string.replace("http://azurite:10000", f"http://127.0.0.1:{settings.get('AZURITE_PORT', '10000')}")
         self.service = BlobServiceClient.from_connection_string(conn_string)
 
+    def buckets(self) -> list[str]:
+        return [container.name for container in self.service.list_containers()]
+
     def snapshot(self) -> dict[Item, Meta]:
         found = {Item(SCHEME + c.name, BUCKET_KEY): Meta(0, "bucket") for c in self.service.list_containers()}
         return found | {item: meta for bucket in list(found) for item, meta in self.list(bucket.store).items()}

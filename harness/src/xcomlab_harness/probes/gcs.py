@@ -20,6 +20,9 @@ class GcsProbe:
             client_options={"api_endpoint": f"http://127.0.0.1:{settings.get('FAKE_GCS_PORT', '4443')}"},
         )
 
+    def buckets(self) -> list[str]:
+        return [bucket.name for bucket in self.client.list_buckets()]
+
     def snapshot(self) -> dict[Item, Meta]:
         found = {Item(SCHEME + bucket.name, BUCKET_KEY): Meta(0, "bucket") for bucket in self.client.list_buckets()}
         return found | {item: meta for bucket in list(found) for item, meta in self.list(bucket.store).items()}

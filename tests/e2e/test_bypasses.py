@@ -1,0 +1,108 @@
+"""Airflow paths that change XCom rows without asking the backend, measured on this version with xcomlab on
+S3: the REST API's (and the UI's) add, edit and delete of an XCom entry, a DAG-run delete and `airflow db
+clean`. Each is recorded in the report's bypass table with what it left; `make doctor` must find every
+object left behind, and `make doctor --fix` removes them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from stores import doctor
+from xcomlab_harness import sandbox
+
+pytestmark = pytest.mark.e2e
+
+DAG, TASK = "xcom_push_pull", "push_objects"
+BIG = {"rows": ["x" * 100] * 30}  # 3,009 bytes of JSON: over the sandbox's threshold (1000)
+BACKEND = "xcomlab-s3"
+
+
+def objects_of(stores, folder: str, run_id: str) -> dict[str, int]:
+    return stores["s3"].list(f"{folder}/xcomlab/{DAG}/{run_id}/")
+
+
+def audit(compose_env) -> dict:
+    return doctor(compose_env, "--limit", "100000")  # every orphan listed, not the first 20
+
+
+def orphan_names(found: dict) -> set[str]:
+    return {item["url"].rsplit("@xcom/", 1)[-1] for store in found["stores"].values() for item in store["orphans"]}
+
+
+def row_of(metadata_db, run_id: str, key: str):
+    return metadata_db.rows().get((DAG, run_id, TASK, -1, key))
+
+
+@pytest.fixture(scope="module")
+def runs(stack, airflow, settings):
+    stack.switch(BACKEND)
+    airflow.wait_for_dag(DAG)
+    made = {"clean": airflow.trigger(DAG)}
+    airflow.wait_for_run(DAG, made["clean"])
+    made["cutoff"] = datetime.now(timezone.utc).isoformat()  # db clean drops rows older than this, not the rest
+    made.update({role: airflow.trigger(DAG) for role in ("entry", "delete", "run")})
+    for role in ("entry", "delete", "run"):
+        airflow.wait_for_run(DAG, made[role])
+    return made
+
+
+@pytest.fixture(scope="module")
+def folder(settings) -> str:
+    return sandbox.version_folder(settings)
+
+
+def test_rest_add_edit_delete_of_an_xcom_entry(airflow, runs, stores, metadata_db, compose_env, folder, report, settings):
+    run_id = runs["entry"]
+    before = objects_of(stores, folder, run_id)
+    if sandbox.airflow_major(settings) < 3:
+        with pytest.raises(requests.HTTPError) as refused:
+            airflow.add_xcom_entry(DAG, run_id, TASK, "added_big", BIG)
+        report.add_bypass("REST add, edit and delete of an XCom", "not in Airflow 2's REST API (HTTP "
+                          f"{refused.value.response.status_code})", "-")
+        return
+    airflow.add_xcom_entry(DAG, run_id, TASK, "added_big", BIG)
+    stored = row_of(metadata_db, run_id, "added_big")
+    inline = not (isinstance(stored, str) and stored.startswith("xcomlab:ref:"))
+    report.add_bypass("REST/UI add of an XCom (3,009 bytes)", "row written " + ("inline, the backend skipped" if inline
+                      else "through the backend"), f"{len(objects_of(stores, folder, run_id)) - len(before)} new object(s)")
+
+    airflow.edit_xcom_entry(DAG, run_id, TASK, "big_obj", BIG)
+    after_edit = row_of(metadata_db, run_id, "big_obj")
+    left = set(before) & set(objects_of(stores, folder, run_id))
+    report.add_bypass("REST/UI edit of an offloaded XCom", "row replaced " + (
+        "by the value inline" if not str(after_edit).startswith("xcomlab:ref:") else "through the backend"),
+        f"{len([n for n in left if n.endswith('/big_obj.json')])} object(s) no row names")
+
+    airflow.delete_xcom_entry(DAG, runs["delete"], TASK, "big_obj")
+    assert row_of(metadata_db, runs["delete"], "big_obj") is None
+    orphans = orphan_names(audit(compose_env))
+    found = {role: {n.rsplit("/", 1)[1] for n in orphans if f"/{runs[role]}/" in n} for role in ("entry", "delete")}
+    report.add_bypass("REST/UI delete of an offloaded XCom", "row deleted, purge not called",
+                      f"{len(found['delete'])} object(s) left, found by make doctor")
+    assert found == {"entry": {"big_obj.json"}, "delete": {"big_obj.json"}}, found
+
+
+def test_dag_run_delete_and_db_clean_leave_orphans_that_doctor_finds(airflow, runs, stores, compose_env, folder,
+                                                                     report):
+    left_by = {}
+    airflow.delete_run(DAG, runs["run"])
+    left_by["DAG-run delete (REST/UI)"] = objects_of(stores, folder, runs["run"])
+    sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
+                    "--clean-before-timestamp", runs["cutoff"], "--skip-archive", "--yes",
+                    capture_output=True)
+    left_by["airflow db clean --tables xcom"] = objects_of(stores, folder, runs["clean"])
+    orphans = orphan_names(audit(compose_env))
+    for path, left in left_by.items():
+        report.add_bypass(path, "rows deleted, purge not called", f"{len(left)} object(s), all found by make doctor"
+                          if set(left) <= orphans else f"{len(left)} object(s), {len(set(left) - orphans)} missed")
+        assert left and {f"{folder}/xcomlab/{DAG}/" in n for n in left} == {True}
+        assert set(left) <= orphans, f"{path}: make doctor misses {set(left) - orphans}"
+
+
+def test_doctor_fix_removes_what_the_bypasses_left(compose_env):
+    doctor(compose_env, "--fix", "--grace-minutes", "0", "--fix-dangling")
+    assert not orphan_names(audit(compose_env))
