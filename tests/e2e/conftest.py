@@ -35,6 +35,11 @@ def compose_env(request, settings) -> dict[str, str]:
     return env
 
 
+def pytest_collection_modifyitems(items):
+    """test_session_end judges what every other module left behind: it runs last."""
+    items.sort(key=lambda item: item.module.__name__ == "test_session_end")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """The first failed test of a module carries the scheduler's last log lines and the metadata DB's

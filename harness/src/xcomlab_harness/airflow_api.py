@@ -104,11 +104,14 @@ class AirflowAPI:
                 raise DagRunFailed(f"{dag_id}.{task_id} not {state!r} after {timeout:.0f} s: {self.explain(dag_id, run_id)}")
             time.sleep(1)
 
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+
     def wait_for_end(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
         """The run's final state ("success" or "failed"); raises when it is still running after timeout."""
         deadline = time.monotonic() + timeout
         while True:
-            state = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            state = self.run_state(dag_id, run_id)
             if state in ("success", "failed"):
                 return state
             if time.monotonic() > deadline:
