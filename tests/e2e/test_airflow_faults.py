@@ -74,7 +74,7 @@ def test_a_restart_mid_run_loses_nothing(fault_dag, airflow, stack, stores, meta
     run_id = airflow.trigger(DAG, {"sleep": BUSY_S})
     airflow.wait_for_task_state(DAG, run_id, "produce", "running")
     sandbox.compose(compose_env, "restart", service)
-    stack.up()
+    stack.switch(BACKEND)  # waits until every service is healthy again
     state = airflow.wait_for_end(DAG, run_id, timeout=600)
     lost = assert_nothing_lost(stores, metadata_db, compose_env, run_id) if state == "success" else 1
     report.add_fault(Fault(f"{service} restarted while a task runs", BACKEND, "the run succeeds, value equal",
