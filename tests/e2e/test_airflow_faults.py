@@ -1,6 +1,7 @@
 """Faults around a running DAG (xcom_fault_run, xcomlab on S3): a store outage that the task's retry rides
 out, and Postgres or the scheduler restarted while a task runs. Each run must end with the value pulled
 equal, its row referencing an object that exists, and no orphan left. Recorded in the report's faults table.
+The restarts run in Airflow 3's e2e only (each waits out the 60 s heartbeat timeout): CI's budget.
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def test_a_store_outage_fails_the_push_and_the_retry_succeeds_once_it_is_back(fa
 
 
 @pytest.mark.parametrize("service", ["postgres", "airflow-scheduler"])
-def test_a_restart_mid_run_loses_nothing(fault_dag, airflow, stack, stores, metadata_db, compose_env, report, service):
+def test_a_restart_mid_run_loses_nothing(fault_dag, airflow, stack, stores, metadata_db, compose_env, report, settings,
+                                        service):
+    if sandbox.airflow_major(settings) < 3:
+        pytest.skip("restarts mid-run run in Airflow 3's e2e: each costs minutes of CI")
     run_id = airflow.trigger(DAG, {"sleep": BUSY_S})
     airflow.wait_for_task_state(DAG, run_id, "produce", "running")
     sandbox.compose(compose_env, "restart", service)
