@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 
 DAG = "xcom_fault_run"
 BACKEND = "xcomlab-s3"
+RACING_RUNS = 6
 ORPHANS = 2000
 PID_FILE = "/tmp/xcom-lab-doctor.pid"
 BUSY_S = 20  # how long the producer works before it pushes: the disruption lands inside it
@@ -90,14 +91,14 @@ def test_doctor_fix_racing_live_pushes_deletes_nothing_in_flight(fault_dag, airf
                                                                  report):
     """`make doctor --fix` (its default grace period) run again and again while runs push: an object written
     before its row is committed is young, so it is never taken for an orphan."""
-    run_ids = [airflow.trigger(DAG) for _ in range(3)]
+    run_ids = [airflow.trigger(DAG) for _ in range(RACING_RUNS)]
     fixes = 0
     while not all(airflow.run_state(DAG, r) in ("success", "failed") for r in run_ids):
         doctor(compose_env, "--fix")
         fixes += 1
     lost = sum(assert_nothing_lost(stores, metadata_db, compose_env, r) for r in run_ids)
     report.add_fault(Fault("make doctor --fix racing live pushes", BACKEND, "nothing in flight deleted",
-                           f"{fixes} fixes during 3 runs: {[airflow.wait_for_end(DAG, r) for r in run_ids]}", lost))
+                           f"{fixes} fixes during {RACING_RUNS} runs: {[airflow.wait_for_end(DAG, r) for r in run_ids]}", lost))
     assert fixes and all(airflow.wait_for_end(DAG, r) == "success" for r in run_ids)
 
 
