@@ -92,7 +92,9 @@ def each(items: list, work) -> list:
 
 
 def url_of(outcome: dict) -> str:
-    return outcome["stored"].removeprefix("xcomlab:ref:")
+    """The object's URL from what a push stored (2.x's row holds the reference as a JSON string)."""
+    stored = outcome["stored"]
+    return (json.loads(stored) if stored.startswith('"') else stored).removeprefix("xcomlab:ref:")
 
 
 # --- the phases: stores up, stores down, stores back ----------------------------------------------------
@@ -165,6 +167,7 @@ def faults(stack, compose_env, settings):
         killed = {"op": "list", "root": url_of(out[0]).replace("/survivor/", "/killed/").rsplit("/", 1)[0]}
         after = drive(compose_env, b, corrupt + pulls + [killed, {"op": "push", "ids": ids("killed"), "size": KILLED_SIZE},
                                                          killed])
+        assert all(o["ok"] for o in after[:3]), f"{b.name}: damaging an object failed: {after[:3]}"
         return out, after
 
     for b, (out, after) in zip(backends, each(backends, up)):
