@@ -24,7 +24,7 @@ class AzureProbe:
         return [container.name for container in self.service.list_containers()]
 
     def snapshot(self) -> dict[Item, Meta]:
-        found = {Item(SCHEME + c.name, BUCKET_KEY): Meta(0, "bucket") for c in self.service.list_containers()}
+        found = {Item(SCHEME + name, BUCKET_KEY): Meta(0, "bucket") for name in self.buckets()}
         return found | {item: meta for bucket in list(found) for item, meta in self.list(bucket.store).items()}
 
     def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:

@@ -24,7 +24,7 @@ class GcsProbe:
         return [bucket.name for bucket in self.client.list_buckets()]
 
     def snapshot(self) -> dict[Item, Meta]:
-        found = {Item(SCHEME + bucket.name, BUCKET_KEY): Meta(0, "bucket") for bucket in self.client.list_buckets()}
+        found = {Item(SCHEME + name, BUCKET_KEY): Meta(0, "bucket") for name in self.buckets()}
         return found | {item: meta for bucket in list(found) for item, meta in self.list(bucket.store).items()}
 
     def list(self, store: str, prefix: str = "") -> dict[Item, Meta]:
