@@ -52,6 +52,7 @@ def sandbox_up(**overrides: str) -> None:
 @pytest.fixture(scope="module")
 def baseline(stack, airflow, stores, compose_env, settings):
     folder = sandbox.version_folder(settings)
+    doctor(compose_env, "--fix", "--grace-minutes", "0", "--fix-dangling")  # first: it may empty a store
     for store, backend in FILLERS.items():
         if not stores[store].list(folder + "/"):
             stack.switch(backend)
