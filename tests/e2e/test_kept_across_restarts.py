@@ -94,8 +94,9 @@ def test_another_version_sees_no_orphans_and_switching_back_loses_nothing(stack,
     sandbox_up(AIRFLOW_VERSION=other, BACKEND=settings["BACKEND"])
     other_env = sandbox.compose_env(dict(settings, AIRFLOW_VERSION=other), stack.offline)
     try:
-        found = doctor(other_env)
-        assert not problems(found), f"Airflow {other}'s audit counts {settings['AIRFLOW_VERSION']}'s objects: {problems(found)}"
+        found = doctor(other_env)  # its own dangling rows (left by an earlier `make clean`) are not the point
+        orphans = {name: store["orphans"] for name, store in found["stores"].items() if store["orphans"]}
+        assert not orphans, f"Airflow {other}'s audit counts {settings['AIRFLOW_VERSION']}'s objects: {orphans}"
     finally:
         sandbox_up(AIRFLOW_VERSION=settings["AIRFLOW_VERSION"], BACKEND=settings["BACKEND"])
     stack.up()
