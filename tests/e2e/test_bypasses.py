@@ -13,6 +13,7 @@ import requests
 
 from stores import doctor
 from xcomlab_harness import sandbox
+from xcomlab_harness.scenarios import db_clean_xcoms
 
 pytestmark = pytest.mark.e2e
 
@@ -91,9 +92,7 @@ def test_dag_run_delete_and_db_clean_leave_orphans_that_doctor_finds(airflow, ru
     left_by = {}
     airflow.delete_run(DAG, runs["run"])
     left_by["DAG-run delete (REST/UI)"] = objects_of(stores, folder, runs["run"])
-    sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
-                    "--clean-before-timestamp", runs["cutoff"], "--skip-archive", "--yes",
-                    capture_output=True)
+    db_clean_xcoms(compose_env, runs["cutoff"])
     left_by["airflow db clean --tables xcom"] = objects_of(stores, folder, runs["clean"])
     orphans = orphan_names(audit(compose_env))
     for path, left in left_by.items():

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from xcomlab_harness import sandbox
+from xcomlab_harness.scenarios import db_clean_xcoms
 from stores import bucket_name, doctor
 
 pytestmark = pytest.mark.e2e
@@ -153,8 +154,7 @@ def scenario(stack, airflow, stores, metadata_db, compose_env, settings) -> Scen
     for backend in BACKENDS:
         airflow.delete_run(LIFECYCLE, done.made[backend, "deleted"].run_id)
     before = (datetime.now(timezone.utc) - timedelta(days=50)).isoformat()
-    sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
-                    "--clean-before-timestamp", before, "--skip-archive", "--yes", capture_output=True)
+    db_clean_xcoms(compose_env, before)
     old_redis = done.made["redis", "old"]
     [lost] = [name for name in old_redis.objects if name.endswith("/big.json")]
     stores["redis"].client.delete(lost)

@@ -382,9 +382,13 @@ def objects_named(ctx: Context, selects) -> set[Item]:
 
 def db_clean(ctx: Context) -> None:
     """`airflow db clean` of the xcom table, as a retention job runs it (every row older than now)."""
-    cutoff = datetime.now(timezone.utc).isoformat()
-    sandbox.compose(ctx.compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
-                    "--clean-before-timestamp", cutoff, "--skip-archive", "--yes", capture_output=True)
+    db_clean_xcoms(ctx.compose_env, datetime.now(timezone.utc).isoformat())
+
+
+def db_clean_xcoms(compose_env: dict[str, str], before: str) -> None:
+    """`airflow db clean --tables xcom` of every row older than `before` (ISO time), in the scheduler."""
+    sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
+                    "--clean-before-timestamp", before, "--skip-archive", "--yes", capture_output=True)
 
 
 def leftovers_scenario(ctx: Context) -> ScenarioResult:
