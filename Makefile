@@ -48,8 +48,8 @@ config: ## Validate and print the compose configuration in force
 test: ## Unit tests (no Docker)
 	uv run pytest tests/unit
 
-e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up)
-	@$(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
+e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up; SCOPE=version: only what differs by Airflow version)
+	@E2E_SCOPE=$(SCOPE) $(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
 
 check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]
 	@uv run --quiet python -m xcomlab_harness.check

@@ -35,9 +35,14 @@ def compose_env(request, settings) -> dict[str, str]:
     return env
 
 
-def pytest_collection_modifyitems(items):
-    """test_session_end judges what every other module left behind: it runs last."""
+def pytest_collection_modifyitems(config, items):
+    """test_session_end judges what every other module left behind: it runs last. E2E_SCOPE=version
+    (`make e2e SCOPE=version`, a second Airflow version in CI) keeps only what can differ by version."""
     items.sort(key=lambda item: item.module.__name__ == "test_session_end")
+    if os.environ.get("E2E_SCOPE") == "version":
+        skipped = [item for item in items if item.get_closest_marker("version_independent")]
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = [item for item in items if not item.get_closest_marker("version_independent")]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -11,7 +11,7 @@ import pytest
 
 from xcomlab_harness import sandbox
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
 DAG_ID = "xcom_celery_handoff"
 OUTCOME = {"xcomlab-s3": "success", "redis": "success", "localfs": "failed"}

@@ -10,7 +10,7 @@ import pytest
 
 from xcomlab_harness import sandbox
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
 MODES = [("minio", False), ("ministack", False), ("moto", False), ("minio", True)]
 MODE_IDS = ["minio", "ministack", "moto", "registry-less"]

@@ -19,7 +19,7 @@ import pytest
 from stores import doctor
 from xcomlab_harness import sandbox
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
 STORE_SERVICES = ("postgres", "redis", "s3", "azurite", "fake-gcs")
 OTHER_VERSION = "2.11.2"  # the version Airflow 3's e2e switches to and back from
