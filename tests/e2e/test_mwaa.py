@@ -6,6 +6,8 @@ Three places for the same small custom S3 backend (tests/e2e/mwaa/s3_xcom_backen
   even with a startup.sh exporting PYTHONPATH (reserved: MWAA ignores it);
 - dags/: loads on Airflow 2.x (dags/ is on sys.path first), fails on 3.x like real Airflow;
 - plugins/: loads on both; push/pull then lands in the S3 emulator, and requirements.txt is installed.
+And the provider's backend configured with a misspelt option and a codec that does not exist: MWAA would
+deploy it (AVAILABLE) and then fail every offloaded push; the preflight says DEPLOYS_THEN_FAILS.
 """
 
 from __future__ import annotations
@@ -131,3 +133,34 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
         if case == "include":
             assert "startup.sh exported PYTHONPATH: a reserved variable, so MWAA keeps its own value" in logs
     report.add_mwaa(case, started=f"{', '.join(components)} exited 1 with the load error")
+
+
+# The provider's backend as users configure it from its docs: a misspelt path key, and `gz` for gzip.
+MISCONFIGURED = {"core.xcom_backend": "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend",
+                 "common.io.xcom_objectstore_path": "s3://aws_default@xcom/xcom",
+                 "common.io.xcom_objectstorage_threshold": "1000", "common.io.xcom_objectstorage_compression": "gz"}
+CORRECTED = {**{k: v for k, v in MISCONFIGURED.items() if k != "common.io.xcom_objectstore_path"},
+             "common.io.xcom_objectstorage_path": "s3://aws_default@xcom/xcom",
+             "common.io.xcom_objectstorage_compression": "gzip"}
+
+
+@pytest.mark.parametrize("options", [MISCONFIGURED, CORRECTED], ids=["misconfigured", "corrected"])
+def test_preflight_catches_settings_that_deploy_then_fail(options, settings, report):
+    bucket = PROJECTS / "provider-options"
+    shutil.rmtree(bucket, ignore_errors=True)
+    (bucket / "dags").mkdir(parents=True)
+    (bucket / "airflow-configuration-options.json").write_text(json.dumps(options))
+    for path in [bucket, *bucket.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    result = preflight(settings, str(bucket))
+    verdict = result.stdout.rpartition("Verdict: ")[2].strip()
+    report.add_mwaa("provider options, " + ("misconfigured" if options is MISCONFIGURED else "corrected"),
+                    value=options["core.xcom_backend"], preflight=f"{verdict} (exit {result.returncode})")
+    if options is CORRECTED:
+        assert (verdict, result.returncode) == ("AVAILABLE", 0), result.stdout + result.stderr[-2000:]
+        return
+    assert (verdict, result.returncode) == ("DEPLOYS_THEN_FAILS", 1), result.stdout + result.stderr[-2000:]
+    out = " ".join(result.stdout.split())
+    assert "common.io.xcom_objectstore_path: no such option" in out and \
+        "did you mean common.io.xcom_objectstorage_path" in out, result.stdout
+    assert "'gz' is not a codec the provider knows" in out and "gzip" in out.split("'gz'", 1)[1], result.stdout

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from xcomlab import compat
+from xcomlab import compat, lint
 from xcomlab.mwaa import options, plugins, requirements
 from xcomlab.mwaa.entrypoint import BUCKET, CONSTRAINTS, HOME, OPTIONS_FILE
 
@@ -33,6 +33,16 @@ try:
 except Exception as err:
     print(json.dumps({"error": describe(err), "cause": describe(err.__cause__ or err.__context__)}))
 """
+
+
+# Verdicts, worst first. DEPLOYS_THEN_FAILS is no MWAA state: MWAA reports AVAILABLE, and then settings are
+# ignored or every offloaded XCom push fails.
+VERDICTS = ("ValidationException", "UPDATE_FAILED", "REQUIREMENTS_NOT_INSTALLED", "DEPLOYS_THEN_FAILS")
+
+
+def mwaa_python(airflow_version: str) -> str:
+    """The Python MWAA runs this Airflow version on."""
+    return "3.11" if airflow_version.startswith("2.10.") else "3.12"
 
 
 @dataclass
@@ -97,6 +107,14 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
         return [Problem("ValidationException", f"{OPTIONS_FILE.name} (the API refuses the update; the "
                         f"environment stays as it is)", "\n".join(err.problems))], notes
     notes.append(f"configuration options: {len(config)} valid")
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if here != mwaa_python(airflow_version):
+        notes.append(f"  note: MWAA runs Airflow {airflow_version} on Python {mwaa_python(airflow_version)}; this "
+                     f"sandbox on {here} (no {mwaa_python(airflow_version)} is packaged for the registry-less "
+                     f"images): a wheel built for one Python only is not caught here")
+    problems += [Problem("DEPLOYS_THEN_FAILS", finding.where, finding.rule, finding.fix)
+                 # MWAA defines aws_default itself (the execution role's credentials).
+                 for finding in lint.lint(options_files=[OPTIONS_FILE], environ={"AIRFLOW_CONN_AWS_DEFAULT": "aws://"})]
     notes += [f"  note: {key} is set by MWAA itself; your value is ignored" for key in options.overridden(config)]
 
     try:
@@ -139,8 +157,9 @@ def report(airflow_version: str, problems: list[Problem], notes: list[str]) -> s
         if problem.fix:
             lines.append(f"    fix: {problem.fix}")
     verdicts = [p.verdict for p in problems]
-    worst = next((v for v in ("ValidationException", "UPDATE_FAILED", "REQUIREMENTS_NOT_INSTALLED")
-                  if v in verdicts), "AVAILABLE")
+    worst = next((v for v in VERDICTS if v in verdicts), "AVAILABLE")
+    if worst == "DEPLOYS_THEN_FAILS":
+        lines.append("  (MWAA would accept the update and report AVAILABLE; the settings above then fail at run time)")
     lines.append(f"Verdict: {worst}")
     return "\n".join(lines)
 
