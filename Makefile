@@ -8,7 +8,7 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e check bench doctor lock mwaa-up mwaa-validate
+.PHONY: help up down clean ps logs config test e2e check bench doctor lock lint mwaa-up mwaa-validate
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,6 +26,9 @@ up: ## Start Airflow + Postgres, Redis, S3, GCS and Azure emulators; wait until 
 
 mwaa-up: ## Start the stack in MWAA mode: Airflow runs from MWAA_DIR as MWAA runs it (= make up MWAA=1)
 	@MWAA=1 $(SANDBOX) up
+
+lint: ## Settings Airflow ignores or that fail XComs at run time: FILES=".env airflow.cfg options.json" (default .env)
+	@$(SANDBOX) lint $(or $(FILES),.env)
 
 mwaa-validate: ## MWAA preflight of MWAA_DIR: options, plugins, requirements, core.xcom_backend; no stack needed
 	@$(SANDBOX) mwaa-validate

@@ -161,6 +161,6 @@ def test_preflight_catches_settings_that_deploy_then_fail(options, settings, rep
         return
     assert (verdict, result.returncode) == ("DEPLOYS_THEN_FAILS", 1), result.stdout + result.stderr[-2000:]
     out = " ".join(result.stdout.split())
-    assert "common.io.xcom_objectstore_path: no such option" in out and \
+    assert "common.io.xcom_objectstore_path error: no such option" in out and \
         "did you mean common.io.xcom_objectstorage_path" in out, result.stdout
     assert "'gz' is not a codec the provider knows" in out and "gzip" in out.split("'gz'", 1)[1], result.stdout

@@ -546,6 +546,25 @@ def mwaa_validate(env: dict[str, str]) -> int:
                    "python", "-m", "xcomlab.mwaa.preflight", check=False).returncode
 
 
+LINT_DIR = "/tmp/xcom-lab-lint"
+
+
+def lint(env: dict[str, str], files: list[str]) -> int:
+    """xcomlab.lint on the files, in a throwaway container of this version's image (its schema, its
+    providers): .json as MWAA options, .cfg as airflow.cfg, anything else as KEY=VALUE lines."""
+    mounts, args = [], []
+    for n, name in enumerate(files):
+        path = Path(name).resolve()
+        if not path.is_file():
+            raise SandboxError(f"{name}: no such file to lint")
+        target = f"{LINT_DIR}/{n}/{path.name}"  # findings name the file as the user does
+        mounts += ["-v", f"{path}:{target}:ro"]
+        args += [{".json": "--options", ".cfg": "--cfg"}.get(path.suffix, "--env"), target]
+    compose(env, "build", "--quiet", "airflow-init")
+    return compose(env, "run", "--rm", "--no-deps", "-T", *mounts, "airflow-scheduler",
+                   "python", "-m", "xcomlab.lint", *args, check=False).returncode
+
+
 def stop_other_version(settings: dict[str, str]) -> None:
     """Each Airflow version keeps its own metadata DB volume; their services differ, so stop the old set."""
     previous = with_last_up(settings, environ={})
@@ -564,6 +583,7 @@ USAGE = """usage: sandbox.py COMMAND
   down [ARGS]     stop the stack (ARGS go to `docker compose down`, e.g. --volumes)
   diagnose        show ps and the logs of every service that is not healthy
   mwaa-validate   MWAA preflight of MWAA_DIR on this Airflow version (no stack needed)
+  lint FILE...    settings Airflow ignores or that fail XComs at run time (.env, airflow.cfg, options .json)
   run -- CMD...   run CMD with the compose environment (COMPOSE_FILE, ...) after preparing images
   compose ARGS    any docker compose command on this project"""
 
@@ -583,13 +603,13 @@ def main(argv: list[str]) -> int:
         if command == "mwaa-validate":
             settings = dict(settings, MWAA="1")
             check_mwaa_dir(mwaa_dir(settings))
-        if command in ("up", "run", "mwaa-validate"):
+        if command in ("up", "run", "mwaa-validate", "lint"):
             offline = is_offline(settings)
         else:  # down/compose/diagnose address the stack of the last up, without probing again
             settings = with_last_up(settings)
             offline = offline_from_state(settings)
         env = compose_env(settings, offline)
-        if command in ("up", "run", "mwaa-validate") and offline:
+        if command in ("up", "run", "mwaa-validate", "lint") and offline:
             prepare_standins(settings, env)
         if command in ("up", "run"):
             if settings["MWAA"] == "1":
@@ -602,6 +622,8 @@ def main(argv: list[str]) -> int:
             return subprocess.run(args[1:] if args[:1] == ["--"] else args, env=env).returncode
         elif command == "mwaa-validate":
             return mwaa_validate(env)
+        elif command == "lint":
+            return lint(env, args or [".env"])
         elif command == "down":
             return compose(env, "down", *args, check=False).returncode
         elif command == "diagnose":

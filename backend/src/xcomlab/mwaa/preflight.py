@@ -106,7 +106,7 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
     except options.OptionsError as err:
         return [Problem("ValidationException", f"{OPTIONS_FILE.name} (the API refuses the update; the "
                         f"environment stays as it is)", "\n".join(err.problems))], notes
-    notes.append(f"configuration options: {len(config)} valid")
+    notes.append(f"configuration options: {len(config)} accepted by MWAA's API")
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     if here != mwaa_python(airflow_version):
         notes.append(f"  note: MWAA runs Airflow {airflow_version} on Python {mwaa_python(airflow_version)}; this "
