@@ -65,10 +65,12 @@ def schema() -> dict[str, dict[str, dict]]:
     """section -> option -> {type, default, ...}: this Airflow's config.yml, its providers', xcomlab's, and
     the deprecated names Airflow still maps to their new place."""
     from airflow.configuration import conf  # the core's parser carries the schema on both majors
+    from airflow.providers_manager import ProvidersManager
 
-    if getattr(conf, "_providers_configuration_loaded", True) is False:  # 2.x loads providers' on request
-        conf.load_providers_configuration()
     known = {section: dict(spec.get("options", {})) for section, spec in conf.configuration_description.items()}
+    for _provider, config in ProvidersManager().provider_configs:  # 2.x leaves these out of the description
+        for section, spec in config.items():
+            known.setdefault(section, {}).update(spec.get("options", {}))
     known.setdefault("xcomlab", {}).update({name: {"type": kind, "default": None} for name, kind in XCOMLAB_OPTIONS.items()})
     for (section, option), (old_section, old_option, _since) in conf.deprecated_options.items():
         spec = known.get(section, {}).get(option, {"type": "string", "default": None})
