@@ -2,7 +2,7 @@
 
 Measures a warm `make up` (stack already running), a backend switch to each backend, and the CPU and memory
 the running stack uses at rest (from the containers' cgroups), then writes reports/bench-stack.md.
-Not a test: numbers vary with the machine; the README records the ones measured on the reference machine.
+Not a test: numbers vary with the machine; docs/measured.md records the ones measured on the reference machine.
 """
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ def backend_findings(settings: list[Setting]) -> list[Finding]:
         return []
     found = []
     for section, option, consequence in REQUIRED.get(backend.value.strip(), []):
-        if not values.get((section, option), Setting("", "", "", "")).value.strip():
+        if (section, option) not in values or not values[(section, option)].value.strip():
             name = env_name(section, option) if backend.env_form else f"{section}.{option}"
             found.append(Finding(backend.where, f"{backend.value} reads {name}, which is not set: {consequence}",
                                  f"set {name}"))
