@@ -112,7 +112,7 @@ class Stack:
     def env_with(self, **overrides: str) -> dict[str, str]:
         settings = dict(self.settings, **overrides)
         if settings["MWAA"] == "1":
-            sandbox.fetch_mwaa_requirements(settings)
+            sandbox.fetch_mwaa_requirements(settings, self.offline)
         return dict(sandbox.compose_env(settings, self.offline), **overrides)
 
     @staticmethod

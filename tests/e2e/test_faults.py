@@ -22,7 +22,7 @@ from xcomlab_harness.probes.azure import AzureProbe
 from xcomlab_harness.probes.gcs import GcsProbe
 from xcomlab_harness.probes.s3 import S3Probe
 
-pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
+pytestmark = pytest.mark.e2e
 
 STORE_OPS = sandbox.ROOT / "harness" / "src" / "xcomlab_harness" / "incontainer" / "store_ops.py"
 SERVICES = {"s3": "s3", "gcs": "fake-gcs", "azure": "azurite", "redis": "redis"}  # store -> compose service

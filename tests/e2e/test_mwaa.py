@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,19 +46,25 @@ CASES = {
 def make_bucket(case: str) -> tuple[str, str]:
     """An MWAA bucket for the case; returns (MWAA_DIR, core.xcom_backend)."""
     module_path, value = CASES[case]
-    bucket = PROJECTS / case
+    files = {f"dags/{DAG_ID}.py": sandbox.ROOT / "dags" / f"{DAG_ID}.py", module_path: HERE / "mwaa" / "s3_xcom_backend.py",
+             "startup.sh": RESCUE_ATTEMPT if case == "include" else "export XCOM_LAB_STARTUP=ran\n"}
+    if case == "plugins":
+        files["requirements.txt"] = EXTRA_REQUIREMENT + "\n"
+    return write_bucket(case, {"core.xcom_backend": value}, files), value
+
+
+def write_bucket(name: str, options: dict[str, str], files: dict[str, Path | str]) -> str:
+    """An MWAA bucket folder: the options JSON and files (a Path is copied, a str written); returns MWAA_DIR."""
+    bucket = PROJECTS / name
     shutil.rmtree(bucket, ignore_errors=True)
     (bucket / "dags").mkdir(parents=True)
-    shutil.copy(sandbox.ROOT / "dags" / f"{DAG_ID}.py", bucket / "dags")
-    (bucket / module_path).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(HERE / "mwaa" / "s3_xcom_backend.py", bucket / module_path)
-    (bucket / "airflow-configuration-options.json").write_text(json.dumps({"core.xcom_backend": value}))
-    (bucket / "startup.sh").write_text(RESCUE_ATTEMPT if case == "include" else "export XCOM_LAB_STARTUP=ran\n")
-    if case == "plugins":
-        (bucket / "requirements.txt").write_text(EXTRA_REQUIREMENT + "\n")
+    (bucket / "airflow-configuration-options.json").write_text(json.dumps(options))
+    for target, source in files.items():
+        (bucket / target).parent.mkdir(parents=True, exist_ok=True)
+        (bucket / target).write_text(source.read_text() if isinstance(source, Path) else source)
     for path in [bucket, *bucket.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    return str(bucket), value
+    return str(bucket)
 
 
 def works_on(case: str, major: int) -> bool:
@@ -135,6 +142,34 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
     report.add_mwaa(case, started=f"{', '.join(components)} exited 1 with the load error")
 
 
+HANDOFF_DAG = "xcom_celery_handoff"  # produce on worker A's queue, consume on worker B's
+LOCAL_FILES = "tmp_xcom_backend.TmpFileXComBackend"
+
+
+def test_local_file_backend_fails_across_mwaa_workers(stack, airflow, report):
+    """MWAA runs tasks on Celery workers with a disk each, and its web server has no dags/: a backend that
+    keeps XComs in local files pushes on one worker and cannot pull on the other, as on MWAA."""
+    bucket = write_bucket("local-files", {"core.xcom_backend": LOCAL_FILES},
+                          {f"dags/{HANDOFF_DAG}.py": sandbox.ROOT / "dags" / f"{HANDOFF_DAG}.py",
+                           "plugins/tmp_xcom_backend.py": HERE / "mwaa" / "tmp_xcom_backend.py"})
+    env = stack.start(MWAA="1", MWAA_DIR=bucket)
+    web = sandbox.compose(env, "exec", "-T", "airflow-apiserver", "ls", "/usr/local/airflow",
+                          capture_output=True, text=True).stdout.split()
+    assert "dags" not in web and "plugins" in web, f"MWAA's web server has plugins/ and no dags/: {web}"
+    airflow.wait_for_dag(HANDOFF_DAG)
+    run_id = airflow.trigger(HANDOFF_DAG)
+    assert airflow.wait_for_end(HANDOFF_DAG, run_id) == "failed", airflow.explain(HANDOFF_DAG, run_id)
+    files = {service: sandbox.compose(env, "exec", "-T", service, "sh", "-c", "ls /tmp/xcom-files 2>/dev/null",
+                                      check=False, capture_output=True, text=True).stdout.split()
+             for service in ("airflow-worker-a", "airflow-worker-b", "airflow-scheduler")}
+    assert len(files["airflow-worker-a"]) == 1 and not files["airflow-worker-b"] and not files["airflow-scheduler"], files
+    log = " ".join(airflow.failed_task_log(HANDOFF_DAG, run_id, "consume").split())
+    assert f"No such file or directory: '/tmp/xcom-files/{files['airflow-worker-a'][0]}'" in log, log[-3000:]
+    report.add_mwaa("local files, handed to another worker", value=LOCAL_FILES, preflight="not run",
+                    started="produce wrote /tmp/xcom-files/ on worker A; consume on worker B failed: "
+                            "FileNotFoundError")
+
+
 # The provider's backend as users configure it from its docs: a misspelt path key, and `gz` for gzip.
 MISCONFIGURED = {"core.xcom_backend": "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend",
                  "common.io.xcom_objectstore_path": "s3://aws_default@xcom/xcom",
@@ -146,13 +181,7 @@ CORRECTED = {**{k: v for k, v in MISCONFIGURED.items() if k != "common.io.xcom_o
 
 @pytest.mark.parametrize("options", [MISCONFIGURED, CORRECTED], ids=["misconfigured", "corrected"])
 def test_preflight_catches_settings_that_deploy_then_fail(options, settings, report):
-    bucket = PROJECTS / "provider-options"
-    shutil.rmtree(bucket, ignore_errors=True)
-    (bucket / "dags").mkdir(parents=True)
-    (bucket / "airflow-configuration-options.json").write_text(json.dumps(options))
-    for path in [bucket, *bucket.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    result = preflight(settings, str(bucket))
+    result = preflight(settings, write_bucket("provider-options", options, {}))
     verdict = result.stdout.rpartition("Verdict: ")[2].strip()
     report.add_mwaa("provider options, " + ("misconfigured" if options is MISCONFIGURED else "corrected"),
                     value=options["core.xcom_backend"], preflight=f"{verdict} (exit {result.returncode})")

@@ -164,6 +164,23 @@ def test_local_profile_runs_no_workers(dotenv):
     assert "AIRFLOW_EXECUTOR" not in env and env.get("COMPOSE_PROFILES") != "celery"
 
 
+def test_mwaa_mode_runs_celery_workers_as_mwaa_does(dotenv):
+    settings = sandbox.load_settings(environ={"MWAA": "1"}, dotenv=dotenv)
+    env = sandbox.compose_env(settings, offline=True)
+    assert (env["COMPOSE_PROFILES"], env["AIRFLOW_EXECUTOR"], env["CELERY_EXTRA_WORKERS"]) == ("celery", "CeleryExecutor", "0")
+
+
+@pytest.mark.parametrize("version, offline, image", [
+    ("3.3.1", False, "apache/airflow:3.3.1-python3.12"), ("2.11.2", False, "apache/airflow:2.11.2-python3.12"),
+    ("2.10.3", False, None), ("3.3.1", True, "xcom-lab-standin/airflow:3.3.1-python3.11")])
+def test_online_mwaa_mode_builds_on_mwaas_python(dotenv, monkeypatch, version, offline, image):
+    monkeypatch.delenv("AIRFLOW_IMAGE", raising=False)
+    settings = sandbox.load_settings(environ={"MWAA": "1", "AIRFLOW_VERSION": version}, dotenv=dotenv)
+    env = sandbox.compose_env(settings, offline=offline)
+    assert env.get("AIRFLOW_IMAGE") == image  # None: the compose file's default, apache/airflow:<v>-python3.11
+    assert env.get("AIRFLOW_IMAGE_TAG", version).endswith("python3.12") == (image or "").endswith("python3.12")
+
+
 # --- a user's own backend (make check) ---------------------------------------------------------------------
 
 def custom(dotenv, **environ):

@@ -87,7 +87,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
     api = AirflowAPI(f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}", settings["AIRFLOW_ADMIN_USER"],
                      settings["AIRFLOW_ADMIN_PASSWORD"], airflow_major=sandbox.airflow_major(settings))
     api.login()
-    task_services = loading.components(settings)[1:2] if settings["PROFILE"] != "celery" else \
+    task_services = loading.components(settings)[1:2] if not sandbox.runs_celery(settings) else \
         ["airflow-worker-a", "airflow-worker-b"]  # LocalExecutor runs tasks in the scheduler's container
     probes = all_probes(settings, env, task_services)
     observer = Observer(probes[:-len(task_services)], probes[-len(task_services):], MetadataDB(settings))

@@ -26,7 +26,7 @@ def components(settings: dict[str, str]) -> list[str]:
     """The long-running services that import the backend at start (the UI's too: 3.x's api-server)."""
     names = ["airflow-apiserver", "airflow-scheduler", "airflow-triggerer"]
     names += ["airflow-dag-processor"] if sandbox.airflow_major(settings) >= 3 else []
-    names += ["airflow-worker-a", "airflow-worker-b"] if settings["PROFILE"] == "celery" else []
+    names += ["airflow-worker-a", "airflow-worker-b"] if sandbox.runs_celery(settings) else []
     return names
 
 

@@ -328,6 +328,19 @@ def base_image_tag() -> str:
     return f"xcom-lab/base:bookworm-{digest(STANDINS / 'build-base.sh')}"
 
 
+def image_python(settings: dict[str, str], offline: bool) -> str:
+    """The Airflow image's Python: MWAA's in online MWAA mode (3.11 for 2.10.x, 3.12 for 2.11 and 3.x, as
+    xcomlab.mwaa.preflight notes), else 3.11, the only one the registry-less stand-ins have (Debian 12's)."""
+    if settings["MWAA"] == "1" and not offline and not settings["AIRFLOW_VERSION"].startswith("2.10."):
+        return "3.12"
+    return "3.11"
+
+
+def runs_celery(settings: dict[str, str]) -> bool:
+    """PROFILE=celery, and MWAA mode: MWAA runs every task on Celery workers of their own."""
+    return settings["PROFILE"] == "celery" or settings["MWAA"] == "1"
+
+
 def compose_env(settings: dict[str, str], offline: bool) -> dict[str, str]:
     """The environment every docker compose call (Makefile, tests) runs with."""
     env = dict(os.environ)
@@ -339,7 +352,11 @@ def compose_env(settings: dict[str, str], offline: bool) -> dict[str, str]:
         XCOM_LAB_BASE_IMAGE=base_image_tag(),
         MWAA_DIR=str(mwaa_dir(settings)),  # absolute: compose resolves relative mounts from compose/
     )
-    if settings["PROFILE"] == "celery":
+    python = image_python(settings, offline)
+    if python != "3.11":  # online MWAA mode: the official image on MWAA's Python, tagged apart
+        env.update(AIRFLOW_IMAGE=f"apache/airflow:{settings['AIRFLOW_VERSION']}-python{python}",
+                   AIRFLOW_IMAGE_TAG=f"{settings['AIRFLOW_VERSION']}-python{python}")
+    if runs_celery(settings):
         env.update(COMPOSE_PROFILES="celery", AIRFLOW_EXECUTOR="CeleryExecutor",
                    CELERY_EXTRA_WORKERS=str(int(settings["WORKERS"]) - 2))
     if offline:  # the Airflow image builds FROM the stand-in instead of apache/airflow
@@ -521,7 +538,7 @@ def start_and_wait(env: dict[str, str], timeout: int) -> None:
 MWAA_WHEELS = CACHE / "mwaa-wheels"
 
 
-def fetch_mwaa_requirements(settings: dict[str, str]) -> None:
+def fetch_mwaa_requirements(settings: dict[str, str], offline: bool) -> None:
     """The wheels MWAA_DIR/requirements.txt needs under the forced constraints, fetched on the host:
     containers here reach no index. The components pip-install them from this folder at start."""
     MWAA_WHEELS.mkdir(parents=True, exist_ok=True)
@@ -530,7 +547,7 @@ def fetch_mwaa_requirements(settings: dict[str, str]) -> None:
         return
     result = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "-r", str(requirements), "-c", str(airflow_lock(settings)),
-         "--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux_2_36_x86_64",
+         "--only-binary=:all:", "--python-version", image_python(settings, offline), "--platform", "manylinux_2_36_x86_64",
          "--find-links", str(CACHE / "wheelhouse"), "-d", str(MWAA_WHEELS)],
         capture_output=True, text=True,
     )
@@ -613,7 +630,7 @@ def main(argv: list[str]) -> int:
             prepare_standins(settings, env)
         if command in ("up", "run"):
             if settings["MWAA"] == "1":
-                fetch_mwaa_requirements(settings)
+                fetch_mwaa_requirements(settings, offline)
             stop_other_version(settings)
             remember(settings, offline)
         if command == "up":

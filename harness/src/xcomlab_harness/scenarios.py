@@ -334,7 +334,7 @@ def pickle(ctx: Context) -> ScenarioResult:
 
 
 def celery(ctx: Context) -> ScenarioResult:
-    if ctx.settings["PROFILE"] != "celery":
+    if not sandbox.runs_celery(ctx.settings):
         return result(NOT_APPLICABLE, "run with PROFILE=celery to push on worker A and pull on worker B")
     run = run_dag(ctx, "celery", "xcom_celery_handoff")
     if bad := failure(ctx, run):
