@@ -30,8 +30,8 @@ mwaa-up: ## Start the stack in MWAA mode: Airflow runs from MWAA_DIR as MWAA run
 lint: ## Settings Airflow ignores or that fail XComs at run time: FILES=".env airflow.cfg options.json" (default .env)
 	@$(SANDBOX) lint $(or $(FILES),.env)
 
-mwaa-validate: ## MWAA preflight of MWAA_DIR: options, plugins, requirements, core.xcom_backend; no stack needed
-	@$(SANDBOX) mwaa-validate
+mwaa-validate: ## MWAA preflight of MWAA_DIR: options, plugins, requirements, core.xcom_backend (SMOKE=1: and a push/pull)
+	@$(if $(filter 1,$(SMOKE)),uv run --quiet python -m xcomlab_harness.smoke,$(SANDBOX) mwaa-validate)
 
 down: ## Stop the stack (data volumes are kept)
 	@$(SANDBOX) down --remove-orphans

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -193,3 +194,28 @@ def test_preflight_catches_settings_that_deploy_then_fail(options, settings, rep
     assert "common.io.xcom_objectstore_path error: no such option" in out and \
         "did you mean common.io.xcom_objectstorage_path" in out, result.stdout
     assert "'gz' is not a codec the provider knows" in out and "gzip" in out.split("'gz'", 1)[1], result.stdout
+
+
+@pytest.mark.parametrize("case", ["example", "broken"])
+def test_smoke_pushes_and_pulls_through_the_configured_backend(case, stack, settings, stores, report):
+    """`make mwaa-validate SMOKE=1`: passes on the example bucket (mwaa/), saying where the big value
+    landed; fails on the same settings with `gz` for gzip, with the run-time cause."""
+    broken = {**json.loads((sandbox.ROOT / "mwaa" / "airflow-configuration-options.json").read_text()),
+              "common.io.xcom_objectstorage_compression": "gz"}
+    bucket = str(sandbox.ROOT / "mwaa") if case == "example" else write_bucket("smoke-broken", broken, {})
+    result = subprocess.run(["make", "--no-print-directory", "mwaa-validate"], cwd=sandbox.ROOT, capture_output=True,
+                            text=True, timeout=600,
+                            env=dict(os.environ, SMOKE="1", MWAA_DIR=bucket, AIRFLOW_VERSION=settings["AIRFLOW_VERSION"]))
+    out = result.stdout
+    report.add_mwaa(f"SMOKE=1, {case} bucket", value=broken["core.xcom_backend"],
+                    preflight=out.rpartition("Verdict: ")[2].split()[0] if "Verdict: " in out else "none",
+                    started=" ".join(out.rpartition("Smoke: ")[2].split("\n", 2)[:2]))
+    if case == "broken":
+        assert result.returncode != 0 and "Smoke: FAIL" in out, out + result.stderr[-2000:]
+        assert "push_objects failed" in out and "cause: ValueError: Compression gz is not supported" in out, out
+        return
+    assert result.returncode == 0 and "Smoke: PASS" in out, out + result.stderr[-2000:]
+    assert "small_obj: the metadata DB" in out, out
+    landed = re.search(r"big_obj: s3://xcom/(\S+), ([\d,]+) bytes, json", out)
+    assert landed, out
+    assert json.loads(stores["s3"].read(landed.group(1))) == PUSHED["big_obj"]

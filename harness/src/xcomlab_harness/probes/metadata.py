@@ -65,6 +65,13 @@ class MetadataDB:
             rows = conn.execute("SELECT dag_id, run_id, task_id, map_index, key, value FROM xcom").fetchall()
         return {tuple(row[:5]): _decoded(row[5]) for row in rows}
 
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        """task_id -> state, of one run."""
+        with psycopg.connect(self.dsn) as conn:
+            rows = conn.execute("SELECT task_id, state FROM task_instance WHERE dag_id = %s AND run_id = %s",
+                                (dag_id, run_id)).fetchall()
+        return {task_id: state or "none" for task_id, state in rows}
+
     def backdate(self, dag_id: str, run_id: str, days: int) -> int:
         """Make a run's XComs look `days` older; returns how many rows changed."""
         with psycopg.connect(self.dsn) as conn:
