@@ -36,6 +36,7 @@ class Report:
     checks: dict[str, dict[str, str]] = field(default_factory=dict)  # make check: backend -> scenario -> status
     faults: list[Fault] = field(default_factory=list)
     bypasses: list[tuple[str, str, str]] = field(default_factory=list)  # Airflow path, what it did, what it left
+    ui: list[tuple[str, str]] = field(default_factory=list)  # page, what the browser read there
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
@@ -51,6 +52,9 @@ class Report:
 
     def add_bypass(self, path: str, did: str, left: str) -> None:
         self.bypasses.append((path, did, left))
+
+    def add_ui(self, page: str, read: str) -> None:
+        self.ui.append((page, read))
 
     def add_mwaa(self, case: str, **columns: str) -> None:
         self.mwaa.setdefault(case, {}).update(columns)
@@ -89,6 +93,9 @@ class Report:
                       "| --- | --- | --- | --- |"]
             lines += [f"| {case} | `{c.get('value', '')}` | {c.get('preflight', 'not run')} | {c.get('started', 'not run')} |"
                       for case, c in self.mwaa.items()]
+        if self.ui:
+            lines += ["", "## In the browser (Chromium, headless)", "", "| page | what a person reads |", "| --- | --- |"]
+            lines += [f"| {page} | {read} |" for page, read in self.ui]
         path.write_text("\n".join(lines) + "\n")
 
 

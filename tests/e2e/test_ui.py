@@ -1,0 +1,124 @@
+"""What a person sees, in a real browser (Debian's Chromium, driven headless by Playwright's Python API with
+the system browser: no browser download, which this machine's registries would not allow).
+
+The newcomer's path: a DAG file saved in dags/ appears within seconds, a run is triggered, and the task's
+XCom tab shows both values as a person reads them: the DB-held one as its JSON, the offloaded one as the
+reference to its object (2.x: xcomlab's `<url> (<size> bytes)`). Then make check's HTML report is opened in
+the same browser and its matrix read. Screenshots go to reports/ui-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from xcomlab_harness import sandbox
+
+pytestmark = pytest.mark.e2e
+
+REPORTS = sandbox.ROOT / "reports"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (`apt-get install chromium`)
+TOY_DAG = sandbox.ROOT / "dags" / "xcom_push_pull.py"
+PUSH_TASK = "push_objects"
+APPEARS_WITHIN = 15  # seconds; the sandbox lists dags/ every 5 s, and parsing the file takes a few more
+
+
+@pytest.fixture(scope="module")
+def base_url(settings) -> str:
+    return f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run installs it)", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, base_url, settings):
+    """A logged-in tab: Airflow 3's simple auth manager form, or 2.x's Flask-AppBuilder one."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{base_url}/")
+    page.locator("input[name=username], input#username").first.fill(settings["AIRFLOW_ADMIN_USER"])
+    page.locator("input[name=password], input#password").first.fill(settings["AIRFLOW_ADMIN_PASSWORD"])
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/(home)?$"))
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def newcomer_dag():
+    """The id of a DAG file the test saves into dags/ (a copy of the toy DAG); removed afterwards."""
+    dag_id = f"xcom_newcomer_{os.getpid()}"
+    yield dag_id
+    TOY_DAG.with_name(f"{dag_id}.py").unlink(missing_ok=True)
+
+
+def xcom_tab_url(base_url: str, major: int, dag_id: str, run_id: str) -> str:
+    if major >= 3:
+        return f"{base_url}/dags/{dag_id}/runs/{quote(run_id, safe='')}/tasks/{PUSH_TASK}/xcom"
+    return f"{base_url}/dags/{dag_id}/grid?dag_run_id={quote(run_id, safe='')}&task_id={PUSH_TASK}&tab=xcom"
+
+
+def test_newcomer_sees_both_values_in_the_xcom_tab(stack, airflow, stores, settings, base_url, page, newcomer_dag, report):
+    stack.start(BACKEND="xcomlab-s3")  # the sandbox's own settings (an earlier module may have left MWAA mode)
+    TOY_DAG.with_name(f"{newcomer_dag}.py").write_text(TOY_DAG.read_text().replace("xcom_push_pull", newcomer_dag))
+    saved = time.monotonic()
+    airflow.wait_for_dag(newcomer_dag, timeout=APPEARS_WITHIN)
+    appeared = time.monotonic() - saved
+    run_id = airflow.trigger(newcomer_dag)
+    airflow.wait_for_run(newcomer_dag, run_id)
+
+    prefix = f"airflow-{settings['AIRFLOW_VERSION']}/xcomlab/{newcomer_dag}/"
+    objects = [key for key in stores["s3"].list(prefix) if "/big_obj" in key]
+    assert len(objects) == 1, f"expected big_obj's one object under s3://xcom/{prefix}: {objects}"
+    big_size = len(stores["s3"].read(objects[0]))
+
+    major = sandbox.airflow_major(settings)
+    page.goto(xcom_tab_url(base_url, major, newcomer_dag, run_id))
+    big_row = page.locator("tr", has_text="big_obj")
+    small_row = page.locator("tr", has_text="small_obj")
+    expect(big_row).to_contain_text(f"s3://xcom_s3@xcom/{objects[0]}")
+    if major >= 3:  # a JSON viewer, collapsed: open it as a person would
+        page.get_by_role("button", name="Expand all extra JSON").click()
+        expect(small_row).to_contain_text(re.compile(r'"a":\s*23'))
+    else:
+        expect(big_row).to_contain_text(f"({big_size} bytes)")
+        expect(small_row).to_contain_text(re.compile(r"\{['\"]a['\"]: 23\}"))
+    REPORTS.mkdir(exist_ok=True)
+    shot = REPORTS / f"ui-xcom-tab-{settings['AIRFLOW_VERSION']}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    report.add_ui("XCom tab", f"a new DAG file listed after {appeared:.1f} s; small_obj's JSON and big_obj's "
+                  f"reference read in Chromium ({shot.name})")
+
+
+def test_check_report_shows_its_matrix(page, settings, report):
+    """make check's HTML report (written by test_check earlier in the session), opened in the browser: each
+    scenario's cell says what the JSON report says, and the page fetches nothing from anywhere."""
+    name, version = "e2e-correct", settings["AIRFLOW_VERSION"]
+    verdict_file = REPORTS / f"check-{name}-{version}.json"
+    if not verdict_file.exists():
+        pytest.skip(f"{verdict_file.name} is written by test_check, which runs before this module in `make e2e`")
+    verdict = json.loads(verdict_file.read_text())
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto((REPORTS / f"check-{name}.html").as_uri())
+    assert [url for url in requested if not url.startswith("file://")] == []
+    for scenario in verdict["scenarios"]:
+        cell = page.locator(f'#matrix td[data-scenario="{scenario["id"]}"][data-version="{version}"]')
+        expect(cell).to_have_attribute("data-status", scenario["status"])
+        expect(cell).to_be_visible()
+    shot = REPORTS / f"ui-check-report-{version}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    report.add_ui("make check report", f"{len(verdict['scenarios'])} scenario cells match the JSON ({shot.name})")
