@@ -7,6 +7,9 @@ running afterwards for debugging.
 from __future__ import annotations
 
 import os
+import sys
+import time
+from collections import Counter
 
 import pytest
 
@@ -43,6 +46,42 @@ def pytest_collection_modifyitems(config, items):
         skipped = [item for item in items if item.get_closest_marker("version_independent")]
         config.hook.pytest_deselected(items=skipped)
         items[:] = [item for item in items if not item.get_closest_marker("version_independent")]
+
+
+# --- progress: a line per test as it ends (on a terminal, or E2E_PROGRESS=1), a per-module summary always ---
+
+class Progress:
+    def __init__(self, config):
+        self.config, self.started, self.total = config, time.monotonic(), 0
+        self.modules: dict[str, Counter] = {}  # module -> outcome counts and "seconds"
+        self.live = os.environ.get("E2E_PROGRESS", "1" if sys.stdout.isatty() and not os.environ.get("CI") else "0") == "1"
+
+    def pytest_collection_finish(self, session):
+        self.total = len(session.items)
+
+    def pytest_runtest_logreport(self, report):
+        module = self.modules.setdefault(report.nodeid.split("::")[0].rsplit("/", 1)[-1], Counter())
+        module["seconds"] += report.duration
+        if report.when == "call" or report.outcome != "passed":  # a failed or skipped setup ends the test too
+            if report.when != "teardown" or report.outcome == "failed":
+                module[report.outcome] += 1
+                if self.live:
+                    done = sum(m["passed"] + m["failed"] + m["skipped"] for m in self.modules.values())
+                    elapsed = time.strftime("%M:%S", time.gmtime(time.monotonic() - self.started))
+                    self.config.pluginmanager.get_plugin("terminalreporter").write_line(
+                        f"xcom-lab e2e {done:>3}/{self.total} {elapsed}  {report.nodeid.split('/')[-1]}  "
+                        f"{report.outcome} ({report.duration:.1f} s)")
+
+    def pytest_terminal_summary(self, terminalreporter):
+        rows = [[name, str(c["passed"]), str(c["failed"]), str(c["skipped"]), f"{c['seconds']:.0f}"]
+                for name, c in sorted(self.modules.items(), key=lambda kv: -kv[1]["seconds"])]
+        terminalreporter.write_sep("-", "xcom-lab e2e: modules by time")
+        for row in [["module", "passed", "failed", "skipped", "seconds"], *rows]:
+            terminalreporter.write_line(f"{row[0]:<32}{row[1]:>7}{row[2]:>7}{row[3]:>8}{row[4]:>8}")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(Progress(config), "xcomlab-progress")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -69,14 +69,21 @@ def test_one_shots_are_adopted_so_up_wait_succeeds(settings):
 def test_mwaa_mode_changes_only_the_components(settings, version):
     plain = resolved_config(settings, "minio", True, AIRFLOW_VERSION=version)["services"]
     mwaa = resolved_config(settings, "minio", True, AIRFLOW_VERSION=version, MWAA="1")["services"]
-    assert set(mwaa) == set(plain)
-    for name in set(mwaa) & COMPONENTS:
+    workers = {"airflow-worker-a", "airflow-worker-b", "airflow-worker"}  # MWAA runs tasks on Celery workers
+    assert set(mwaa) == set(plain) | workers
+    for name in set(mwaa) & (COMPONENTS | workers):
         service = mwaa[name]
         assert service["command"][:3] == ["python", "-m", "xcomlab.mwaa.entrypoint"], name
         assert service["environment"]["AIRFLOW_HOME"] == "/usr/local/airflow"
+        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         # Configured by the bucket's options JSON only, as on MWAA: nothing from BACKEND, no PYTHONPATH.
         assert "AIRFLOW__CORE__XCOM_BACKEND" not in service["environment"]
         assert "PYTHONPATH" not in service["environment"]
-        assert {v["target"] for v in service["volumes"]} >= {"/usr/local/airflow/dags", "/mwaa"}
-    for name in set(mwaa) - COMPONENTS:
+        mounts = {v["target"] for v in service["volumes"]}
+        assert "/mwaa" in mounts
+        # MWAA's web server gets plugins and requirements, not dags/.
+        assert ("/usr/local/airflow/dags" in mounts) == (name != "airflow-apiserver"), (name, mounts)
+    for name in set(plain) - COMPONENTS - workers:  # the stores and one-shots: only the executor differs
+        for config in (mwaa[name], plain[name]):
+            config.get("environment", {}).pop("AIRFLOW__CORE__EXECUTOR", None)
         assert mwaa[name] == plain[name], f"MWAA mode changed {name}"
