@@ -57,12 +57,13 @@ e2e: ## End-to-end: every backend against the real stack, report in reports/ (KE
 check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]
 	@uv run --quiet python -m xcomlab_harness.check
 
-bench: ## Time warm up, switches, the stack at rest, a 50 MB DataFrame's round trip, cleaning 10,000 XComs (needs `make up`)
+bench: ## Time warm up, switches, the stack at rest, a 50 MB DataFrame's round trip, cleaning 10,000 XComs; writes docs/measured.md (needs `make up`)
 	@python3 tests/bench/stack.py
 	@mkdir -p reports
 	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/dataframe_roundtrip.py \
 	  > reports/bench-dataframe.md; status=$$?; cat reports/bench-dataframe.md; exit $$status
 	@uv run python tests/bench/cleanup_scale.py
+	@python3 tests/bench/measured.py
 
 doctor: ## Orphan audit of every store (ARGS="--fix" deletes orphans older than an hour; see --help)
 	@$(SANDBOX) compose exec -T airflow-scheduler python -m xcomlab.doctor $(ARGS)
