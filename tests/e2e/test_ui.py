@@ -92,10 +92,9 @@ def test_newcomer_sees_both_values_in_the_xcom_tab(stack, airflow, stores, setti
     expect(big_row).to_contain_text(f"s3://xcom_s3@xcom/{objects[0]}")
     if major >= 3:  # a JSON viewer, collapsed: open it as a person would
         page.get_by_role("button", name="Expand all extra JSON").click()
-        expect(small_row).to_contain_text(re.compile(r'"a":\s*23'))
-    else:
+    else:  # xcomlab's orm_deserialize_value: what the 2.x UI lists for an offloaded value
         expect(big_row).to_contain_text(f"({big_size} bytes)")
-        expect(small_row).to_contain_text(re.compile(r"\{['\"]a['\"]: 23\}"))
+    expect(small_row).to_contain_text(re.compile(r'"a":\s*23'))
     REPORTS.mkdir(exist_ok=True)
     shot = REPORTS / f"ui-xcom-tab-{settings['AIRFLOW_VERSION']}.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -91,7 +91,7 @@ def backend_fix(value: str, outcome: dict) -> str:
             return f"{relative} is outside dags/ and plugins/, which is all MWAA deploys: move it to {keep}"
     elif place == "":
         return (f"{relative} is outside dags/ and plugins/, which is all MWAA deploys: move it to "
-                f"dags/{relative} (core.xcom_backend stays {value!r}) or plugins/{relative}")
+                f"plugins/{relative} (core.xcom_backend stays {value!r}; dags/ would not reach the web server)")
     if place is None and (outcome.get("cause") or "").startswith("ModuleNotFoundError"):
         return (f"no module {module!r} in dags/, plugins/ or the installed packages: check the spelling of "
                 f"core.xcom_backend (the provider's class is "
@@ -137,6 +137,14 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
             error = outcome["error"] + (f" (caused by {outcome['cause']})" if outcome.get("cause") else "")
             problems.append(Problem("UPDATE_FAILED", f"core.xcom_backend = {value}", error,
                                     backend_fix(value, outcome), compat.COMPONENTS))
+        elif compat.AIRFLOW_MAJOR < 3 and locate(value.rpartition(".")[0]) == "dags":
+            # 2.x puts dags/ on sys.path, but MWAA syncs dags/ to the scheduler and workers only.
+            relative = value.rpartition(".")[0].replace(".", "/") + ".py"
+            problems.append(Problem("UPDATE_FAILED", f"core.xcom_backend = {value}",
+                                    "loads from dags/ in the scheduler and workers, but MWAA's web server has no "
+                                    "dags/: ModuleNotFoundError there",
+                                    f"move dags/{relative} to plugins/{relative} (core.xcom_backend stays {value!r})",
+                                    (compat.UI_COMMAND,)))
         else:
             notes.append(f"core.xcom_backend: {value} loads ({outcome['loaded']}, a subclass of {compat.BASE_XCOM})")
     else:
