@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from xcomlab_harness import sandbox
+from xcomlab_harness.stack import state
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ def test_the_example_bucket_is_valid(dotenv):
 
 
 def test_down_addresses_the_version_the_last_up_started(dotenv, tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "STATE_FILE", tmp_path / "last-up.json")
+    monkeypatch.setattr(state, "STATE_FILE", tmp_path / "last-up.json")
     settings = sandbox.load_settings(environ={"AIRFLOW_VERSION": "2.11.2"}, dotenv=dotenv)
     sandbox.remember(settings, offline=True)
     default = sandbox.load_settings(environ={}, dotenv=dotenv)

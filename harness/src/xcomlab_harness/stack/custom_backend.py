@@ -1,0 +1,97 @@
+"""A user's own backend (`make check`): where BACKEND_SRC is mounted or installed, and what the components
+get in BACKEND's place."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from xcomlab_harness.stack.console import run
+from xcomlab_harness.stack.env_files import read_dotenv
+from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR
+from xcomlab_harness.stack.settings import Settings
+
+PLUGINS = "/opt/airflow/plugins"  # on sys.path in every component of both majors, as MWAA's plugins/
+CUSTOM_DIR = CACHE / "custom-backend"
+
+
+def custom_backend_source(settings: Mapping[str, str]) -> tuple[Path, str] | None:
+    """(host path, container path) of BACKEND_SRC's mount, as MWAA's plugins/ holds code: a module file and
+    a package folder go inside plugins/, any other folder becomes plugins/ itself. None: nothing to mount
+    (no BACKEND_SRC, or a folder with a pyproject.toml, which is installed into the image instead)."""
+    if not settings.get("BACKEND_SRC"):
+        return None
+    src = Path(settings["BACKEND_SRC"]).expanduser().resolve()
+    if src.is_file():
+        return src, f"{PLUGINS}/{src.name}"
+    if (src / "pyproject.toml").exists() or (src / "setup.py").exists():
+        return None
+    return src, f"{PLUGINS}/{src.name}" if (src / "__init__.py").exists() else PLUGINS
+
+
+def custom_backend_package(settings: Mapping[str, str]) -> Path | None:
+    src = Path(settings.get("BACKEND_SRC") or ".").expanduser().resolve()
+    if settings.get("BACKEND_SRC") and src.is_dir() and ((src / "pyproject.toml").exists() or (src / "setup.py").exists()):
+        return src
+    return None
+
+
+def custom_backend_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """What the Airflow components get instead of BACKEND's file: defaults that point the connection ids
+    and SDK clients tutorial code uses unchanged at the emulators (never at a real cloud), then the
+    user's BACKEND_ENV over them."""
+    settings = Settings(settings)
+    azure = json.loads(settings["AIRFLOW_CONN_XCOM_AZURE"])["extra"]["connection_string"]
+    values = {
+        "AIRFLOW__CORE__XCOM_BACKEND": settings.xcom_backend,
+        "AIRFLOW_CONN_AWS_DEFAULT": settings["AIRFLOW_CONN_XCOM_S3"],
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": settings["AIRFLOW_CONN_XCOM_GCS"],
+        "AIRFLOW_CONN_WASB_DEFAULT": settings["AIRFLOW_CONN_XCOM_AZURE"],
+        "AIRFLOW_CONN_REDIS_DEFAULT": settings["AIRFLOW_CONN_XCOM_REDIS"],
+        "AWS_ENDPOINT_URL": "http://s3:9000",
+        "AWS_ACCESS_KEY_ID": settings["S3_ACCESS_KEY"],
+        "AWS_SECRET_ACCESS_KEY": settings["S3_SECRET_KEY"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "STORAGE_EMULATOR_HOST": "http://fake-gcs:4443",
+        "AZURE_STORAGE_CONNECTION_STRING": azure,
+        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": settings["XCOM_THRESHOLD"],
+        "AIRFLOW__XCOMLAB__THRESHOLD": settings["XCOM_THRESHOLD"],
+    }
+    if settings.get("BACKEND_ENV"):
+        values.update(read_dotenv(Path(settings["BACKEND_ENV"]).expanduser()))
+    values["AIRFLOW__CORE__XCOM_BACKEND"] = settings.xcom_backend  # XCOM_BACKEND names the class under test
+    return values
+
+
+def write_custom_backend_env(settings: Mapping[str, str]) -> Path:
+    """The env file compose gives the components; rewritten only when it changes (compose recreates on change)."""
+    CUSTOM_DIR.mkdir(parents=True, exist_ok=True)
+    path = CUSTOM_DIR / "backend.env"
+    quote = lambda v: f"'{v}'" if "'" not in v else f'"{v}"'  # noqa: E731 - compose's env_file quoting
+    text = "".join(f"{k}={quote(v)}\n" for k, v in custom_backend_env(settings).items())
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def custom_image(settings: Mapping[str, str]) -> str:
+    return f"xcom-lab/airflow-custom:{settings['AIRFLOW_VERSION']}"
+
+
+def build_custom_package_image(settings: Mapping[str, str]) -> None:
+    """BACKEND_SRC with a pyproject.toml: pip-installed (no deps, no network) into an image FROM the sandbox's."""
+    package = custom_backend_package(settings)
+    if package:
+        run(["docker", "build", "--quiet", "--tag", custom_image(settings), "--file",
+             str(COMPOSE_DIR / "airflow" / "Dockerfile.custom-backend"),
+             "--build-arg", f"BASE_IMAGE=xcom-lab/airflow:{settings['AIRFLOW_VERSION']}", str(package)],
+            stdout=subprocess.DEVNULL)
+
+
+def prepare_custom_backend(settings: Mapping[str, str]) -> None:
+    """The env file and (for a package) the image; after the sandbox image exists, before compose starts."""
+    (CUSTOM_DIR / "no-source").mkdir(parents=True, exist_ok=True)
+    write_custom_backend_env(settings)
+    build_custom_package_image(settings)

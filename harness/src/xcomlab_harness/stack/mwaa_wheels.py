@@ -1,0 +1,32 @@
+"""MWAA mode's requirements.txt, as wheels fetched on the host: containers here reach no index."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+
+from xcomlab_harness.stack.console import say
+from xcomlab_harness.stack.paths import CACHE
+from xcomlab_harness.stack.project import image_python
+from xcomlab_harness.stack.settings import airflow_lock, mwaa_dir
+
+MWAA_WHEELS = CACHE / "mwaa-wheels"
+
+
+def fetch_mwaa_requirements(settings: Mapping[str, str], offline: bool) -> None:
+    """The wheels MWAA_DIR/requirements.txt needs under the forced constraints, fetched on the host:
+    containers here reach no index. The components pip-install them from this folder at start."""
+    MWAA_WHEELS.mkdir(parents=True, exist_ok=True)
+    requirements = mwaa_dir(settings) / "requirements.txt"
+    if not requirements.exists():
+        return
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "-r", str(requirements), "-c", str(airflow_lock(settings)),
+         "--only-binary=:all:", "--python-version", image_python(settings, offline), "--platform", "manylinux_2_36_x86_64",
+         "--find-links", str(CACHE / "wheelhouse"), "-d", str(MWAA_WHEELS)],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:  # MWAA starts anyway; so does the stack
+        say("requirements.txt cannot be installed with the forced constraints; MWAA would start without it "
+            f"(`make mwaa-validate` explains):\n{result.stderr.strip()[-800:]}")

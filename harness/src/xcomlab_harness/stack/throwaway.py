@@ -1,0 +1,33 @@
+"""Checks that need this version's image but no stack: each runs in a throwaway scheduler container."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.console import SandboxError
+
+LINT_DIR = "/tmp/xcom-lab-lint"
+
+
+def mwaa_validate(env: dict[str, str]) -> int:
+    """The preflight, in a throwaway container of the MWAA-mode image: no stack, no database."""
+    compose(env, "build", "--quiet", "airflow-init")
+    return compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler",
+                   "python", "-m", "xcomlab.mwaa.preflight", check=False).returncode
+
+
+def lint(env: dict[str, str], files: list[str]) -> int:
+    """xcomlab.lint on the files, in a throwaway container of this version's image (its schema, its
+    providers): .json as MWAA options, .cfg as airflow.cfg, anything else as KEY=VALUE lines."""
+    mounts, args = [], []
+    for n, name in enumerate(files):
+        path = Path(name).resolve()
+        if not path.is_file():
+            raise SandboxError(f"{name}: no such file to lint")
+        target = f"{LINT_DIR}/{n}/{path.name}"  # findings name the file as the user does
+        mounts += ["-v", f"{path}:{target}:ro"]
+        args += [{".json": "--options", ".cfg": "--cfg"}.get(path.suffix, "--env"), target]
+    compose(env, "build", "--quiet", "airflow-init")
+    return compose(env, "run", "--rm", "--no-deps", "-T", *mounts, "airflow-scheduler",
+                   "python", "-m", "xcomlab.lint", *args, check=False).returncode
