@@ -1,4 +1,5 @@
-"""The Redis service through redis-py: every key of every database (strings, hashes, lists, ...)."""
+"""The Redis service through redis-py: every key of every database (strings, hashes, lists, ...) but the
+Celery broker's bookkeeping."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import redis
 from xcomlab_harness.probes import Item, Meta
 
 SCHEME = "redis://db"
+# The Celery broker's own bookkeeping (kombu's), which comes and goes with workers and their health checks.
+BROKER_KEYS = re.compile(rb"_kombu\.|unacked(_index|_mutex)?$")
 
 
 class RedisProbe:
@@ -35,6 +38,8 @@ class RedisProbe:
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
         found = {}
         for key in client.scan_iter(match=pattern, count=1000):
+            if BROKER_KEYS.match(key):
+                continue
             size = client.strlen(key) if client.type(key) == b"string" else (client.memory_usage(key) or 0)
             found[Item(store, key.decode(errors="backslashreplace"))] = Meta(size)
         return found
