@@ -57,13 +57,18 @@ e2e: ## End-to-end: every backend against the real stack, report in reports/ (KE
 check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]
 	@uv run --quiet python -m xcomlab_harness.check
 
-bench: ## Time warm up, switches, the stack at rest, a 50 MB DataFrame's round trip, cleaning 10,000 XComs; writes docs/measured.md (needs `make up`)
+bench: ## Every backend x size vs the store's own client, warm up, switches, the stack at rest, a DataFrame, cleaning 10,000 XComs; writes docs/measured.md (needs `make up`; QUICK=1: the size matrix only, 3 sizes once; BASELINE=reports/bench.json of an earlier run flags ratios that got worse)
+ifeq ($(QUICK),1)
+	@QUICK=1 BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
+else
+	@BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
 	@python3 tests/bench/stack.py
 	@mkdir -p reports
 	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/dataframe_roundtrip.py \
 	  > reports/bench-dataframe.md; status=$$?; cat reports/bench-dataframe.md; exit $$status
 	@uv run python tests/bench/cleanup_scale.py
 	@python3 tests/bench/measured.py
+endif
 
 doctor: ## Orphan audit of every store (ARGS="--fix" deletes orphans older than an hour; see --help)
 	@$(SANDBOX) compose exec -T airflow-scheduler python -m xcomlab.doctor $(ARGS)

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = [("The stack", "bench-stack.md"), ("A 50 MB DataFrame through the S3 emulator", "bench-dataframe.md"),
+PARTS = [("XCom push + pull by size, every backend", "bench-sizes.md"), ("The stack", "bench-stack.md"), ("A 50 MB DataFrame through the S3 emulator", "bench-dataframe.md"),
          ("Cleaning XComs at scale", "bench-cleanup.md")]
 
 
 def main() -> int:
-    missing = [name for _, name in PARTS if not (ROOT / "reports" / name).exists()]
+    missing = [name for name in [*(name for _, name in PARTS), "bench-latency.png"] if not (ROOT / "reports" / name).exists()]
     if missing:
         print(f"measured.py: reports/{', reports/'.join(missing)} missing: run `make bench`", file=sys.stderr)
         return 1
@@ -27,6 +28,7 @@ def main() -> int:
         body = body[1:] if body and body[0].startswith("# ") else body  # each part's own title gives way to ours
         lines += [f"## {title}", "", *body, ""]
     (ROOT / "docs" / "measured.md").write_text("\n".join(lines))
+    shutil.copyfile(ROOT / "reports" / "bench-latency.png", ROOT / "docs" / "bench-latency.png")
     print("docs/measured.md written")
     return 0
 

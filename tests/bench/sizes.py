@@ -1,0 +1,119 @@
+"""`make bench`: every backend (compose/backends/*.env) × JSON sizes against the store's own limit, memory included.
+
+Runs tests/bench/xcom_sizes.py in the running scheduler once per backend, with that backend's env and a
+threshold of 0 (every size goes to the store), and writes reports/bench.json and reports/bench-sizes.md.
+QUICK=1: three sizes, one repetition. Ratios are the result: absolute times depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from xcomlab_harness import sandbox
+
+SIZES = [1_000, 64_000, 1_000_000, 16_000_000, 128_000_000]
+QUICK_SIZES = [1_000, 1_000_000, 16_000_000]
+SCRIPT = Path(__file__).with_name("xcom_sizes.py")
+REPORTS = sandbox.ROOT / "reports"
+# Every size goes to the store: the matrix measures the store, not the threshold.
+THRESHOLD_ZERO = {"AIRFLOW__XCOMLAB__THRESHOLD": "0", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "0"}
+
+
+def rows_of(backend: str, settings, sizes: list[int], reps: int) -> list[dict]:
+    env = {**sandbox.backend_environment(settings, backend), **THRESHOLD_ZERO, "BENCH_BACKEND": backend,
+           "BENCH_SIZES": ",".join(map(str, sizes)), "BENCH_REPS": str(reps)}
+    flags = [part for key, value in env.items() for part in ("-e", f"{key}={value}")]
+    command = [sys.executable, str(sandbox.ROOT / "harness/src/xcomlab_harness/sandbox.py"), "compose", "exec",
+               "-T", *flags, "airflow-scheduler", "python", "-"]
+    with SCRIPT.open() as script:
+        done = subprocess.run(command, stdin=script, capture_output=True, text=True, cwd=sandbox.ROOT)
+    if done.returncode:
+        sys.exit(f"bench: BACKEND={backend} failed:\n{done.stderr[-3000:]}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def megabytes(n: float) -> str:
+    return f"{n / 1e6:.1f}" if n >= 1e5 else f"{n / 1e6:.3f}"
+
+
+def table(rows: list[dict]) -> list[str]:
+    lines = ["| backend | size (MB) | push (s) | pull (s) | raw put (s) | raw get (s) | × raw | spread (s) | stored (MB) "
+             "| peak RSS push / pull (MB) | idle RSS (MB) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['backend']} | {megabytes(r['size_bytes'])} | {r['push_s']:.4f} | {r['pull_s']:.4f} "
+                     f"| {r['raw_push_s']:.4f} | {r['raw_pull_s']:.4f} | {r['ratio']:.2f} | {r['spread_s']:.4f} "
+                     f"| {megabytes(r['stored_bytes'])} | {megabytes(r['peak_rss_push_bytes'])} / "
+                     f"{megabytes(r['peak_rss_pull_bytes'])} | {megabytes(r['idle_rss_bytes'])} |")
+    return lines
+
+
+def regressions(rows: list[dict], baseline: list[dict]) -> list[str]:
+    """Ratios worse than the baseline's by more than the noise both runs measured (their relative spreads)."""
+    before = {(r["backend"], r["size_bytes"]): r for r in baseline}
+    found = []
+    for row in rows:
+        old = before.get((row["backend"], row["size_bytes"]))
+        if old is None:
+            continue
+        noise = max(0.05, relative_spread(row) + relative_spread(old))
+        if row["ratio"] > old["ratio"] * (1 + noise):
+            found.append(f"{row['backend']} at {megabytes(row['size_bytes'])} MB: {row['ratio']:.2f}x raw, was "
+                         f"{old['ratio']:.2f}x (noise {noise:.0%})")
+    return found
+
+
+def relative_spread(row: dict) -> float:
+    return row["spread_s"] / max(row["push_s"] + row["pull_s"], 1e-9)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Round-trip time vs size, log-log: one line per backend, its store's raw limit dashed in the same colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(9, 6))
+    for backend in dict.fromkeys(r["backend"] for r in rows):
+        mine = sorted((r for r in rows if r["backend"] == backend), key=lambda r: r["size_bytes"])
+        sizes = [r["size_bytes"] for r in mine]
+        line, = axes.plot(sizes, [r["push_s"] + r["pull_s"] for r in mine], marker="o", label=backend)
+        axes.plot(sizes, [r["raw_push_s"] + r["raw_pull_s"] for r in mine], linestyle="--", color=line.get_color())
+    axes.set(xscale="log", yscale="log", xlabel="JSON value (bytes)", ylabel="push + pull (s)",
+             title="XCom round trip by size; dashed: the same bytes raw with the store's own client")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def main() -> None:
+    settings = sandbox.load_settings()
+    quick = os.environ.get("QUICK") == "1"
+    sizes, reps = (QUICK_SIZES, 1) if quick else (SIZES, 5)
+    rows = []
+    for backend in sandbox.backends():
+        print(f"bench: BACKEND={backend}, {len(sizes)} sizes × {reps}", file=sys.stderr, flush=True)
+        rows += rows_of(backend, settings, sizes, reps)
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / "bench.json").write_text(json.dumps(rows, indent=1))
+    report = [f"# XCom push + pull by size (Airflow {settings.version})", "",
+              f"JSON values through each backend, threshold 0; median of {reps}; × raw = (push + pull) / (raw put + raw "
+              "get) of the same bytes with the store's own client (the DB: INSERT + SELECT). Peak RSS of a forked "
+              "push or pull, which starts at the idle process's RSS.", "", *table(rows)]
+    plot(rows, REPORTS / "bench-latency.png")
+    report += ["", "![push + pull by size](bench-latency.png)"]  # as docs/measured.md shows it
+    (REPORTS / "bench-sizes.md").write_text("\n".join(report) + "\n")
+    print("\n".join(report))
+    if os.environ.get("BASELINE"):
+        worse = regressions(rows, json.loads(Path(os.environ["BASELINE"]).read_text()))
+        print("\n".join(["", f"Against {os.environ['BASELINE']}:", *worse] if worse else
+                        ["", f"No ratio worse than {os.environ['BASELINE']}'s beyond the measured noise."]))
+        sys.exit(1 if worse else 0)
+
+
+if __name__ == "__main__":
+    main()
