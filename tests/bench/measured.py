@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = [("XCom push + pull by size, every backend", "bench-sizes.md"), ("The stack", "bench-stack.md"), ("A 50 MB DataFrame through the S3 emulator", "bench-dataframe.md"),
+PARTS = [("XCom push + pull by size, every backend", "bench-sizes.md"), ("The stack", "bench-stack.md"),
          ("Cleaning XComs at scale", "bench-cleanup.md")]
 
 

@@ -15,17 +15,18 @@ from pathlib import Path
 
 from xcomlab_harness import sandbox
 
-SIZES = [1_000, 64_000, 1_000_000, 16_000_000, 128_000_000]
+SIZES = [1_000, 64_000, 1_000_000, 16_000_000, 128_000_000, "dataframe"]
 QUICK_SIZES = [1_000, 1_000_000, 16_000_000]
 SCRIPT = Path(__file__).with_name("xcom_sizes.py")
 REPORTS = sandbox.ROOT / "reports"
 # Every size goes to the store: the matrix measures the store, not the threshold.
+# db.env sets no backend: empty means Airflow's own BaseXCom, whatever the stack runs.
 THRESHOLD_ZERO = {"AIRFLOW__XCOMLAB__THRESHOLD": "0", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "0"}
 
 
-def rows_of(backend: str, settings, sizes: list[int], reps: int) -> list[dict]:
-    env = {**sandbox.backend_environment(settings, backend), **THRESHOLD_ZERO, "BENCH_BACKEND": backend,
-           "BENCH_SIZES": ",".join(map(str, sizes)), "BENCH_REPS": str(reps)}
+def rows_of(backend: str, settings, sizes: list, reps: int) -> list[dict]:
+    env = {"AIRFLOW__CORE__XCOM_BACKEND": "", **sandbox.backend_environment(settings, backend), **THRESHOLD_ZERO, "BENCH_BACKEND": backend,
+           "BENCH_SIZES": ",".join(map(str, sizes)), "BENCH_REPS": str(reps), "BENCH_SMALL": "0" if reps == 1 else "1"}
     flags = [part for key, value in env.items() for part in ("-e", f"{key}={value}")]
     command = [sys.executable, str(sandbox.ROOT / "harness/src/xcomlab_harness/sandbox.py"), "compose", "exec",
                "-T", *flags, "airflow-scheduler", "python", "-"]
@@ -40,23 +41,49 @@ def megabytes(n: float) -> str:
     return f"{n / 1e6:.1f}" if n >= 1e5 else f"{n / 1e6:.3f}"
 
 
+COLUMNS = ("backend", "size (MB)", "push (s)", "pull (s)", "raw put (s)", "raw get (s)", "encode + decode (s)",
+           "× raw", "× raw + codec", "spread (s)", "stored (MB)", "peak RSS push / pull (MB)", "beyond the value: push / pull / encode alone (× size)")
+
+
 def table(rows: list[dict]) -> list[str]:
-    lines = ["| backend | size (MB) | push (s) | pull (s) | raw put (s) | raw get (s) | × raw | spread (s) | stored (MB) "
-             "| peak RSS push / pull (MB) | idle RSS (MB) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * (len(COLUMNS) - 1)]
     for r in rows:
-        lines.append(f"| {r['backend']} | {megabytes(r['size_bytes'])} | {r['push_s']:.4f} | {r['pull_s']:.4f} "
-                     f"| {r['raw_push_s']:.4f} | {r['raw_pull_s']:.4f} | {r['ratio']:.2f} | {r['spread_s']:.4f} "
-                     f"| {megabytes(r['stored_bytes'])} | {megabytes(r['peak_rss_push_bytes'])} / "
-                     f"{megabytes(r['peak_rss_pull_bytes'])} | {megabytes(r['idle_rss_bytes'])} |")
+        size = megabytes(r["size_bytes"]) + (" DataFrame" if r["kind"] == "dataframe" else "")
+        cells = [r["backend"], size, *(f"{r[k]:.4f}" for k in (
+                 "push_s", "pull_s", "raw_push_s", "raw_pull_s", "codec_s")), f"{r['ratio']:.2f}",
+                 f"{r['ratio_with_codec']:.2f}", f"{r['spread_s']:.4f}", megabytes(r["stored_bytes"]),
+                 f"{megabytes(r['peak_rss_push_bytes'])} / {megabytes(r['peak_rss_pull_bytes'])}",
+                 " / ".join(overhead(r, step) for step in ("push", "pull", "codec"))]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def small_table(rows: list[dict]) -> list[str]:
+    """Per-XCom cost of values that stay in the row, against the DB's own INSERT + SELECT and the db backend."""
+    db = next((r for r in rows if r["backend"] == "db"), None)
+    lines = ["| backend | push (ms) | pull (ms) | raw INSERT + SELECT (ms) | × raw | × the db backend |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        versus_db = f"{(r['push_s'] + r['pull_s']) / (db['push_s'] + db['pull_s']):.2f}" if db else "–"
+        lines.append(f"| {r['backend']} | {r['push_s'] * 1e3:.2f} | {r['pull_s'] * 1e3:.2f} | "
+                     f"{(r['raw_push_s'] + r['raw_pull_s']) * 1e3:.2f} | {r['ratio']:.2f} | {versus_db} |")
+    return lines
+
+
+def overhead(row: dict, step: str) -> str:
+    """What a push or pull needs beyond the idle task and the value it holds, in multiples of its size (from
+    1 MB: below, the process's own noise is larger than the value)."""
+    if row["size_bytes"] < 500_000:
+        return "–"
+    return f"{max(0, row[f'overhead_{step}_bytes']) / row['size_bytes']:.1f}"
 
 
 def regressions(rows: list[dict], baseline: list[dict]) -> list[str]:
     """Ratios worse than the baseline's by more than the noise both runs measured (their relative spreads)."""
-    before = {(r["backend"], r["size_bytes"]): r for r in baseline}
+    before = {(r["backend"], r.get("kind"), r["size_bytes"]): r for r in baseline}
     found = []
     for row in rows:
-        old = before.get((row["backend"], row["size_bytes"]))
+        old = before.get((row["backend"], row.get("kind"), row["size_bytes"]))
         if old is None:
             continue
         noise = max(0.05, relative_spread(row) + relative_spread(old))
@@ -79,7 +106,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
     figure, axes = pyplot.subplots(figsize=(9, 6))
     for backend in dict.fromkeys(r["backend"] for r in rows):
-        mine = sorted((r for r in rows if r["backend"] == backend), key=lambda r: r["size_bytes"])
+        mine = sorted((r for r in rows if r["backend"] == backend and r["kind"] == "json"), key=lambda r: r["size_bytes"])
         sizes = [r["size_bytes"] for r in mine]
         line, = axes.plot(sizes, [r["push_s"] + r["pull_s"] for r in mine], marker="o", label=backend)
         axes.plot(sizes, [r["raw_push_s"] + r["raw_pull_s"] for r in mine], linestyle="--", color=line.get_color())
@@ -94,16 +121,26 @@ def main() -> None:
     settings = sandbox.load_settings()
     quick = os.environ.get("QUICK") == "1"
     sizes, reps = (QUICK_SIZES, 1) if quick else (SIZES, 5)
+    chosen = os.environ.get("BACKENDS", "").split(",") if os.environ.get("BACKENDS") else sandbox.backends()
     rows = []
-    for backend in sandbox.backends():
+    for backend in chosen:
         print(f"bench: BACKEND={backend}, {len(sizes)} sizes × {reps}", file=sys.stderr, flush=True)
         rows += rows_of(backend, settings, sizes, reps)
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "bench.json").write_text(json.dumps(rows, indent=1))
     report = [f"# XCom push + pull by size (Airflow {settings.version})", "",
-              f"JSON values through each backend, threshold 0; median of {reps}; × raw = (push + pull) / (raw put + raw "
-              "get) of the same bytes with the store's own client (the DB: INSERT + SELECT). Peak RSS of a forked "
-              "push or pull, which starts at the idle process's RSS.", "", *table(rows)]
+              f"JSON records through each backend, threshold 0 (every size goes to the store); median of {reps}. "
+              "× raw = (push + pull) / (raw put + raw get) of the same bytes with the store's own client library "
+              "(boto3, azure-storage-blob, google-cloud-storage, redis-py, files; the DB: INSERT + SELECT). "
+              "× raw + codec adds one encode + decode of the value (json.dumps + loads; the DataFrame: to_parquet + "
+              "read_parquet), which no XCom of it can skip. "
+              "Peak RSS of a forked task that pushes or pulls; beyond the value = (peak − idle RSS − the value's own "
+              "Python objects) / size; encode alone = json.dumps (to_parquet) of the value in the same way.", "",
+              *table([r for r in rows if r["kind"] != "small"])]
+    small = [r for r in rows if r["kind"] == "small"]
+    if small:
+        report += ["", f"{small[0]['count']:,} small values ({small[0]['size_bytes']} bytes of JSON, under the "
+                   "threshold: they stay in the row), per XCom, median of 5 batches:", "", *small_table(small)]
     plot(rows, REPORTS / "bench-latency.png")
     report += ["", "![push + pull by size](bench-latency.png)"]  # as docs/measured.md shows it
     (REPORTS / "bench-sizes.md").write_text("\n".join(report) + "\n")

@@ -26,6 +26,10 @@ COMPRESSION: dict[str, tuple[str, Callable[[bytes], bytes], Callable[[bytes], by
     "bz2": (".bz2", bz2.compress, bz2.decompress),
     "lzma": (".xz", lzma.compress, lzma.decompress),
 }
+# What Airflow's XComDecoder reacts to: serde's class key, its older "__type", or any escaped character
+# (which could spell either). JSON without them decodes to the same plain values without the decoder's
+# Python hook on every object, at C speed: half the time of a pull of records.
+SERDE_MARKERS = (b"__classname__", b"__type", b"\\u")
 SUFFIXES = (ARROW, PARQUET, JSON, *(JSON + suffix for suffix, _, _ in COMPRESSION.values()))
 
 
@@ -94,4 +98,6 @@ def decode(data: bytes, suffix: str, decoder: type[json.JSONDecoder] | None = No
     for compressed, _, decompress in COMPRESSION.values():
         if suffix == JSON + compressed:
             data = decompress(data)
-    return json.loads(data.decode("utf-8"), cls=decoder)
+    if decoder is not None and any(marker in data for marker in SERDE_MARKERS):
+        return json.loads(data.decode("utf-8"), cls=decoder)
+    return json.loads(data.decode("utf-8"))

@@ -50,11 +50,14 @@ class XComObjectStorageBackend(OffloadingXComBackend):
         # bucket must fail the write instead (all three refuse to write into a bucket that does not exist).
         if _is_local(path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)  # one put (or one multipart upload), so readers never see a partial object
+        # One put (a multipart upload past fsspec's chunk size), so readers never see a partial object; unlike
+        # write_bytes, no copy into a write buffer and no 5 MB multipart parts.
+        path.fs.pipe_file(path.path, data)
 
     @classmethod
     def read_object(cls, url: str) -> bytes:
-        return compat.object_storage_path(url).read_bytes()
+        path = compat.object_storage_path(url)
+        return path.fs.cat_file(path.path)  # one GET, without read_bytes' buffered file
 
     @classmethod
     def delete_object(cls, url: str) -> None:

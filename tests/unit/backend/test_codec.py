@@ -51,3 +51,29 @@ def test_other_types_are_not_tabular():
 def test_a_name_without_a_known_suffix_is_an_error():
     with pytest.raises(ValueError, match="does not end with a suffix xcomlab writes"):
         codec.suffix_of("s3://b/x/key.pickle")
+
+
+class SpyDecoder(json.JSONDecoder):
+    """Records the objects its hook sees, as Airflow's XComDecoder turns serde's dicts into objects."""
+
+    seen: list = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, object_hook=self.hook, **kwargs)
+
+    def hook(self, dct):
+        SpyDecoder.seen.append(dct)
+        return ("object", dct["__classname__"]) if "__classname__" in dct else dct
+
+
+@pytest.mark.parametrize(("text", "hooked"), [
+    ('[{"id": 1, "name": "a"}]', False),
+    ('{"when": {"__classname__": "pendulum.datetime.DateTime", "__version__": 2, "__data__": 0}}', True),
+    ('{"old": {"__type": "datetime", "__var": 0}}', True),
+    ('{"\\u005f_classname__": "x"}', True),  # an escaped key may spell a marker
+])
+def test_the_decoder_sees_every_value_that_may_hold_an_airflow_object(text, hooked):
+    SpyDecoder.seen = []
+    back = codec.decode(codec.encode_json(text, None).data, codec.JSON, SpyDecoder)
+    assert bool(SpyDecoder.seen) == hooked
+    assert back == json.loads(text, cls=SpyDecoder)
