@@ -57,11 +57,14 @@ e2e: ## End-to-end: every backend against the real stack, report in reports/ (KE
 check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]
 	@uv run --quiet python -m xcomlab_harness.check
 
-bench: ## Every backend x JSON size and a DataFrame vs the store's own client, memory, 1,000 small XComs; warm up, switches, the stack at rest, cleaning 10,000 XComs; writes docs/measured.md (needs `make up`; QUICK=1: 3 sizes once; BACKENDS=a,b; BASELINE=reports/bench.json of an earlier run flags ratios that got worse)
+bench: ## Every backend x JSON size and a DataFrame vs the store's own client, memory, 1,000 small XComs; a 16 MB profile, 200 mapped x 1 MB; warm up, switches, the stack at rest, cleaning 10,000 XComs; writes docs/measured.md (needs `make up`; QUICK=1: 3 sizes once; BACKENDS=a,b; BASELINE=reports/bench.json of an earlier run flags ratios that got worse)
 ifeq ($(QUICK),1)
 	@QUICK=1 BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
 else
 	@BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
+	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/profile.py > reports/bench-profile.md; \
+	  status=$$?; cat reports/bench-profile.md; exit $$status
+	@uv run python tests/bench/fanout.py
 	@python3 tests/bench/stack.py
 	@uv run python tests/bench/cleanup_scale.py
 	@python3 tests/bench/measured.py

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = [("XCom push + pull by size, every backend", "bench-sizes.md"), ("The stack", "bench-stack.md"),
+PARTS = [("XCom push + pull by size, every backend", "bench-sizes.md"), ("Where the time goes", "bench-profile.md"),
+         ("Fan-out", "bench-fanout.md"), ("The stack", "bench-stack.md"),
          ("Cleaning XComs at scale", "bench-cleanup.md")]
 
 

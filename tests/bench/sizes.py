@@ -22,11 +22,15 @@ REPORTS = sandbox.ROOT / "reports"
 # Every size goes to the store: the matrix measures the store, not the threshold.
 # db.env sets no backend: empty means Airflow's own BaseXCom, whatever the stack runs.
 THRESHOLD_ZERO = {"AIRFLOW__XCOMLAB__THRESHOLD": "0", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "0"}
+SMALL_THRESHOLD = {"AIRFLOW__XCOMLAB__THRESHOLD": "1000", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "1000"}
 
 
-def rows_of(backend: str, settings, sizes: list, reps: int) -> list[dict]:
-    env = {"AIRFLOW__CORE__XCOM_BACKEND": "", **sandbox.backend_environment(settings, backend), **THRESHOLD_ZERO, "BENCH_BACKEND": backend,
-           "BENCH_SIZES": ",".join(map(str, sizes)), "BENCH_REPS": str(reps), "BENCH_SMALL": "0" if reps == 1 else "1"}
+def rows_of(backend: str, settings, sizes: list, reps: int, small: bool = False) -> list[dict]:
+    """The matrix's rows for one backend (threshold 0), or its small values' row (the stack's threshold)."""
+    env = {"AIRFLOW__CORE__XCOM_BACKEND": "", **sandbox.backend_environment(settings, backend),
+           **(SMALL_THRESHOLD if small else THRESHOLD_ZERO), "BENCH_BACKEND": backend,
+           "BENCH_SIZES": "" if small else ",".join(map(str, sizes)), "BENCH_REPS": str(reps),
+           "BENCH_SMALL": "1" if small else "0"}
     flags = [part for key, value in env.items() for part in ("-e", f"{key}={value}")]
     command = [sys.executable, str(sandbox.ROOT / "harness/src/xcomlab_harness/sandbox.py"), "compose", "exec",
                "-T", *flags, "airflow-scheduler", "python", "-"]
@@ -73,9 +77,44 @@ def small_table(rows: list[dict]) -> list[str]:
 def overhead(row: dict, step: str) -> str:
     """What a push or pull needs beyond the idle task and the value it holds, in multiples of its size (from
     1 MB: below, the process's own noise is larger than the value)."""
-    if row["size_bytes"] < 500_000:
-        return "–"
-    return f"{max(0, row[f'overhead_{step}_bytes']) / row['size_bytes']:.1f}"
+    return "–" if row["size_bytes"] < 500_000 else f"{times(row, step):.1f}"
+
+
+XCOMLAB = ("xcomlab-", "redis", "localfs")  # xcom-lab's own backends, which the targets are about
+
+
+def targets(rows: list[dict]) -> list[str]:
+    """The issue's targets for xcom-lab's backends, each with its verdict and the worst case that decides it."""
+    ours = [r for r in rows if r["kind"] == "json" and r["backend"].startswith(XCOMLAB)]
+    lines = []
+    for label, limit, chosen in (("≤ 1.2× the raw round trip from 1 MB", 1.2, [r for r in ours if r["size_bytes"] >= 500_000]),
+                                 ("≤ 1.5× at 64 KB", 1.5, [r for r in ours if 30_000 <= r["size_bytes"] < 500_000])):
+        if chosen:
+            worst, worst_codec = max(chosen, key=lambda r: r["ratio"]), max(chosen, key=lambda r: r["ratio_with_codec"])
+            lines.append(f"- {label}: {verdict(worst['ratio'], limit)}, worst {where(worst, 'ratio')}; counting the "
+                         f"encode + decode no XCom can skip: {verdict(worst_codec['ratio_with_codec'], limit)}, worst "
+                         f"{where(worst_codec, 'ratio_with_codec')}.")
+    big = [r for r in ours if r["size_bytes"] >= 500_000]
+    if big:
+        limit = 2.5
+        worst = {step: max(big, key=lambda r: r[f"overhead_{step}_bytes"] / r["size_bytes"]) for step in ("push", "pull")}
+        codec = max(r["overhead_codec_bytes"] / r["size_bytes"] for r in big)
+        lines.append("- Peak RSS ≤ 2.5 × size + the idle task's, beyond the value itself: " + "; ".join(
+            f"{step} {verdict(times(r, step), limit)}, worst {times(r, step):.1f}× ({r['backend']} at "
+            f"{megabytes(r['size_bytes'])} MB)" for step, r in worst.items()) + f"; json.dumps alone needs up to {codec:.1f}×.")
+    return lines
+
+
+def verdict(value: float, limit: float) -> str:
+    return "met" if value <= limit else f"missed by {value / limit - 1:.0%}"
+
+
+def where(row: dict, key: str) -> str:
+    return f"{row[key]:.2f}× ({row['backend']} at {megabytes(row['size_bytes'])} MB)"
+
+
+def times(row: dict, step: str) -> float:
+    return max(0, row[f"overhead_{step}_bytes"]) / row["size_bytes"]
 
 
 def regressions(rows: list[dict], baseline: list[dict]) -> list[str]:
@@ -126,6 +165,8 @@ def main() -> None:
     for backend in chosen:
         print(f"bench: BACKEND={backend}, {len(sizes)} sizes × {reps}", file=sys.stderr, flush=True)
         rows += rows_of(backend, settings, sizes, reps)
+        if not quick:
+            rows += rows_of(backend, settings, [], reps, small=True)
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "bench.json").write_text(json.dumps(rows, indent=1))
     report = [f"# XCom push + pull by size (Airflow {settings.version})", "",
@@ -137,6 +178,7 @@ def main() -> None:
               "Peak RSS of a forked task that pushes or pulls; beyond the value = (peak − idle RSS − the value's own "
               "Python objects) / size; encode alone = json.dumps (to_parquet) of the value in the same way.", "",
               *table([r for r in rows if r["kind"] != "small"])]
+    report += ["", "Targets, for xcom-lab's backends (xcomlab-*, redis, localfs):", "", *targets(rows)]
     small = [r for r in rows if r["kind"] == "small"]
     if small:
         report += ["", f"{small[0]['count']:,} small values ({small[0]['size_bytes']} bytes of JSON, under the "

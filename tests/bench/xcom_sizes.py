@@ -13,6 +13,7 @@ import functools
 import importlib
 import io
 import json
+import logging
 import os
 import resource
 import statistics
@@ -27,10 +28,12 @@ from urllib.parse import urlsplit
 REPORT, sys.stdout = sys.stdout, sys.stderr  # Airflow logs to stdout; the rows go to the real one
 BACKEND = os.environ["BENCH_BACKEND"]
 # JSON sizes in bytes, and "dataframe": a 50 MB pandas DataFrame.
-CASES = [case if case == "dataframe" else int(case) for case in os.environ["BENCH_SIZES"].split(",")]
+CASES = [case if case == "dataframe" else int(case) for case in os.environ["BENCH_SIZES"].split(",") if case]
 REPS = int(os.environ.get("BENCH_REPS", "5"))
 
 import sqlalchemy  # noqa: E402
+
+logging.getLogger("azure").setLevel(logging.WARNING)  # azure-storage-blob logs every request at INFO
 
 from xcomlab import compat  # noqa: E402
 
@@ -313,8 +316,7 @@ def measure(case: int | str, rss_row: dict) -> dict:
 
 def small_values(count: int = 1_000, batches: int = 5) -> dict:
     """`count` XComs under the threshold (they stay in the row): each backend's cost per XCom vs the DB's own
-    INSERT + SELECT of the same row."""
-    os.environ.update({"AIRFLOW__XCOMLAB__THRESHOLD": "1000", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "1000"})
+    INSERT + SELECT of the same row. Run in a process of its own, with the stack's threshold."""
     values = [{"n": i, "status": "ok", "rows": i * 3} for i in range(count)]
     per = count // batches
     pushes, pulls, raw_puts, raw_gets = [], [], [], []
@@ -345,13 +347,17 @@ def small_values(count: int = 1_000, batches: int = 5) -> dict:
 def main() -> None:
     with ENGINE.begin() as db:  # a scratch table for the rows, as Airflow's xcom table holds them
         db.execute(sqlalchemy.text("CREATE TABLE IF NOT EXISTS xcomlab_bench (id text PRIMARY KEY, value text)"))
-    # Memory first, in children forked before this process touches the store or grows its heap timing.
-    memories = {case: memory(case) for case in CASES}
-    backend()
-    for case in CASES:
-        print(json.dumps(measure(case, memories[case])), file=REPORT, flush=True)
-    if os.environ.get("BENCH_SMALL") == "1":
-        print(json.dumps(small_values()), file=REPORT, flush=True)
+    try:
+        # Memory first, in children forked before this process touches the store or grows its heap timing.
+        memories = {case: memory(case) for case in CASES}
+        backend()
+        for case in CASES:
+            print(json.dumps(measure(case, memories[case])), file=REPORT, flush=True)
+        if os.environ.get("BENCH_SMALL") == "1":
+            print(json.dumps(small_values()), file=REPORT, flush=True)
+    finally:
+        with ENGINE.begin() as db:
+            db.execute(sqlalchemy.text("DROP TABLE xcomlab_bench"))
 
 
 if __name__ == "__main__":
