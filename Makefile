@@ -61,6 +61,7 @@ bench: ## Every backend x JSON size and a DataFrame vs the store's own client, m
 ifeq ($(QUICK),1)
 	@QUICK=1 BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
 else
+	@mkdir -p reports && date +%s > reports/.bench-started
 	@BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
 	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/profile.py > reports/bench-profile.md; \
 	  status=$$?; cat reports/bench-profile.md; exit $$status

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from xcomlab_harness import sandbox
@@ -20,13 +21,13 @@ QUICK_SIZES = [1_000, 1_000_000, 16_000_000]
 SCRIPT = Path(__file__).with_name("xcom_sizes.py")
 REPORTS = sandbox.ROOT / "reports"
 # Every size goes to the store: the matrix measures the store, not the threshold.
-# db.env sets no backend: empty means Airflow's own BaseXCom, whatever the stack runs.
 THRESHOLD_ZERO = {"AIRFLOW__XCOMLAB__THRESHOLD": "0", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "0"}
 SMALL_THRESHOLD = {"AIRFLOW__XCOMLAB__THRESHOLD": "1000", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "1000"}
 
 
 def rows_of(backend: str, settings, sizes: list, reps: int, small: bool = False) -> list[dict]:
     """The matrix's rows for one backend (threshold 0), or its small values' row (the stack's threshold)."""
+    # db.env sets no backend: empty means Airflow's own BaseXCom, whatever the stack runs.
     env = {"AIRFLOW__CORE__XCOM_BACKEND": "", **sandbox.backend_environment(settings, backend),
            **(SMALL_THRESHOLD if small else THRESHOLD_ZERO), "BENCH_BACKEND": backend,
            "BENCH_SIZES": "" if small else ",".join(map(str, sizes)), "BENCH_REPS": str(reps),
@@ -157,6 +158,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main() -> None:
+    started = time.monotonic()
     settings = sandbox.load_settings()
     quick = os.environ.get("QUICK") == "1"
     sizes, reps = (QUICK_SIZES, 1) if quick else (SIZES, 5)
@@ -184,7 +186,8 @@ def main() -> None:
         report += ["", f"{small[0]['count']:,} small values ({small[0]['size_bytes']} bytes of JSON, under the "
                    "threshold: they stay in the row), per XCom, median of 5 batches:", "", *small_table(small)]
     plot(rows, REPORTS / "bench-latency.png")
-    report += ["", "![push + pull by size](bench-latency.png)"]  # as docs/measured.md shows it
+    report += ["", f"This matrix{' (QUICK=1)' if quick else ''} took {(time.monotonic() - started) / 60:.1f} min.",
+               "", "![push + pull by size](bench-latency.png)"]  # as docs/measured.md shows it
     (REPORTS / "bench-sizes.md").write_text("\n".join(report) + "\n")
     print("\n".join(report))
     if os.environ.get("BASELINE"):
