@@ -66,9 +66,9 @@ else
 	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/profile.py > reports/bench-profile.md; \
 	  status=$$?; cat reports/bench-profile.md; exit $$status
 	@uv run python tests/bench/fanout.py
-	@python3 tests/bench/stack.py
+	@uv run python tests/bench/stack.py
 	@uv run python tests/bench/cleanup_scale.py
-	@python3 tests/bench/measured.py
+	@uv run python tests/bench/measured.py
 endif
 
 doctor: ## Orphan audit of every store (ARGS="--fix" deletes orphans older than an hour; see --help)

@@ -41,6 +41,10 @@ ENGINE = sqlalchemy.create_engine(compat.conf().get("database", "sql_alchemy_con
 INSERT = sqlalchemy.text("INSERT INTO xcomlab_bench VALUES (:id, :v)")
 SELECT = sqlalchemy.text("SELECT value FROM xcomlab_bench WHERE id = :id")
 DELETE = sqlalchemy.text("DELETE FROM xcomlab_bench WHERE id = :id")
+# The DB's raw limit: the same bytes (JSON or parquet) in a bytea column.
+RAW_INSERT = sqlalchemy.text("INSERT INTO xcomlab_bench_raw VALUES (:id, :data)")
+RAW_SELECT = sqlalchemy.text("SELECT data FROM xcomlab_bench_raw WHERE id = :id")
+RAW_DELETE = sqlalchemy.text("DELETE FROM xcomlab_bench_raw WHERE id = :id")
 
 
 def value_of(case: int | str):
@@ -199,9 +203,9 @@ def raw_round_trip(url: str | None, data: bytes) -> tuple[float, float]:
     """Put + get of the same bytes beside where the backend wrote, with the store's own client (None: the DB)."""
     if url is None:
         row_id = str(uuid.uuid4())
-        put = timed(lambda: sql(INSERT, id=row_id, v=data.decode()))[0]
-        get = timed(lambda: sql(SELECT, id=row_id))[0]
-        sql(DELETE, id=row_id)
+        put = timed(lambda: sql(RAW_INSERT, id=row_id, data=data))[0]
+        get = timed(lambda: sql(RAW_SELECT, id=row_id))[0]
+        sql(RAW_DELETE, id=row_id)
         return put, get
     put, get, delete = raw_client(url)
     put_s, get_s = timed(lambda: put(data))[0], timed(get)[0]
@@ -248,9 +252,18 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def ready(case: int | str) -> None:
+    """What a task has imported before it holds its value: the backend, and pandas for a DataFrame (not the
+    value's cost)."""
+    backend()
+    if case == "dataframe":
+        import pandas  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+
+
 def push_in_child(case: int | str) -> dict:
     """A pushing task: builds the value, holds it, pushes it."""
-    backend()
+    ready(case)
     start = rss()
     value = value_of(case)
     holding = rss()
@@ -258,9 +271,9 @@ def push_in_child(case: int | str) -> dict:
     return {"start": start, "value": holding - start, "peak": peak_rss(), "row": [row_id, text, as_bytes]}
 
 
-def pull_in_child(row_id: str, text: str, as_bytes: bool) -> dict:
+def pull_in_child(case: int | str, row_id: str, text: str, as_bytes: bool) -> dict:
     """A pulling task: pulls the value and holds it."""
-    backend()
+    ready(case)
     start = rss()
     pull(row_id, as_bytes)
     peak = peak_rss()
@@ -270,6 +283,7 @@ def pull_in_child(row_id: str, text: str, as_bytes: bool) -> dict:
 
 def encode_in_child(case: int | str) -> dict:
     """The codec alone (json.dumps, to_parquet): what any backend's push needs at least, beyond the value."""
+    ready(case)
     value = value_of(case)
     holding = rss()
     bytes_of(value)
@@ -280,7 +294,7 @@ def memory(case: int | str) -> dict:
     """Peak RSS of a pushing and a pulling task, and what the backend needs beyond holding the value itself."""
     pushed = in_child(lambda: push_in_child(case))
     row_id, text, as_bytes = pushed["row"]
-    pulled = in_child(lambda: pull_in_child(row_id, text, as_bytes))
+    pulled = in_child(lambda: pull_in_child(case, row_id, text, as_bytes))
     encoded = in_child(lambda: encode_in_child(case))
     return {"overhead_codec_bytes": encoded["beyond"], "idle_rss_bytes": pushed["start"], "value_rss_bytes": pushed["value"],
             "peak_rss_push_bytes": pushed["peak"], "peak_rss_pull_bytes": pulled["peak"],
@@ -331,7 +345,7 @@ def small_values(count: int = 1_000, batches: int = 5) -> dict:
         texts = [json.dumps(value) for value in mine]
         ids = [str(uuid.uuid4()) for _ in mine]
         raw_puts.append(timed(lambda: [sql(INSERT, id=i, v=t) for i, t in zip(ids, texts)])[0])
-        raw_gets.append(timed(lambda: [sql(SELECT, id=i) for i in ids])[0])
+        raw_gets.append(timed(lambda: [sql(SELECT, id=i) for i in ids])[0])  # the row as Airflow stores it
         for i in ids:
             sql(DELETE, id=i)
         pushes.append(push_s / per), pulls.append(pull_s / per)
@@ -347,6 +361,7 @@ def small_values(count: int = 1_000, batches: int = 5) -> dict:
 def main() -> None:
     with ENGINE.begin() as db:  # a scratch table for the rows, as Airflow's xcom table holds them
         db.execute(sqlalchemy.text("CREATE TABLE IF NOT EXISTS xcomlab_bench (id text PRIMARY KEY, value text)"))
+        db.execute(sqlalchemy.text("CREATE TABLE IF NOT EXISTS xcomlab_bench_raw (id text PRIMARY KEY, data bytea)"))
     try:
         # Memory first, in children forked before this process touches the store or grows its heap timing.
         memories = {case: memory(case) for case in CASES}
@@ -357,7 +372,7 @@ def main() -> None:
             print(json.dumps(small_values()), file=REPORT, flush=True)
     finally:
         with ENGINE.begin() as db:
-            db.execute(sqlalchemy.text("DROP TABLE xcomlab_bench"))
+            db.execute(sqlalchemy.text("DROP TABLE xcomlab_bench, xcomlab_bench_raw"))
 
 
 if __name__ == "__main__":
