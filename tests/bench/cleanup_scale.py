@@ -30,9 +30,7 @@ def seconds(task: dict) -> float:
 def main() -> None:
     settings = sandbox.load_settings()
     env = sandbox.compose_env(settings, sandbox.offline_from_state(settings))
-    api = AirflowAPI(f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}", settings["AIRFLOW_ADMIN_USER"],
-                     settings["AIRFLOW_ADMIN_PASSWORD"], airflow_major=sandbox.airflow_major(settings))
-    api.login()
+    api = AirflowAPI.of_sandbox(settings)
     db = MetadataDB(settings)
     for dag_id in (SOURCE, CLEANUP):
         api.wait_for_dag(dag_id)

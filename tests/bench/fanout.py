@@ -6,7 +6,6 @@ the run's wall time, and from outside Airflow that every value landed (one objec
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from datetime import datetime
 
@@ -14,14 +13,11 @@ from xcomlab_harness import sandbox
 from xcomlab_harness.airflow_api import AirflowAPI
 from xcomlab_harness.probes import all_probes
 
+from stack import timed_up as switch  # tests/bench/stack.py: `make up BACKEND=...`
+
 BACKENDS = ["xcomlab-s3", "xcomlab-gcs", "xcomlab-azure", "redis"]
 COUNT, SIZE = int(os.environ.get("FANOUT_COUNT", "200")), 1_000_000
 DAG = "xcom_fanout"
-
-
-def switch(backend: str) -> None:
-    subprocess.run(["make", "--no-print-directory", "up", f"BACKEND={backend}"], cwd=sandbox.ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
 
 
 def landed(probes: list, run_id: str) -> tuple[int, int]:
@@ -31,12 +27,10 @@ def landed(probes: list, run_id: str) -> tuple[int, int]:
     return len(items), sum(1 for meta in items.values() if meta.size >= SIZE)
 
 
-def run_on(backend: str, settings) -> str:
+def run_on(backend: str) -> str:
     switch(backend)
     settings = sandbox.load_settings()
-    api = AirflowAPI(f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}", settings["AIRFLOW_ADMIN_USER"],
-                     settings["AIRFLOW_ADMIN_PASSWORD"], airflow_major=sandbox.airflow_major(settings))
-    api.login()
+    api = AirflowAPI.of_sandbox(settings)
     api.wait_for_dag(DAG)
     run_id = api.trigger(DAG, {"count": COUNT, "size": SIZE})
     api.wait_for_run(DAG, run_id, timeout=1800)
@@ -56,7 +50,7 @@ def main() -> None:
     before = os.environ.get("BACKEND") or settings["BACKEND"]
     rows = []
     try:
-        rows = [run_on(backend, settings) for backend in BACKENDS]
+        rows = [run_on(backend) for backend in BACKENDS]
     finally:
         switch(before)
     lines = [f"# Fan-out: {COUNT} mapped tasks × 1 MB (Airflow {settings['AIRFLOW_VERSION']}, LocalExecutor)", "",

@@ -171,11 +171,7 @@ def stack(docker_services, compose_env, settings) -> Stack:
 
 @pytest.fixture(scope="session")
 def airflow(stack, settings) -> AirflowAPI:
-    api = AirflowAPI(f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}",
-                     settings["AIRFLOW_ADMIN_USER"], settings["AIRFLOW_ADMIN_PASSWORD"],
-                     airflow_major=sandbox.airflow_major(settings))
-    api.login()
-    return api
+    return AirflowAPI.of_sandbox(settings)
 
 
 @pytest.fixture(scope="session")

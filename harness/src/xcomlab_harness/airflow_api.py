@@ -21,6 +21,16 @@ class AirflowAPI:
         self.session = requests.Session()
         self._credentials = {"username": username, "password": password}
 
+    @classmethod
+    def of_sandbox(cls, settings) -> AirflowAPI:
+        """The running sandbox's API (its port and admin login from the settings), logged in."""
+        from xcomlab_harness.stack.settings import airflow_major
+
+        api = cls(f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}", settings["AIRFLOW_ADMIN_USER"],
+                  settings["AIRFLOW_ADMIN_PASSWORD"], airflow_major=airflow_major(settings))
+        api.login()
+        return api
+
     def login(self) -> None:
         if not self.v2:
             self.session.auth = (self._credentials["username"], self._credentials["password"])

@@ -84,9 +84,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
         return verdict
     record(loading.loads_in_components(env, settings), started)
 
-    api = AirflowAPI(f"http://127.0.0.1:{settings.get('AIRFLOW_PORT', '8080')}", settings["AIRFLOW_ADMIN_USER"],
-                     settings["AIRFLOW_ADMIN_PASSWORD"], airflow_major=sandbox.airflow_major(settings))
-    api.login()
+    api = AirflowAPI.of_sandbox(settings)
     task_services = loading.components(settings)[1:2] if not sandbox.runs_celery(settings) else \
         ["airflow-worker-a", "airflow-worker-b"]  # LocalExecutor runs tasks in the scheduler's container
     probes = all_probes(settings, env, task_services)
