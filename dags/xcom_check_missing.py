@@ -1,4 +1,4 @@
-"""`make check` missing-object: `push` pushes a big value; `pull` waits until the harness has deleted the
+"""`make check` missing-object: `push` pushes a value of the shape the run's conf names; `pull` waits until the harness has deleted the
 object behind Airflow's back (it sets the Variable xcom_check_missing_<run_id>), then pulls. A good backend
 fails `pull` with an error naming the XCom; `pull` logs `xcom-lab-pulled {...}` when it got a value instead.
 """
@@ -9,6 +9,7 @@ import json
 import time
 
 import pendulum
+from xcom_lab_shapes import describe, recipe, same, value_of
 
 try:  # Airflow 3
     from airflow.sdk import Variable, dag, task
@@ -16,7 +17,6 @@ except ImportError:  # Airflow 2.x
     from airflow.decorators import dag, task
     from airflow.models import Variable
 
-BIG = {"rows": ["x" * 100] * 30}
 WAIT_SECONDS = 120
 
 
@@ -33,7 +33,8 @@ def go_signal(run_id: str):
 def xcom_check_missing():
     @task
     def push(**context):
-        context["ti"].xcom_push(key="lost", value=BIG)
+        shape, key = recipe(context["dag_run"].conf)
+        context["ti"].xcom_push(key=key or "lost", value=value_of(shape))
 
     @task
     def pull(**context):
@@ -42,9 +43,11 @@ def xcom_check_missing():
             if time.monotonic() > deadline:
                 raise TimeoutError("the harness never deleted the object")
             time.sleep(0.5)
-        value = context["ti"].xcom_pull(task_ids="push", key="lost")
+        shape, key = recipe(context["dag_run"].conf)
+        value = context["ti"].xcom_pull(task_ids="push", key=key or "lost")
         print("xcom-lab-pulled " + json.dumps({"type": type(value).__name__, "repr": repr(value)[:200],
-                                               "equal": value == BIG}), flush=True)
+                                               "kind": describe(value), "equal": same(value_of(shape), value)}),
+              flush=True)
 
     push() >> pull()
 

@@ -65,24 +65,39 @@ def changes(expected, got, path: str) -> list[str]:
     return [] if expected == got else [f"{path}: {expected!r:.60} came back as {got!r:.60}"]
 
 
+def outcome(error: BaseException) -> str:
+    return f"{type(error).__module__}.{type(error).__name__}: {str(error)[:300]}".removeprefix("builtins.")
+
+
 @dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False, tags=["xcom-lab", "check"])
 def xcom_check_types():
     @task
     def push(**context):
-        for key, value in VALUES.items():
-            context["ti"].xcom_push(key=key, value=value)
-        context["ti"].xcom_push(key="big", value=BIG)
+        found = {}
+        for key, value in {**VALUES, "big": BIG}.items():  # each on its own: one failing type hides no other
+            try:
+                context["ti"].xcom_push(key=key, value=value)
+                found[key] = "ok"
+            except Exception as err:  # noqa: BLE001 - each type's own outcome is the point
+                found[key] = f"push failed: {outcome(err)}"
+        print("xcom-lab-types " + json.dumps({"phase": "push", "outcomes": found}), flush=True)
 
     @task
     def pull(**context):
-        found, airflow_own = [], []
+        found, airflow_own = {}, []
         for key, value in {**VALUES, "big": BIG}.items():
             expected = airflow_round_trip(value)
             airflow_own += changes(value, expected, key)
-            found += changes(expected, context["ti"].xcom_pull(task_ids="push", key=key), key)
+            try:
+                changed = changes(expected, context["ti"].xcom_pull(task_ids="push", key=key), key)
+                found[key] = "; ".join(changed[:3]) if changed else "ok"
+            except Exception as err:  # noqa: BLE001
+                found[key] = f"pull failed: {outcome(err)}"
         print("xcom-lab-baseline " + json.dumps({"airflow_own_changes": airflow_own[:3], "count": len(airflow_own)}))
-        if found:
-            raise ValueError(f"{len(found)} value(s) changed: " + "; ".join(found[:3]))
+        print("xcom-lab-types " + json.dumps({"phase": "pull", "outcomes": found}), flush=True)
+        bad = [line for line in found.values() if line != "ok"]
+        if bad:
+            raise ValueError(f"{len(bad)} value(s) changed: " + "; ".join(bad[:3]))
         print(f"{len(VALUES) + 1} values came back as Airflow's own backend returns them")
 
     push() >> pull()

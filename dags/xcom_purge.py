@@ -6,16 +6,16 @@ checks that neither the row nor the object/key/file is left.
 from __future__ import annotations
 
 import pendulum
+from xcom_lab_shapes import recipe, value_of
 
 try:  # Airflow 3
     from airflow.sdk import dag, task
 except ImportError:  # Airflow 2.x
     from airflow.decorators import dag, task
 
-BIG = {"rows": ["x" * 100] * 30}
 
 
-def delete_xcoms(ti) -> None:
+def delete_xcoms(ti, key: str) -> None:
     """Both call the backend's purge for each row, then delete the rows."""
     try:
         from airflow.sdk.execution_time.xcom import XCom  # Airflow 3: the configured backend
@@ -24,7 +24,7 @@ def delete_xcoms(ti) -> None:
 
         XCom.clear(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
         return
-    XCom.delete(key="temporary", task_id=ti.task_id, dag_id=ti.dag_id, run_id=ti.run_id, map_index=ti.map_index)
+    XCom.delete(key=key, task_id=ti.task_id, dag_id=ti.dag_id, run_id=ti.run_id, map_index=ti.map_index)
 
 
 @dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False, tags=["xcom-lab"])
@@ -32,9 +32,10 @@ def xcom_purge():
     @task
     def push_and_delete(**context):
         ti = context["ti"]
-        ti.xcom_push(key="temporary", value=BIG)
-        delete_xcoms(ti)
-        if ti.xcom_pull(task_ids=ti.task_id, key="temporary") is not None:
+        shape, key = recipe(context["dag_run"].conf)  # make check: the shape that makes its backend offload
+        ti.xcom_push(key=key or "temporary", value=value_of(shape))
+        delete_xcoms(ti, key or "temporary")
+        if ti.xcom_pull(task_ids=ti.task_id, key=key or "temporary") is not None:
             raise ValueError("the deleted XCom can still be pulled")
 
     push_and_delete()

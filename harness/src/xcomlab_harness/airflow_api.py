@@ -13,6 +13,13 @@ class DagRunFailed(AssertionError):
     pass
 
 
+class TaskEnded(DagRunFailed):
+    """The task reached a final state other than the one waited for: waiting longer cannot help."""
+
+
+FINAL = {"success", "failed", "upstream_failed", "skipped", "removed"}
+
+
 class AirflowAPI:
     def __init__(self, base_url: str, username: str, password: str, airflow_major: int):
         self.base_url = base_url.rstrip("/")
@@ -108,8 +115,11 @@ class AirflowAPI:
         self._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state})
 
     def wait_for_task_state(self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 180) -> None:
+        """Until the task is in state; raises TaskEnded as soon as it ends in another."""
         deadline = time.monotonic() + timeout
-        while self.task_states(dag_id, run_id).get(task_id) != state:
+        while (now := self.task_states(dag_id, run_id).get(task_id)) != state:
+            if now in FINAL:
+                raise TaskEnded(f"{dag_id}.{task_id} ended {now!r}, not {state!r}")
             if time.monotonic() > deadline:
                 raise DagRunFailed(f"{dag_id}.{task_id} not {state!r} after {timeout:.0f} s: {self.explain(dag_id, run_id)}")
             time.sleep(1)

@@ -6,7 +6,9 @@
 
 Per version: the stack comes up with the backend mounted into every Airflow component, each scenario runs
 in turn (xcomlab_harness.scenarios), and reports/check-<name>-<version>.json records the verdict; the
-Markdown, JUnit and HTML reports put the versions side by side. Exit 1 when any scenario fails.
+Markdown, JUnit and HTML reports put the versions side by side, led by the root causes. Exit 0 when every
+scenario passes (or is n/a), 1 when one fails or was not exercised (ALLOW_UNEXERCISED=1: only failures), 2 on
+bad settings or when the harness itself broke (its traceback is in the report).
 """
 
 from __future__ import annotations
@@ -16,15 +18,22 @@ import sys
 import time
 import traceback
 
-from xcomlab_harness import loading, report, sandbox
-from xcomlab_harness.airflow_api import AirflowAPI
+from xcomlab_harness import causes, loading, report, sandbox
+from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed
 from xcomlab_harness.observer import Observer
+from xcomlab_harness.own_code import OwnCode
 from xcomlab_harness.probes import all_probes
 from xcomlab_harness.probes.metadata import MetadataDB
-from xcomlab_harness.scenarios import SCENARIOS, Context
-from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, ScenarioResult, Verdict
+from xcomlab_harness.scenarios import SCENARIOS, Context, written
+from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, ScenarioResult, Verdict
 
 ALL = ("loads", *SCENARIOS, "mwaa-placement")
+# Judge what the others wrote (or need no DAG): they run even when every push fails.
+NO_PUSH = ("pickle", "leftovers", "mwaa-placement", "celery")
+# Pushes of two different shapes (toy's dicts, threshold's strings) that fail alike: every push fails.
+PUSH_PROBES = ("toy", "threshold")
+# Judged on what reached the store: they push the shape `shapes` found this backend offloads.
+STORE_SCENARIOS = ("reference-lookalike", "big", "mapped", "retry", "clear", "missing-object", "delete")
 REPORTS = sandbox.ROOT / "reports"
 
 
@@ -33,6 +42,8 @@ def selected(environ: dict[str, str]) -> list[str]:
     unknown = sorted(set(wanted) - set(ALL))
     if unknown:
         raise sandbox.SandboxError(f"SCENARIOS: unknown {', '.join(unknown)}; choose among {', '.join(ALL)}")
+    if set(wanted) & set(STORE_SCENARIOS):
+        wanted.append("shapes")  # they push what shapes found this backend offloads
     return [s for s in ALL if not wanted or s in wanted or s == "loads"]
 
 
@@ -65,8 +76,11 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
     if settings.get("XCOM_BACKEND"):
         sandbox.prepare_custom_backend(settings)
 
+    own_code = OwnCode(settings)
+
     def record(result: ScenarioResult, started: float) -> None:
         result.seconds = round(time.monotonic() - started, 1)
+        own_code.record(result)
         verdict.scenarios.append(result)
         progress(version, result)
 
@@ -81,6 +95,8 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
         record(refused, started)
         for scenario in scenarios[1:]:
             verdict.scenarios.append(ScenarioResult(scenario, NOT_APPLICABLE, "the backend does not load on this version"))
+        causes.group(verdict)
+        verdict.sources = own_code.sources()
         return verdict
     record(loading.loads_in_components(env, settings), started)
 
@@ -90,17 +106,55 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
     probes = all_probes(settings, env, task_services)
     observer = Observer(probes[:-len(task_services)], probes[-len(task_services):], MetadataDB(settings))
     ctx = Context(api, observer, verdict, settings, env)
+    wall = None  # a failure every push meets: the scenarios after it are blocked by it, not run
     for scenario in scenarios[1:]:
         started = time.monotonic()
-        try:
-            result = loading.mwaa_placement(settings) if scenario == "mwaa-placement" else SCENARIOS[scenario](ctx)
-        except Exception as err:  # noqa: BLE001 - one scenario's trouble must not hide the others' verdicts
-            ctx.state = None  # the stores are in an unknown state: the next scenario snapshots afresh
-            lines = traceback.format_exception_only(err)
-            result = ScenarioResult(scenario, FAIL, f"did not finish: {lines[-1].strip()[:300]}")
-        result.id = scenario
+        if wall and scenario not in NO_PUSH:
+            record(ScenarioResult(scenario, FAIL, wall.evidence, wall.fix), started)
+            continue
+        result = run_scenario(ctx, scenario, settings, env)
         record(result, started)
+        wall = wall or every_push_fails(verdict, scenario)
+    causes.group(verdict, written(ctx))
+    verdict.sources = own_code.sources()
     return verdict
+
+
+def run_scenario(ctx: Context, scenario: str, settings: dict[str, str], env: dict[str, str]) -> ScenarioResult:
+    """One scenario's result; a run that never ends is the backend's failure, any other exception the harness's."""
+    try:
+        result = loading.mwaa_placement(settings, env) if scenario == "mwaa-placement" else SCENARIOS[scenario](ctx)
+    except DagRunFailed as err:
+        ctx.state = None  # the stores are in an unknown state: the next scenario snapshots afresh
+        result = ScenarioResult(scenario, FAIL, f"did not finish: {str(err).splitlines()[0][:300]}")
+    except Exception as err:  # noqa: BLE001 - one scenario's trouble must not hide the others' verdicts
+        ctx.state = None
+        lines = traceback.format_exception_only(err)
+        result = ScenarioResult(scenario, ERROR, f"harness error (xcom-lab's, not your backend's): {lines[-1].strip()[:300]}",
+                                traceback="".join(traceback.format_exception(err))[-4000:])
+    result.id = scenario
+    return result
+
+
+def every_push_fails(verdict: Verdict, scenario: str) -> ScenarioResult | None:
+    """The push probes' shared failure once each has failed at its push task alike (e.g. Airflow 3's keyword
+    signature): then every later push would too."""
+    if scenario != PUSH_PROBES[-1]:
+        return None
+    probes = [verdict.scenario(s) for s in PUSH_PROBES]
+    if not all(p and p.status == FAIL and p.evidence.startswith("push") for p in probes):
+        return None
+    errors = {p.evidence.split(" failed: ", 1)[-1] for p in probes}
+    return probes[0] if len(errors) == 1 else None
+
+
+def exit_code(verdicts: list[Verdict], environ: dict[str, str]) -> int:
+    statuses = {s.status for v in verdicts for s in v.scenarios}
+    if ERROR in statuses:
+        return 2
+    if FAIL in statuses or (NOT_EXERCISED in statuses and environ.get("ALLOW_UNEXERCISED") != "1"):
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.summary_line(verdicts))
     for path in paths:
         print(f"  {path.relative_to(sandbox.ROOT)}")
-    return 1 if any(s.status == FAIL for v in verdicts for s in v.scenarios) else 0
+    return exit_code(verdicts, environ)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from xcomlab_harness import sandbox
+from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.fixes import fix_for
 from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, ScenarioResult
 
@@ -81,25 +82,59 @@ def stack_failed(error: str) -> ScenarioResult:
 
 PLACES = ("plugins", "dags", "include")
 VERDICT = re.compile(r"Verdict: (\w+)")
+PROBLEM = re.compile(r"^  ([A-Za-z_]+): (.+)$")  # a preflight finding: "  DEPLOYS_THEN_FAILS: <where>"
+# Airflow's own schema turns AIRFLOW__SECTION__OPTION into section.option: sections may hold dots
+# ("common.io" is AIRFLOW__COMMON_IO__...), so only the schema can tell where one ends.
+OPTION_KEYS = """
+import json, sys
+from xcomlab import lint
+sections = lint.schema()
+found = {}
+for name in json.load(sys.stdin):
+    setting = lint.from_env(name, "", name, sections)
+    if isinstance(setting, lint.Setting):
+        found[name] = f"{setting.section}.{setting.option}"
+print("xcom-lab-option-keys " + json.dumps(found))
+"""
 
 
-def mwaa_placement(settings: dict[str, str]) -> ScenarioResult:
+def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioResult:
     """The preflight on three MWAA buckets that differ only in where the module lies."""
     source = sandbox.custom_backend_source(settings)
     if source is None:
         return ScenarioResult("mwaa-placement", NOT_APPLICABLE,
                               "the backend is installed as a package: on MWAA it comes from requirements.txt or plugins.zip")
+    options = user_options(settings, env)
     with ThreadPoolExecutor(len(PLACES)) as pool:
-        verdicts = dict(zip(PLACES, pool.map(lambda place: preflight(settings, source, place), PLACES)))
-    evidence = "; ".join(f"{place}/: {verdict}" for place, verdict in verdicts.items())
-    if verdicts["plugins"] != "AVAILABLE":
+        found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, source, place, options), PLACES)))
+    evidence = "; ".join(f"{place}/: {verdict}" + (f" ({why})" if why and verdict != "AVAILABLE" else "")
+                         for place, (verdict, why) in found.items())
+    if found["plugins"][0] != "AVAILABLE":
         return ScenarioResult("mwaa-placement", FAIL, f"no place in the bucket works: {evidence}", fix_for(evidence))
     return ScenarioResult("mwaa-placement", PASS, evidence)
 
 
-def mwaa_bucket(settings: dict[str, str], source: tuple[Path, str], place: str) -> tuple[Path, str]:
+def user_options(settings: dict[str, str], env: dict[str, str]) -> dict[str, str]:
+    """What MWAA's configuration options would hold: core.xcom_backend and the AIRFLOW__ settings of the
+    user's own BACKEND_ENV (not the sandbox's defaults), keyed as Airflow's schema names them."""
+    backend_env = read_dotenv(Path(settings["BACKEND_ENV"]).expanduser()) if settings.get("BACKEND_ENV") else {}
+    names = [k for k in backend_env if k.startswith("AIRFLOW__") and k != "AIRFLOW__CORE__XCOM_BACKEND"]
+    keys = option_keys(env, names) if names else {}
+    return {keys.get(name, name): backend_env[name] for name in names}
+
+
+def option_keys(env: dict[str, str], names: list[str]) -> dict[str, str]:
+    """AIRFLOW__SECTION__OPTION -> section.option, by this version's schema (providers' sections included)."""
+    done = sandbox.compose(env, "exec", "-T", "airflow-scheduler", "python", "-c", OPTION_KEYS,
+                           input=json.dumps(names).encode(), capture_output=True)
+    out = done.stdout.decode(errors="replace")
+    return json.loads(out.split("xcom-lab-option-keys ", 1)[1].splitlines()[0])
+
+
+def mwaa_bucket(settings: dict[str, str], source: tuple[Path, str], place: str,
+                options: dict[str, str]) -> tuple[Path, str]:
     """An MWAA bucket with the toy DAG, the backend's module under place/, and the user's settings as
-    options (AIRFLOW__SECTION__KEY -> section.key) or startup.sh exports (everything else)."""
+    configuration options (AIRFLOW__ ones) or startup.sh exports (everything else)."""
     src, target = source
     bucket = sandbox.CACHE / "check-mwaa" / place
     shutil.rmtree(bucket, ignore_errors=True)
@@ -112,23 +147,37 @@ def mwaa_bucket(settings: dict[str, str], source: tuple[Path, str], place: str) 
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, destination)
     value = settings["XCOM_BACKEND"] if place != "include" else f"include.{settings['XCOM_BACKEND']}"
-    backend_env = sandbox.custom_backend_env(settings)
-    options = {"core.xcom_backend": value}
-    options.update({k.removeprefix("AIRFLOW__").replace("__", ".").lower(): v for k, v in backend_env.items()
-                    if k.startswith("AIRFLOW__") and k.count("__") == 2 and k != "AIRFLOW__CORE__XCOM_BACKEND"})
-    (bucket / "airflow-configuration-options.json").write_text(json.dumps(options, indent=2))
-    exports = "".join(f"export {k}='{v}'\n" for k, v in backend_env.items() if not k.startswith("AIRFLOW__"))
+    (bucket / "airflow-configuration-options.json").write_text(json.dumps({"core.xcom_backend": value, **options},
+                                                                          indent=2))
+    exports = "".join(f"export {k}='{v}'\n" for k, v in sandbox.custom_backend_env(settings).items()
+                      if not k.startswith("AIRFLOW__"))
     (bucket / "startup.sh").write_text(exports)
     for path in [bucket, *bucket.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return bucket, value
 
 
-def preflight(settings: dict[str, str], source: tuple[Path, str], place: str) -> str:
-    bucket, _ = mwaa_bucket(settings, source, place)
+def preflight(settings: dict[str, str], source: tuple[Path, str], place: str,
+              options: dict[str, str]) -> tuple[str, str]:
+    """(verdict, the first finding behind it) of `make mwaa-validate` on a bucket with the module in place/."""
+    bucket, _ = mwaa_bucket(settings, source, place, options)
     env = {k: v for k, v in os.environ.items() if k not in sandbox.CUSTOM_KEYS}
     env.update(MWAA_DIR=str(bucket), AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
     done = subprocess.run([sys.executable, sandbox.__file__, "mwaa-validate"], env=env, capture_output=True,
                           text=True, timeout=300)
     found = VERDICT.findall(done.stdout)
-    return found[-1] if found else f"no verdict (exit {done.returncode}: {done.stderr.strip()[-120:]})"
+    if not found:
+        return f"no verdict (exit {done.returncode}: {done.stderr.strip()[-120:]})", ""
+    return found[-1], first_finding(done.stdout)
+
+
+def first_finding(output: str) -> str:
+    """The preflight's first finding, with its error: why the place did not get AVAILABLE."""
+    lines = output.splitlines()
+    for number, line in enumerate(lines):
+        match = PROBLEM.match(line)
+        if match and match[1] != "note":
+            detail = next((rest.strip()[len("error: "):] for rest in lines[number + 1:number + 3]
+                           if rest.strip().startswith("error: ")), "")
+            return f"{match[2]}: {detail}" if detail else match[2]
+    return ""

@@ -35,16 +35,24 @@ class Change:
     new_rows: dict[RowId, Row] = field(default_factory=dict)  # created or rewritten
     linked: dict[Item, list[RowId]] = field(default_factory=dict)  # new object -> rows (of the after-state) naming it
     formats: dict[Item, str] = field(default_factory=dict)
+    # Folders of container files that rows named (a backend keeping its XComs in files): shared with the
+    # Observer, so files a later scenario shows to be the backend's store count as its objects.
+    file_stores: set[str] = field(default_factory=set)
 
     @property
     def leaks(self) -> list[Item]:
-        """New objects in a store that no row names (orphans)."""
-        return sorted(item for item in self.new_objects if not self.linked.get(item) and not is_file(item))
+        """New objects in a store, or files in the backend's own file folders, that no row names (orphans)."""
+        return sorted(item for item in self.new_objects if not self.linked.get(item)
+                      and (not is_file(item) or self.in_file_store(item)))
 
     @property
     def stray_files(self) -> list[Item]:
-        """New files in a task container that no row names (a backend keeping its XComs there is linked)."""
-        return sorted(item for item in self.new_objects if not self.linked.get(item) and is_file(item))
+        """New files in a task container that no row names, outside the backend's own file folders."""
+        return sorted(item for item in self.new_objects if not self.linked.get(item) and is_file(item)
+                      and not self.in_file_store(item))
+
+    def in_file_store(self, item: Item) -> bool:
+        return any(item.key.startswith(folder + "/") for folder in self.file_stores)
 
     def objects_of(self, row: RowId) -> list[Item]:
         return sorted(item for item, rows in self.linked.items() if row in rows)
@@ -52,6 +60,13 @@ class Change:
 
 def is_file(item: Item) -> bool:
     return item.store.startswith("container://")
+
+
+def file_store(item: Item) -> str | None:
+    """The folder a backend keeps its XCom files in: the first two levels of a named file's path
+    (/tmp/xcom_files of /tmp/xcom_files/<dag>/<run>/...); None for a file lying in a top folder."""
+    parts = item.key.split("/")
+    return "/".join(parts[:3]) if len(parts) > 4 else None
 
 
 def row_label(row: RowId) -> str:
@@ -93,6 +108,7 @@ class Observer:
     def __init__(self, stores: list, containers: list, metadata):
         self.stores, self.containers, self.metadata = stores, containers, metadata
         self._by_store = {}
+        self.file_stores: set[str] = set()
 
     def snapshot(self) -> State:
         probes = self.stores + self.containers
@@ -110,12 +126,14 @@ class Observer:
         return self._by_store[item.store]
 
     def diff(self, before: State, after: State) -> Change:
-        change = Change()
+        change = Change(file_stores=self.file_stores)
         change.new_objects = {item: meta for item, meta in after.objects.items() if before.objects.get(item) != meta}
         change.new_rows = {row: stored for row, stored in after.rows.items() if before.rows.get(row) != stored}
         for item in change.new_objects:
             change.linked[item] = [row for row, stored in after.rows.items() if names(stored.head, item)]
             change.formats[item] = "bucket" if item.key == BUCKET_KEY else self.sniff(item)
+            if change.linked[item] and is_file(item) and (folder := file_store(item)):
+                self.file_stores.add(folder)
         return change
 
     def sniff(self, item: Item) -> str:
@@ -145,11 +163,14 @@ def landings(change: Change, scenario: str) -> list[Landing]:
 
 
 def leftovers(change: Change, scenario: str) -> list[Leftover]:
-    return [Leftover(item.store, item.key, change.new_objects[item].size, change.formats[item], scenario, why(item))
+    return [Leftover(item.store, item.key, change.new_objects[item].size, change.formats[item], scenario, why(item, change))
             for item in change.leaks + change.stray_files]
 
 
-def why(item: Item) -> str:
-    if is_file(item):
-        return "file left in the container"
+FILE_LEFT = "file left in the container"
+
+
+def why(item: Item, change: Change) -> str:
+    if is_file(item) and not change.in_file_store(item):
+        return FILE_LEFT
     return "bucket created" if item.key == BUCKET_KEY else "no XCom row names it"

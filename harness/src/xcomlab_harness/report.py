@@ -1,21 +1,35 @@
 """Render `make check` verdicts (one per Airflow version) as JSON, Markdown, JUnit XML and one HTML page.
 
 All renderers take the verdicts of one backend, the first verdict naming it; scenarios appear in the first
-verdict's order (any a later version added follow).
+verdict's order (any a later version added follow). Every report leads with the root causes: failures that
+share one cause (ScenarioResult.cause, an id in Verdict.causes) are told once, and each later scenario the
+cause failed is "blocked by" it rather than a copy of the same evidence. A cause whose title and fix recur
+on several versions is one numbered cause across the page ("cause 1"), naming the versions it appeared on.
+
+The HTML page is rendered by Jinja2 from templates/ (autoescaped; one self-contained page: inline CSS, no
+scripts, nothing fetched from anywhere).
 """
 
 from __future__ import annotations
 
-import html as _html
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
-from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, STATUSES, ScenarioResult, Verdict
+import jinja2
+
+from xcomlab_harness.verdict import (
+    ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, RootCause, ScenarioResult, SourceFile, Verdict,
+)
 
 NOT_RUN = "not run"  # a scenario one version ran and another did not
+NOT_MEASURED = "not measured"  # a scenario whose lines coverage.py did not measure
+NOTHING_OFFLOADED = "Offloads nothing: every value stayed in the metadata DB"
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def write_json(verdict: Verdict, path: Path) -> None:
@@ -31,44 +45,291 @@ def scenario_ids(verdicts: list[Verdict]) -> list[str]:
 
 
 def summary_line(verdicts: list[Verdict]) -> str:
-    """e.g. "acme.AcmeXCom: 3.3.1 14 pass, 1 fail, 1 n/a; 2.11.2 16 pass, 0 fail, 0 n/a"."""
+    """e.g. "acme.AcmeXCom: 3.3.1 14 pass, 1 fail, 1 n/a, 2 not exercised; 2.11.2 16 pass, 0 fail, 0 n/a".
+
+    pass, fail and n/a are always counted; "not exercised" and "error" only when there are any.
+    """
     _require(verdicts)
+
     def counts(v: Verdict) -> str:
-        return ", ".join(f"{sum(s.status == status for s in v.scenarios)} {status}" for status in STATUSES)
+        n = {status: sum(s.status == status for s in v.scenarios)
+             for status in (PASS, FAIL, NOT_APPLICABLE, NOT_EXERCISED, ERROR)}
+        return ", ".join(f"{count} {status}" for status, count in n.items()
+                         if count or status in (PASS, FAIL, NOT_APPLICABLE))
 
     return f"{verdicts[0].backend}: " + "; ".join(f"{v.airflow_version} {counts(v)}" for v in verdicts)
 
 
+# --- Root causes: shared by every renderer ----------------------------------------------------------------------
+
+
+@dataclass
+class _Occurrence:
+    """One version's RootCause inside a (possibly merged) numbered cause."""
+    version: str
+    cause: RootCause
+    scenarios: list[str]
+
+
+@dataclass
+class _Cause:
+    """A numbered root cause of the page: one RootCause, or the same title and fix on several versions."""
+    number: int
+    title: str
+    fix: str
+    occurrences: list[_Occurrence] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return f"cause-{self.number}"
+
+    @property
+    def label(self) -> str:
+        return f"cause {self.number}"
+
+    @property
+    def versions(self) -> list[str]:
+        return list(dict.fromkeys(o.version for o in self.occurrences))
+
+    @property
+    def evidence(self) -> list[tuple[str, str]]:
+        """(version, evidence); a single ("", evidence) when every version saw the same."""
+        return _per_version([(o.version, o.cause.evidence) for o in self.occurrences])
+
+    @property
+    def scenarios(self) -> list[tuple[str, list[str]]]:
+        """(version, scenarios blocked); a single ("", scenarios) when every version's are the same."""
+        return _per_version([(o.version, o.scenarios) for o in self.occurrences])
+
+
+def _per_version(values: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    if all(value == values[0][1] for _, value in values):
+        return [("", values[0][1])]
+    return values
+
+
+@dataclass
+class _Cell:
+    """What one scenario's result on one version says, causes resolved."""
+    result: ScenarioResult
+    cause: _Cause | None = None  # the numbered cause of a failure
+    root: RootCause | None = None  # this version's own RootCause
+    blocked: bool = False  # an earlier scenario of the same verdict already showed this cause
+
+
+@dataclass
+class _Analysis:
+    causes: list[_Cause]
+    cells: dict[tuple[int, str], _Cell]  # (verdict's index, scenario id)
+
+    def cell(self, index: int, scenario_id: str) -> _Cell | None:
+        return self.cells.get((index, scenario_id))
+
+
+def _analyse(verdicts: list[Verdict]) -> _Analysis:
+    causes: dict[tuple[str, str], _Cause] = {}
+    numbered: dict[tuple[int, str], _Cause] = {}  # (verdict's index, RootCause.id)
+    for index, v in enumerate(verdicts):
+        for root in v.causes:
+            merged = causes.setdefault((root.title, root.fix), _Cause(len(causes) + 1, root.title, root.fix))
+            scenarios = root.scenarios or [s.id for s in v.scenarios if s.cause == root.id]
+            merged.occurrences.append(_Occurrence(v.airflow_version, root, list(scenarios)))
+            numbered[(index, root.id)] = merged
+    cells: dict[tuple[int, str], _Cell] = {}
+    for index, v in enumerate(verdicts):
+        seen: set[str] = set()
+        for s in v.scenarios:
+            root = v.cause(s.cause) if s.cause else None
+            cell = _Cell(s)
+            if root is not None:
+                cell.cause, cell.root = numbered[(index, root.id)], root
+                cell.blocked = s.status == FAIL and s.cause in seen
+                seen.add(s.cause)
+            cells.setdefault((index, s.id), cell)
+    return _Analysis(list(causes.values()), cells)
+
+
+# --- Coverage: the backend's own lines ----------------------------------------------------------------------------
+
+
+def _counts(source: SourceFile) -> tuple[int, int]:
+    """(statements run, statements)."""
+    statements = set(source.statements)
+    run = set(source.run) & statements if statements else set(source.run)
+    return len(run), len(statements)
+
+
+def _ratio(source: SourceFile) -> str:
+    run, statements = _counts(source)
+    return f"{run}/{statements}" + (f" ({100 * run / statements:.0f}%)" if statements else "")
+
+
+def _lines_ran(result: ScenarioResult | None) -> str:
+    if result is None:
+        return NOT_RUN
+    if result.lines_run is None:
+        return NOT_MEASURED
+    return str(sum(len(set(lines)) for lines in result.lines_run.values()))
+
+
+def _source_paths(verdicts: list[Verdict]) -> list[str]:
+    paths: list[str] = []
+    for v in verdicts:
+        paths += [f.path for f in v.sources if f.path not in paths]
+    return paths
+
+
+@dataclass
+class _SourceLine:
+    number: int
+    text: str
+    kind: str  # run, not-run, partly-run (run on some versions only) or plain (no statement)
+    marks: list[str]  # per version: run, not-run or ""
+    title: str
+
+
+@dataclass
+class _SourceView:
+    """One file as the page shows it: versions that measured the same text share one listing."""
+    path: str
+    versions: list[str]
+    files: list[SourceFile]
+    lines: list[_SourceLine]
+
+    @property
+    def ratios(self) -> list[tuple[str, str]]:
+        return [(version, _ratio(f)) for version, f in zip(self.versions, self.files)]
+
+
+def _source_views(verdicts: list[Verdict]) -> list[_SourceView]:
+    views: list[_SourceView] = []
+    for path in _source_paths(verdicts):
+        groups: dict[tuple[str, ...], list[tuple[str, SourceFile]]] = {}
+        for v in verdicts:
+            for f in v.sources:
+                if f.path == path:
+                    groups.setdefault(tuple(f.lines), []).append((v.airflow_version, f))
+        for group in groups.values():
+            versions, files = [g[0] for g in group], [g[1] for g in group]
+            views.append(_SourceView(path, versions, files, _source_lines(versions, files)))
+    return views
+
+
+def _source_lines(versions: list[str], files: list[SourceFile]) -> list[_SourceLine]:
+    statements = [set(f.statements) for f in files]
+    runs = [set(f.run) for f in files]
+    lines = []
+    for number, text in enumerate(files[0].lines, start=1):
+        marks = ["run" if number in run else "not-run" if number in stmts else ""
+                 for stmts, run in zip(statements, runs)]
+        ran = [version for version, mark in zip(versions, marks) if mark == "run"]
+        missed = [version for version, mark in zip(versions, marks) if mark == "not-run"]
+        if ran and missed:
+            kind, title = "partly-run", f"ran on Airflow {', '.join(ran)}; not on {', '.join(missed)}"
+        elif ran:
+            kind, title = "run", "ran"
+        elif missed:
+            kind, title = "not-run", "a statement that never ran"
+        else:
+            kind, title = "plain", ""
+        lines.append(_SourceLine(number, text.rstrip("\r\n"), kind, marks, title))
+    return lines
+
+
 # --- Markdown ---------------------------------------------------------------------------------------------------
 
-_MATRIX_WORD = {PASS: "pass", FAIL: "FAIL", NOT_APPLICABLE: "n/a"}  # FAIL in capitals: it must stand out
+# FAIL, NOT EXERCISED and ERROR in capitals: they must stand out
+_MATRIX_WORD = {PASS: "pass", FAIL: "FAIL", NOT_APPLICABLE: "n/a", NOT_EXERCISED: "NOT EXERCISED", ERROR: "ERROR"}
 
 
 def markdown(verdicts: list[Verdict]) -> str:
     _require(verdicts)
-    out = [f"# xcom-lab check: {verdicts[0].backend}", "", summary_line(verdicts), "", "## Scenarios", ""]
+    analysis = _analyse(verdicts)
+    out = [f"# xcom-lab check: {_md_text(verdicts[0].backend)}", "", _md_text(summary_line(verdicts)), "",
+           "## Root causes", ""]
+    out += _md_causes(verdicts, analysis)
+    out += ["", "## Scenarios", ""]
     out += _md_table(
         ["scenario", *(f"Airflow {v.airflow_version}" for v in verdicts)],
-        [[sid, *(_status_word(v.scenario(sid)) for v in verdicts)] for sid in scenario_ids(verdicts)],
+        [[sid, *(_md_status(analysis.cell(i, sid)) for i in range(len(verdicts)))] for sid in scenario_ids(verdicts)],
     )
-    for v in verdicts:
-        out += ["", f"## Airflow {v.airflow_version}", "", "### Failures", ""]
-        out += _md_table(["scenario", "evidence", "fix"], [[s.id, s.evidence, s.fix] for s in v.failed])
-        not_applicable = [s for s in v.scenarios if s.status == NOT_APPLICABLE]
-        if not_applicable:
-            out += ["", "### Not applicable", ""]
-            out += _md_table(["scenario", "why"], [[s.id, s.evidence] for s in not_applicable])
+    for i, v in enumerate(verdicts):
+        cells = [analysis.cell(i, s.id) for s in v.scenarios]
+        out += ["", f"## Airflow {v.airflow_version}", "",
+                _md_text(f"Offloads: {v.offload}" if v.offload else NOTHING_OFFLOADED), "", "### Failures", ""]
+        out += _md_table(["scenario", "cause", "evidence", "fix"], [
+            [c.result.id, c.cause.label if c.cause else "",
+             f"blocked by {c.cause.title}" if c.blocked else c.result.evidence, "" if c.blocked else c.result.fix]
+            for c in cells if c.result.status == FAIL])
+        for status, heading in ((NOT_EXERCISED, "Not exercised"), (NOT_APPLICABLE, "Not applicable")):
+            results = [s for s in v.scenarios if s.status == status]
+            if results:
+                out += ["", f"### {heading}", ""]
+                out += _md_table(["scenario", "why"], [[s.id, s.evidence] for s in results])
+        errors = [s for s in v.scenarios if s.status == ERROR]
+        if errors:
+            out += ["", "### Harness errors", "",
+                    "xcom-lab's own code broke here: not your backend's failure; please report it.", ""]
+            for s in errors:
+                out += [f"- **{_md_text(s.id)}**: {_md_text(s.evidence)}"]
+                if s.traceback:
+                    fence = "`" * max(3, max((len(m) for m in re.findall("`+", s.traceback)), default=0) + 1)
+                    out += ["", f"{fence}text", s.traceback.rstrip("\n"), fence, ""]
+        for s in v.scenarios:
+            if s.details:
+                out += ["", f"### {_md_text(s.id)}: each item", ""]
+                out += _md_table(["item", "status", "evidence"],
+                                 [[d.item, _MATRIX_WORD.get(d.status, d.status), d.evidence] for d in s.details])
         out += ["", "### Where the XComs landed", ""]
         out += _md_table(["xcom", "store", "key", "size", "format"],
                          [[x.xcom, x.store, x.key, f"{x.size:,}", x.format] for x in v.landings])
         out += ["", "### Leftovers", ""]
         out += _md_table(["store", "key", "size", "format", "scenario", "why"],
                          [[x.store, x.key, f"{x.size:,}", x.format, x.scenario, x.why] for x in v.leftovers])
+    out += ["", "## Your backend's code", ""]
+    out += _md_coverage(verdicts)
     return "\n".join(out) + "\n"
 
 
-def _status_word(result: ScenarioResult | None) -> str:
-    return _MATRIX_WORD[result.status] if result else NOT_RUN
+def _md_causes(verdicts: list[Verdict], analysis: _Analysis) -> list[str]:
+    if not analysis.causes:
+        failed = any(v.failed for v in verdicts)
+        return ["None identified: see each version's failures." if failed else "None: nothing failed."]
+    out = []
+    for cause in analysis.causes:
+        out.append(f"{cause.number}. **{_md_text(cause.title)}** (Airflow {_md_text(', '.join(cause.versions))})")
+        for version, scenarios in cause.scenarios:
+            label = f" on {_md_text(version)}" if version else ""
+            out.append(f"   - scenarios{label}: {_md_text(', '.join(scenarios) or 'none named')}")
+        for version, evidence in cause.evidence:
+            label = f" on {_md_text(version)}" if version else ""
+            out.append(f"   - evidence{label}: {_md_text(evidence)}")
+        out.append(f"   - fix: {_md_text(cause.fix or 'no known fix')}")
+    return out
+
+
+def _md_status(cell: _Cell | None) -> str:
+    if cell is None:
+        return NOT_RUN
+    word = _MATRIX_WORD[cell.result.status]
+    if cell.result.status == FAIL and cell.cause:
+        return f"{word} ({cell.cause.label})"
+    return word
+
+
+def _md_coverage(verdicts: list[Verdict]) -> list[str]:
+    paths = _source_paths(verdicts)
+    if not paths:
+        return ["Coverage was not measured: no lines of the backend's own code were recorded."]
+    out = ["Statements run per file (run/statements), across every scenario:", ""]
+    out += _md_table(
+        ["file", *(f"Airflow {v.airflow_version}" for v in verdicts)],
+        [[path, *(_ratio(f) if (f := next((f for f in v.sources if f.path == path), None)) else NOT_MEASURED
+                  for v in verdicts)] for path in paths])
+    out += ["", "Lines of the backend's code each scenario ran:", ""]
+    out += _md_table(["scenario", *(f"Airflow {v.airflow_version}" for v in verdicts)],
+                     [[sid, *(_lines_ran(v.scenario(sid)) for v in verdicts)] for sid in scenario_ids(verdicts)])
+    return out
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -80,9 +341,13 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _md_cell(value: object) -> str:
-    # a pipe would end the cell, a newline the row; renderers take "<class 'int'>" for an HTML tag and drop it
-    text = " ".join(str(value).split()).replace("|", "\\|")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    # a pipe would end the cell, a newline the row
+    return _md_text(value).replace("|", "\\|")
+
+
+def _md_text(value: object) -> str:
+    # one line; renderers take "<class 'int'>" for an HTML tag and drop it (or run a <script>)
+    return " ".join(str(value).split()).replace("<", "&lt;").replace(">", "&gt;")
 
 
 # --- JUnit XML --------------------------------------------------------------------------------------------------
@@ -92,22 +357,40 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def junit(verdicts: list[Verdict]) -> str:
+    """One testsuite per version, one testcase per scenario: fail and "not exercised" are failures, a harness
+    error an <error>, n/a skipped."""
     _require(verdicts)
+    analysis = _analyse(verdicts)
     backend = verdicts[0].backend
     suites = ET.Element("testsuites", name=_xml(f"xcom-lab check {backend}"))
-    totals = dict.fromkeys(("tests", "failures", "skipped"), 0)
-    for v in verdicts:
-        counts = {"tests": len(v.scenarios), "failures": len(v.failed),
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for i, v in enumerate(verdicts):
+        counts = {"tests": len(v.scenarios),
+                  "failures": sum(s.status in (FAIL, NOT_EXERCISED) for s in v.scenarios),
+                  "errors": sum(s.status == ERROR for s in v.scenarios),
                   "skipped": sum(s.status == NOT_APPLICABLE for s in v.scenarios)}
         suite = ET.SubElement(
             suites, "testsuite", name=_xml(f"xcom-lab check {backend} on Airflow {v.airflow_version}"),
-            errors="0", time=_seconds(sum(s.seconds for s in v.scenarios)), **{k: str(n) for k, n in counts.items()},
+            time=_seconds(sum(s.seconds for s in v.scenarios)), **{k: str(n) for k, n in counts.items()},
         )
         for s in v.scenarios:
             case = ET.SubElement(suite, "testcase", classname=_xml(f"check.{v.airflow_version}"), name=_xml(s.id),
                                  time=_seconds(s.seconds))
-            if s.status == FAIL:
-                ET.SubElement(case, "failure", message=_xml(s.evidence)).text = _xml(s.fix or s.evidence)
+            cell = analysis.cell(i, s.id)
+            if s.status == FAIL and cell is not None and cell.blocked:
+                root = cell.root
+                ET.SubElement(case, "failure", message=_xml(f"blocked by {root.title}")).text = _xml(
+                    "\n".join(filter(None, [root.evidence, f"fix: {root.fix}" if root.fix else ""])))
+            elif s.status == FAIL:
+                failed = [f"{d.item}: {d.evidence}" if d.evidence else d.item for d in s.details if d.status == FAIL]
+                ET.SubElement(case, "failure", message=_xml(s.evidence)).text = _xml(
+                    "\n".join([s.fix or s.evidence, *failed]))
+            elif s.status == NOT_EXERCISED:
+                ET.SubElement(case, "failure", message=_xml(f"not exercised: {s.evidence}")).text = _xml(
+                    s.fix or s.evidence)
+            elif s.status == ERROR:
+                ET.SubElement(case, "error", message=_xml(f"harness error: {s.evidence}")).text = _xml(
+                    s.traceback or s.evidence)
             elif s.status == NOT_APPLICABLE:
                 ET.SubElement(case, "skipped", message=_xml(s.evidence))
         for k, n in counts.items():
@@ -127,81 +410,61 @@ def _seconds(seconds: float) -> str:
 
 # --- HTML -------------------------------------------------------------------------------------------------------
 
-_CSS = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
-h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { margin-top: 2em; }
-header p { color: #555; margin-top: 0; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
-code, td.mono { font-family: ui-monospace, monospace; font-size: 0.95em; word-break: break-all; }
-#matrix td { min-width: 6em; }
-#matrix td.pass { background: #d7f5d7; color: #135c13; }
-#matrix td.fail { background: #fbd5d5; color: #8a1212; font-weight: bold; }
-#matrix td.na { background: #e6e6e6; color: #555; }
-#matrix td.not-run { background: #fff; color: #999; }
-.fix { font-weight: normal; font-size: 0.9em; color: #333; margin-top: 0.3em; max-width: 30em; }
-.none { color: #777; }
-"""
-# data-status carries the verdict's status verbatim; CSS classes cannot hold "n/a"
-_CSS_CLASS = {PASS: "pass", FAIL: "fail", NOT_APPLICABLE: "na"}
+# data-status carries the verdict's status verbatim; CSS classes cannot hold "n/a" or a space
+_CSS_CLASS = {PASS: "pass", FAIL: "fail", NOT_APPLICABLE: "na", NOT_EXERCISED: "not-exercised", ERROR: "error"}
+_HTML_WORD = dict(_MATRIX_WORD, **{NOT_EXERCISED: NOT_EXERCISED, ERROR: ERROR})  # colour makes these stand out
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+
+
+@dataclass
+class _VersionView:
+    verdict: Verdict
+    cells: list[_Cell]  # in the verdict's order
+
+    def of(self, *statuses: str) -> list[_Cell]:
+        return [c for c in self.cells if c.result.status in statuses]
+
+    def why(self, status: str) -> list[list[str]]:
+        return [[c.result.id, c.result.evidence] for c in self.of(status)]
+
+    @property
+    def landings(self) -> list[list[str]]:
+        return [[x.xcom, x.store, x.key, f"{x.size:,}", x.format] for x in self.verdict.landings]
+
+    @property
+    def leftovers(self) -> list[list[str]]:
+        return [[x.store, x.key, f"{x.size:,}", x.format, x.scenario, x.why] for x in self.verdict.leftovers]
 
 
 def html(verdicts: list[Verdict], generated: datetime | None = None) -> str:
     """One self-contained page (inline CSS, no scripts, no external URLs)."""
     _require(verdicts)
     generated = generated or datetime.now(timezone.utc)
-    backend = verdicts[0].backend
-    out = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        f"<title>xcom-lab check: {_e(backend)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
-        "<header>", f"<h1>xcom-lab check: <code>{_e(backend)}</code></h1>",
-        f"<p>{_e(generated.strftime('%Y-%m-%d %H:%M %Z').strip())} &middot; {_e(summary_line(verdicts))}</p>",
-        "</header>",
-        '<table id="matrix">',
-        "<thead><tr><th>scenario</th>" + "".join(f"<th>Airflow {_e(v.airflow_version)}</th>" for v in verdicts)
-        + "</tr></thead>",
-        "<tbody>",
-    ]
-    for sid in scenario_ids(verdicts):
-        out.append(f'<tr><th scope="row">{_e(sid)}</th>'
-                   + "".join(_matrix_cell(sid, v) for v in verdicts) + "</tr>")
-    out += ["</tbody>", "</table>"]
-    for v in verdicts:
-        out += [f'<section id="airflow-{_e(v.airflow_version)}">', f"<h2>Airflow {_e(v.airflow_version)}</h2>"]
-        out += ["<h3>Failures</h3>"] + _html_table(
-            ["scenario", "evidence", "fix"], [[s.id, s.evidence, s.fix] for s in v.failed])
-        out += ["<h3>Where the XComs landed</h3>"] + _html_table(
-            ["xcom", "store", "key", "size", "format"],
-            [[x.xcom, x.store, x.key, f"{x.size:,}", x.format] for x in v.landings])
-        out += ["<h3>Leftovers</h3>"] + _html_table(
-            ["store", "key", "size", "format", "scenario", "why"],
-            [[x.store, x.key, f"{x.size:,}", x.format, x.scenario, x.why] for x in v.leftovers])
-        out.append("</section>")
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
-
-
-def _matrix_cell(scenario_id: str, verdict: Verdict) -> str:
-    result = verdict.scenario(scenario_id)
-    where = f'data-scenario="{_e(scenario_id)}" data-version="{_e(verdict.airflow_version)}"'
-    if result is None:
-        return f'<td class="not-run" data-status="not-run" {where}>{NOT_RUN}</td>'
-    fix = f'<div class="fix">{_e(result.fix)}</div>' if result.status == FAIL and result.fix else ""
-    return (f'<td class="{_CSS_CLASS[result.status]}" data-status="{_e(result.status)}" {where} '
-            f'title="{_e(result.evidence)}">{_MATRIX_WORD[result.status]}{fix}</td>')
-
-
-def _html_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    if not rows:
-        return ['<p class="none">None.</p>']
-    lines = ["<table>", "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"]
-    lines += ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows]
-    return lines + ["</table>"]
-
-
-def _e(value: object) -> str:
-    return _html.escape(str(value), quote=True)
+    analysis = _analyse(verdicts)
+    ids = scenario_ids(verdicts)
+    return _environment().get_template("check.html.j2").render(
+        backend=verdicts[0].backend,
+        generated=generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
+        summary=summary_line(verdicts),
+        verdicts=verdicts,
+        causes=analysis.causes,
+        failed=any(v.failed for v in verdicts),
+        rows=[(sid, [analysis.cell(i, sid) for i in range(len(verdicts))]) for sid in ids],
+        versions=[_VersionView(v, [analysis.cell(i, s.id) for s in v.scenarios]) for i, v in enumerate(verdicts)],
+        sources=_source_views(verdicts),
+        lines_ran=[(sid, [_lines_ran(v.scenario(sid)) for v in verdicts]) for sid in ids],
+        nothing_offloaded=NOTHING_OFFLOADED,
+        css_class=_CSS_CLASS, html_words=_HTML_WORD, statuses=dict(
+            PASS=PASS, FAIL=FAIL, NOT_APPLICABLE=NOT_APPLICABLE, NOT_EXERCISED=NOT_EXERCISED, ERROR=ERROR),
+        NOT_RUN=NOT_RUN, NOT_MEASURED=NOT_MEASURED,
+    )
 
 
 # --- Files ------------------------------------------------------------------------------------------------------

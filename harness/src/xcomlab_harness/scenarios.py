@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from xcomlab_harness import sandbox
-from xcomlab_harness.airflow_api import AirflowAPI
+from xcomlab_harness.airflow_api import AirflowAPI, TaskEnded
 from xcomlab_harness.fixes import fix_for
-from xcomlab_harness.observer import Change, Observer, State, is_file, landings, leftovers, names
-from xcomlab_harness.probes import Item
+from xcomlab_harness.observer import FILE_LEFT, Change, Observer, State, is_file, landings, leftovers, names
+from xcomlab_harness.probes import BUCKET_KEY, Item
 from xcomlab_harness.sniff import is_pickle
-from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, ScenarioResult, Verdict
+from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, Detail, ScenarioResult, Verdict
 
 OBJECT_STORES = ("s3://", "gs://", "abfs://")  # stores with buckets (Redis and files have no "root")
 BIG_BYTES = 64 * 1024 * 1024  # dags/xcom_check_big.py's value, as JSON
@@ -37,6 +37,8 @@ class Context:
     compose_env: dict[str, str]
     state: State | None = None  # the stores as the previous scenario left them
     memo: dict = field(default_factory=dict)  # what later scenarios need of earlier ones
+    # The run conf of the store scenarios: the shape (and key) that made this backend offload in `shapes`.
+    recipe: dict = field(default_factory=lambda: {"shape": "dict"})
 
     @property
     def major(self) -> int:
@@ -84,7 +86,30 @@ def failure(ctx: Context, run: DagRun) -> ScenarioResult | None:
     task = failed[0]
     error = error_line(ctx.api.task_log(run.dag_id, run.run_id, task, lines=200)) or "no exception in its log"
     index = f"[{task['map_index']}]" if task.get("map_index", -1) >= 0 else ""
-    return ScenarioResult("", FAIL, f"{task['task_id']}{index} failed: {error}", fix_for(error))
+    return ScenarioResult("", FAIL, f"{task['task_id']}{index} failed: {error}", fix_for(error, written(ctx)))
+
+
+def written(ctx: Context) -> set[str]:
+    """The object keys this backend wrote so far (fix lines tell its own keys from names it never wrote)."""
+    return {landing.key for landing in ctx.verdict.landings if landing.store != "metadata DB"}
+
+
+def exercised(change: Change) -> bool:
+    """Did the run reach the backend's store path: any object or file written, named by a row or not?"""
+    return any(item.key != BUCKET_KEY for item in change.new_objects)
+
+
+def unless_unexercised(ctx: Context, outcome: ScenarioResult, change: Change) -> ScenarioResult:
+    """A pass proves nothing when no value reached the store: say so instead."""
+    if outcome.status != PASS or exercised(change):
+        return outcome
+    return result(NOT_EXERCISED, f"no object was written ({recipe_label(ctx.recipe)} stayed in the metadata DB): "
+                                 f"the backend's store path never ran here, so nothing was judged"
+                                 + ("" if ctx.verdict.offload else "; `shapes` found nothing this backend offloads"))
+
+
+def recipe_label(recipe: dict) -> str:
+    return f"a small dict under key {recipe['key']!r}" if recipe.get("key") else f"the {recipe['shape']} shape"
 
 
 EXCEPTION_LINE = re.compile(r"\s*(?:[a-z_]\w*\.)*[A-Z]\w*: \S")  # botocore.errorfactory.NoSuchKey: An error ...
@@ -168,21 +193,75 @@ def threshold(ctx: Context) -> ScenarioResult:
 
 
 def types(ctx: Context) -> ScenarioResult:
+    """Each type pushed and pulled on its own: one that fails hides no other."""
     run = run_dag(ctx, "types", "xcom_check_types")
-    if bad := failure(ctx, run):
-        return bad
-    big = next(row for row in rows_of(ctx, run, "push") if row[4] == "big")
-    own = (log_record(ctx, run.dag_id, run.run_id, "pull", "xcom-lab-baseline") or {}).get("airflow_own_changes")
-    note = f" (Airflow's own backend changes some itself: {own[0]})" if own else ""
-    return result(PASS, f"15 types came back equal and type-exact, alone and inside one big value "
-                        f"({where(run.change, big)}), as Airflow's own backend returns them{note}")
+    pushed = (log_record(ctx, run.dag_id, run.run_id, "push", "xcom-lab-types") or {}).get("outcomes")
+    pulled = (log_record(ctx, run.dag_id, run.run_id, "pull", "xcom-lab-types") or {}).get("outcomes") or {}
+    if not pushed:
+        return failure(ctx, run) or result(FAIL, "the types DAG logged no outcome")
+    details = [item_outcome(key, outcome, pulled.get(key, "not pulled")) for key, outcome in pushed.items()]
+    bad = [d for d in details if d.status == FAIL]
+    big = next((row for row in rows_of(ctx, run, "push") if row[4] == "big"), None)
+    if bad:
+        evidence = f"{len(bad)} of {len(details)} types failed: " + "; ".join(f"{d.item}: {d.evidence}" for d in bad[:3])
+        outcome = result(FAIL, evidence, fix_for(bad[0].evidence, written(ctx)))
+    else:
+        own = (log_record(ctx, run.dag_id, run.run_id, "pull", "xcom-lab-baseline") or {}).get("airflow_own_changes")
+        note = f" (Airflow's own backend changes some itself: {own[0]})" if own else ""
+        outcome = result(PASS, f"{len(details)} types came back equal and type-exact, alone and inside one big value "
+                               f"({where(run.change, big) if big else 'no row'}), as Airflow's own backend returns them{note}")
+    outcome.details = details
+    return outcome
+
+
+def item_outcome(item: str, pushed: str, pulled: str) -> Detail:
+    if pushed != "ok":
+        return Detail(item, FAIL, pushed)
+    return Detail(item, PASS, "came back equal") if pulled == "ok" else Detail(item, FAIL, pulled)
+
+
+def shapes(ctx: Context) -> ScenarioResult:
+    """What makes this backend offload: every shape and key name of dags/xcom_lab_shapes.py, each on its own.
+    The first that offloads (and comes back) is what the store scenarios after this one push."""
+    run = run_dag(ctx, "shapes", "xcom_check_shapes")
+    pushed = (log_record(ctx, run.dag_id, run.run_id, "push", "xcom-lab-shapes") or {}).get("outcomes")
+    pulled = (log_record(ctx, run.dag_id, run.run_id, "pull", "xcom-lab-shapes") or {}).get("outcomes") or {}
+    if not pushed:
+        return failure(ctx, run) or result(FAIL, "the shapes DAG logged no outcome")
+    rows = {row[4]: row for row in rows_of(ctx, run, "push")}
+    details, offloading = [], []
+    for key, outcome in pushed.items():
+        detail = item_outcome(key, outcome, pulled.get(key, "not pulled"))
+        objects = run.change.objects_of(rows[key]) if key in rows else []
+        if objects and outcome == "ok":
+            offloading.append((detail.status == PASS, key))
+            ctx.memo.setdefault("reference", decoded_row(ctx.state.rows[rows[key]]))
+        detail.evidence = f"{'offloaded' if objects else 'in the row'}; {detail.evidence}"
+        details.append(detail)
+    if offloading:
+        key = sorted(offloading, key=lambda found: not found[0])[0][1]  # the first that also came back
+        ctx.recipe = {"shape": key.removeprefix("shape_")} if key.startswith("shape_") else {"shape": "small", "key": key}
+        ctx.verdict.offload = (", ".join(k for _, k in offloading) + f"; the store scenarios push {recipe_label(ctx.recipe)}")
+    bad = [d for d in details if d.status == FAIL]
+    if bad:
+        outcome = result(FAIL, f"{len(bad)} of {len(details)} shapes failed: "
+                               + "; ".join(f"{d.item}: {d.evidence}" for d in bad[:3]),
+                         fix_for(bad[0].evidence, written(ctx)))
+    elif offloading:
+        outcome = result(PASS, f"offloads {', '.join(k for _, k in offloading)}; the store scenarios push "
+                               f"{recipe_label(ctx.recipe)}")
+    else:
+        outcome = result(PASS, f"offloads nothing: all {len(details)} shapes and key names stayed in the metadata DB row")
+    outcome.details = details
+    return outcome
 
 
 def reference_lookalike(ctx: Context) -> ScenarioResult:
     """Push, as a plain value, exactly what this backend keeps in a row for an offloaded value."""
     reference = ctx.memo.get("reference")
     if reference is None:
-        return result(NOT_APPLICABLE, "toy wrote no reference (big_obj stayed in the row): nothing to imitate")
+        return result(NOT_EXERCISED, "no row held a reference (nothing was offloaded in toy or shapes): "
+                                     "nothing to imitate")
     run = run_dag(ctx, "reference-lookalike", "xcom_check_lookalike", conf={"value": reference})
     if bad := failure(ctx, run):
         return bad
@@ -200,7 +279,7 @@ def dataframe(ctx: Context) -> ScenarioResult:
 
 def big(ctx: Context) -> ScenarioResult:
     """64 MB: it must complete; time and peak RSS beside a raw put/get of the same bytes on the same store."""
-    run = run_dag(ctx, "big", "xcom_check_big", timeout=600)
+    run = run_dag(ctx, "big", "xcom_check_big", conf=ctx.recipe, timeout=600)
     if bad := failure(ctx, run):
         return bad
     push = log_record(ctx, run.dag_id, run.run_id, "push", "xcom-lab-metrics") or {}
@@ -214,7 +293,8 @@ def big(ctx: Context) -> ScenarioResult:
         figures += (f"; raw put {raw[0]:.2f} s, get {raw[1]:.2f} s "
                     f"({(push.get('seconds', 0) + pull.get('seconds', 0)) / max(sum(raw), 1e-6):.1f}× the raw round trip)")
     ctx.memo["big"] = {"push": push, "pull": pull, "raw": raw}
-    return result(PASS, f"64 MiB came back equal → {where(run.change, row)}; {figures}")
+    return unless_unexercised(ctx, result(PASS, f"64 MiB of {recipe_label(ctx.recipe)} came back equal → "
+                                                f"{where(run.change, row)}; {figures}"), run.change)
 
 
 def mib(value) -> str:
@@ -239,22 +319,24 @@ def raw_round_trip(ctx: Context, item: Item) -> tuple[float, float] | None:
 
 
 def mapped(ctx: Context) -> ScenarioResult:
-    run = run_dag(ctx, "mapped", "xcom_check_mapped")
+    run = run_dag(ctx, "mapped", "xcom_check_mapped", conf=ctx.recipe)
     if bad := failure(ctx, run):
         return bad
     rows = rows_of(ctx, run, "produce")
     objects = {item for row in rows for item in run.change.objects_of(row)}
     if objects and len(objects) < len(rows):
         return result(FAIL, f"{len(rows)} mapped XComs share {len(objects)} objects: map_index is not in the key")
-    return result(PASS, f"{len(rows)} mapped values came back, each its own ({len(objects)} objects)")
+    return unless_unexercised(ctx, result(PASS, f"{len(rows)} mapped values came back, each its own "
+                                                f"({len(objects)} objects)"), run.change)
 
 
 def retry(ctx: Context) -> ScenarioResult:
     """A task that pushes two XComs on each of three tries (two fail)."""
-    run = run_dag(ctx, "retry", "xcom_retry")
+    run = run_dag(ctx, "retry", "xcom_retry", conf=ctx.recipe)
+    ctx.memo["retry_run"] = run.run_id
     if bad := failure(ctx, run):
         return bad
-    return orphans_verdict(run.change, "a task that failed twice, then succeeded")
+    return unless_unexercised(ctx, orphans_verdict(run.change, "a task that failed twice, then succeeded"), run.change)
 
 
 def orphans_verdict(change: Change, what: str) -> ScenarioResult:
@@ -266,23 +348,24 @@ def orphans_verdict(change: Change, what: str) -> ScenarioResult:
 
 
 def clear(ctx: Context) -> ScenarioResult:
-    """Run the toy DAG, clear its push task (the UI's Clear), let it run again."""
+    """Push and pull one value, clear the push task (the UI's Clear), let it run again."""
     ids = {}
-    dag_id = "xcom_push_pull"
+    dag_id = "xcom_check_roundtrip"
 
     def run_then_clear():
         ctx.api.wait_for_dag(dag_id)
-        ids["run_id"] = ctx.api.trigger(dag_id)
-        ctx.api.wait_for_run(dag_id, ids["run_id"])
-        ctx.api.clear_task(dag_id, ids["run_id"], "push_objects")
-        time.sleep(2)  # the cleared run is queued again before it can end again
+        ids["run_id"] = ctx.api.trigger(dag_id, ctx.recipe)
         ids["state"] = ctx.api.wait_for_end(dag_id, ids["run_id"])
+        if ids["state"] == "success":
+            ctx.api.clear_task(dag_id, ids["run_id"], "push")
+            time.sleep(2)  # the cleared run is queued again before it can end again
+            ids["state"] = ctx.api.wait_for_end(dag_id, ids["run_id"])
 
     change = observed(ctx, "clear", run_then_clear)
     ctx.memo["cleared_run"] = ids["run_id"]
     if bad := failure(ctx, DagRun(dag_id, ids["run_id"], ids["state"], change)):
         return bad
-    return orphans_verdict(change, "a cleared and re-run push task")
+    return unless_unexercised(ctx, orphans_verdict(change, "a cleared and re-run push task"), change)
 
 
 def missing_object(ctx: Context) -> ScenarioResult:
@@ -290,12 +373,17 @@ def missing_object(ctx: Context) -> ScenarioResult:
     dag_id, ids, gone = "xcom_check_missing", {}, []
 
     def push_lose_pull():
+        before = ctx.state or ctx.observer.snapshot()
         ctx.api.wait_for_dag(dag_id)
-        ids["run_id"] = run_id = ctx.api.trigger(dag_id)
-        ctx.api.wait_for_task_state(dag_id, run_id, "push", "success")
+        ids["run_id"] = run_id = ctx.api.trigger(dag_id, ctx.recipe)
+        try:
+            ctx.api.wait_for_task_state(dag_id, run_id, "push", "success")
+        except TaskEnded:  # the push failed: nothing to lose, and the run ends with it
+            ids["state"] = ctx.api.wait_for_end(dag_id, run_id)
+            return
         now = ctx.observer.snapshot()
         row = next((r for r in now.rows if r[:3] == (dag_id, run_id, "push")), None)
-        change = ctx.observer.diff(ctx.state, now)
+        change = ctx.observer.diff(before, now)
         gone.extend(change.objects_of(row) if row else [])
         for item in gone:
             ctx.observer.delete(item)
@@ -303,10 +391,12 @@ def missing_object(ctx: Context) -> ScenarioResult:
         ids["state"] = ctx.api.wait_for_end(dag_id, run_id)
         ctx.api.delete_variable(f"xcom_check_missing_{run_id}")
 
-    observed(ctx, "missing-object", push_lose_pull)
+    change = observed(ctx, "missing-object", push_lose_pull)
     run_id = ids["run_id"]
     if not gone:
-        return result(NOT_APPLICABLE, "the value stayed in the metadata DB row: no object to lose")
+        if bad := failure(ctx, DagRun(dag_id, run_id, ids["state"], change)):
+            return bad
+        return result(NOT_EXERCISED, f"{recipe_label(ctx.recipe)} stayed in the metadata DB row: no object to lose")
     states = ctx.api.task_states(dag_id, run_id)
     if states.get("pull") == "failed":
         task = next(t for t in ctx.api.task_instances(dag_id, run_id) if t["task_id"] == "pull")
@@ -317,9 +407,9 @@ def missing_object(ctx: Context) -> ScenarioResult:
     if pulled.get("equal"):
         return result(NOT_APPLICABLE, f"the pull still returned the value after {gone[0]} was deleted (a cache or a copy?)")
     got = "returned None" if pulled.get("type") == "NoneType" else (
-        "returned the reference" if pulled.get("type") == "str" else f"returned a {pulled.get('type')}")
+        "returned the reference" if pulled.get("type") == "str" else f"returned a {pulled.get('kind') or pulled.get('type')}")
     return result(FAIL, f"after {gone[0]} was deleted the pull {got} ({pulled.get('repr', '')[:100]}) instead of failing",
-                  fix_for(got))
+                  fix_for("returned None" if got.startswith("returned a") else got))
 
 
 def pickle(ctx: Context) -> ScenarioResult:
@@ -346,24 +436,25 @@ def celery(ctx: Context) -> ScenarioResult:
 def delete(ctx: Context) -> ScenarioResult:
     """What deleting XComs leaves: a task-side delete must purge; Airflow's REST/UI delete, DAG-run delete and
     `airflow db clean` never call purge, so whatever their rows named stays (reported, not failed)."""
-    purge = run_dag(ctx, "delete", "xcom_purge")
+    purge = run_dag(ctx, "delete", "xcom_purge", conf=ctx.recipe)
     if bad := failure(ctx, purge):
         return bad
     parts = []
     left = len(purge.change.leaks)
     parts.append(f"task-side delete (XCom.{'delete' if ctx.major >= 3 else 'clear'}): {left} object(s) left")
-    if ctx.major >= 3 and ctx.memo.get("toy_run"):
+    cleared, key = ctx.memo.get("cleared_run"), ctx.recipe.get("key") or "value"
+    if ctx.major >= 3 and cleared:
         parts.append("REST/UI delete: " + left_after(ctx, lambda: ctx.api.delete_xcom_entry(
-            "xcom_push_pull", ctx.memo["toy_run"], "push_objects", "big_obj"),
-            lambda r: r[:3] == ("xcom_push_pull", ctx.memo["toy_run"], "push_objects") and r[4] == "big_obj"))
-    if ctx.memo.get("cleared_run"):
-        parts.append("DAG-run delete: " + left_after(ctx, lambda: ctx.api.delete_run("xcom_push_pull", ctx.memo["cleared_run"]),
-                                                     lambda r: r[:2] == ("xcom_push_pull", ctx.memo["cleared_run"])))
+            "xcom_check_roundtrip", cleared, "push", key),
+            lambda r: r[:3] == ("xcom_check_roundtrip", cleared, "push") and r[4] == key))
+    if ctx.memo.get("retry_run"):
+        parts.append("DAG-run delete: " + left_after(ctx, lambda: ctx.api.delete_run("xcom_retry", ctx.memo["retry_run"]),
+                                                     lambda r: r[:2] == ("xcom_retry", ctx.memo["retry_run"])))
     parts.append("airflow db clean: " + left_after(ctx, lambda: db_clean(ctx), lambda r: True))
     evidence = "; ".join(parts) + " (Airflow never calls purge for the last ones: `make doctor` finds such orphans)"
     if left:
         return result(FAIL, evidence, fix_for("orphan"))
-    return result(PASS, evidence)
+    return unless_unexercised(ctx, result(PASS, evidence), purge.change)
 
 
 def left_after(ctx: Context, action, selects) -> str:
@@ -377,7 +468,9 @@ def left_after(ctx: Context, action, selects) -> str:
 
 def objects_named(ctx: Context, selects) -> set[Item]:
     rows = [stored.head for row, stored in ctx.state.rows.items() if selects(row)]
-    return {item for item in ctx.state.objects if not is_file(item) and any(names(head, item) for head in rows)}
+    stores = Change(file_stores=ctx.observer.file_stores)
+    return {item for item in ctx.state.objects if (not is_file(item) or stores.in_file_store(item))
+            and any(names(head, item) for head in rows)}
 
 
 def db_clean(ctx: Context) -> None:
@@ -394,8 +487,8 @@ def db_clean_xcoms(compose_env: dict[str, str], before: str) -> None:
 def leftovers_scenario(ctx: Context) -> ScenarioResult:
     """Files left in the task containers, and objects no row names from scenarios that judge no orphans."""
     own = {"retry", "clear", "missing-object", "delete"}
-    files = [x for x in ctx.verdict.leftovers if x.store.startswith("container://")]
-    leaks = [x for x in ctx.verdict.leftovers if not x.store.startswith("container://") and x.scenario not in own]
+    files = [x for x in ctx.verdict.leftovers if x.why == FILE_LEFT]
+    leaks = [x for x in ctx.verdict.leftovers if x.why != FILE_LEFT and x.scenario not in own]
     if files:
         places = Counter(("/tmp" if x.key.startswith("/tmp/") else "/home/airflow" if x.key.startswith("/home/")
                           else "the working directory") for x in files)
@@ -408,12 +501,14 @@ def leftovers_scenario(ctx: Context) -> ScenarioResult:
     return result(PASS, "no files left in the task containers' working directory, /tmp or home; no stray objects")
 
 
-# The order they run in: reference-lookalike needs toy's reference; pickle and leftovers judge what all
+# The order they run in: shapes finds what the store scenarios after it push; reference-lookalike needs
+# toy's (or shapes') reference; pickle and leftovers judge what all
 # others wrote; delete goes last but one, since `airflow db clean` empties the xcom table.
 SCENARIOS = {
     "toy": toy,
     "threshold": threshold,
     "types": types,
+    "shapes": shapes,
     "reference-lookalike": reference_lookalike,
     "dataframe": dataframe,
     "big": big,

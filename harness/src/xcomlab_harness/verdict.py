@@ -8,7 +8,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 PASS, FAIL, NOT_APPLICABLE = "pass", "fail", "n/a"
-STATUSES = (PASS, FAIL, NOT_APPLICABLE)
+# A store scenario whose run never reached the backend's store path proves nothing: not a pass.
+NOT_EXERCISED = "not exercised"
+# The harness itself broke (an exception in xcom-lab's code): never the backend's failure.
+ERROR = "error"
+STATUSES = (PASS, FAIL, NOT_APPLICABLE, NOT_EXERCISED, ERROR)
+
+
+@dataclass
+class Detail:
+    """One item's own outcome inside a scenario (one type of `types`, one shape of `shapes`)."""
+    item: str
+    status: str  # pass or fail (n/a: not tried)
+    evidence: str = ""
 
 
 @dataclass
@@ -18,6 +30,10 @@ class ScenarioResult:
     evidence: str  # one line: what was observed
     fix: str = ""  # one line, when the failure matches a known pattern
     seconds: float = 0.0
+    cause: str = ""  # a failure: the id of its root cause in Verdict.causes (shared by the scenarios it blocks)
+    details: list[Detail] = field(default_factory=list)  # one outcome per item, e.g. per type for `types`
+    lines_run: dict[str, list[int]] | None = None  # SourceFile.path -> its lines this scenario ran (None: not measured)
+    traceback: str = ""  # an error: the harness's traceback
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -46,6 +62,25 @@ class Leftover:
 
 
 @dataclass
+class RootCause:
+    """Failures that share one cause, told once: the first failure's evidence and fix, every scenario it blocked."""
+    id: str  # "cause-1", ...
+    title: str  # short: the fix pattern's id or the error's class
+    evidence: str
+    fix: str
+    scenarios: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceFile:
+    """One file of the backend's own code, as coverage.py measured it across every component and task."""
+    path: str  # as the user knows it: relative to BACKEND_SRC (or the module's file name)
+    lines: list[str]  # the source text, line by line
+    statements: list[int]  # executable lines
+    run: list[int]  # lines that ran in any scenario
+
+
+@dataclass
 class Verdict:
     backend: str  # the class, module.Class
     name: str  # the report name (reports/check-<name>-<version>.*)
@@ -53,10 +88,16 @@ class Verdict:
     scenarios: list[ScenarioResult] = field(default_factory=list)
     landings: list[Landing] = field(default_factory=list)
     leftovers: list[Leftover] = field(default_factory=list)
+    causes: list[RootCause] = field(default_factory=list)
+    offload: str = ""  # what makes this backend offload, as the shapes scenario found it ("" : nothing)
+    sources: list[SourceFile] = field(default_factory=list)
 
     @property
     def failed(self) -> list[ScenarioResult]:
         return [s for s in self.scenarios if s.status == FAIL]
+
+    def cause(self, cause_id: str) -> RootCause | None:
+        return next((c for c in self.causes if c.id == cause_id), None)
 
     def scenario(self, scenario_id: str) -> ScenarioResult | None:
         return next((s for s in self.scenarios if s.id == scenario_id), None)
@@ -68,7 +109,11 @@ class Verdict:
     def from_json(cls, data: dict) -> Verdict:
         return cls(
             backend=data["backend"], name=data["name"], airflow_version=data["airflow_version"],
-            scenarios=[ScenarioResult(**s) for s in data.get("scenarios", [])],
+            scenarios=[ScenarioResult(**dict(s, details=[Detail(**d) for d in s.get("details", [])]))
+                       for s in data.get("scenarios", [])],
             landings=[Landing(**x) for x in data.get("landings", [])],
             leftovers=[Leftover(**x) for x in data.get("leftovers", [])],
+            causes=[RootCause(**x) for x in data.get("causes", [])],
+            offload=data.get("offload", ""),
+            sources=[SourceFile(**x) for x in data.get("sources", [])],
         )

@@ -1,4 +1,5 @@
-"""Reports of two versions' verdicts: the matrix, failures, landings and leftovers in Markdown, JUnit and HTML."""
+"""Reports of two versions' verdicts: root causes first, then the matrix, each version's failures, details,
+landings and leftovers, and the backend's own code as coverage measured it, in Markdown, JUnit and HTML."""
 
 import json
 import xml.etree.ElementTree as ET
@@ -6,87 +7,184 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 
 from xcomlab_harness import report
-from xcomlab_harness.verdict import Landing, Leftover, ScenarioResult, Verdict
+from xcomlab_harness.verdict import Detail, Landing, Leftover, RootCause, ScenarioResult, SourceFile, Verdict
 
 BACKEND = "acme_xcom.backend.AcmeS3XComBackend"
 SCRIPT = '<script>alert("x")</script>'
+ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"  # as Jinja2's autoescape writes SCRIPT
+TYPES_EVIDENCE = "'123' (str) came back as 123 (int) | also " + SCRIPT
 TYPES_FIX = "decode exactly what you encoded"
+IMPORT_EVIDENCE = "ImportError: cannot import name 'XCom' from partially initialized module"
+IMPORT_FIX = "import the hook inside the method"
+PURGE_FIX = "delete the object in purge()"
+TRACEBACK = 'Traceback (most recent call last):\n  File "observer.py", line 3\nKeyError: \'' + SCRIPT + "'\n"
+SOURCE = "acme_xcom/backend.py"
+SOURCE_LINES = ["import json", "def serialize(value):", "    return json.dumps(value)", "# " + SCRIPT, "def purge():",
+                "    pass"]
 
 
 def verdicts():
     new = Verdict(
         backend=BACKEND, name="acme", airflow_version="3.3.1",
         scenarios=[
-            ScenarioResult("toy", "pass", "pushed and pulled 3 values", seconds=1.5),
-            ScenarioResult("types", "fail", "'123' (str) came back as 123 (int) | also " + SCRIPT, fix=TYPES_FIX,
-                           seconds=2.25),
+            ScenarioResult("toy", "pass", "pushed and pulled 3 values", seconds=1.5,
+                           lines_run={SOURCE: [1, 2, 3, 5]}),
+            ScenarioResult("types", "fail", TYPES_EVIDENCE, fix=TYPES_FIX, seconds=2.25, cause="cause-1", details=[
+                Detail("str", "fail", "'123' came back as 123 (int)"),
+                Detail("int", "pass"),
+                Detail(SCRIPT, "fail", "came back as " + SCRIPT),
+            ], lines_run={SOURCE: [2, 3]}),
+            ScenarioResult("shapes", "fail", "'123' (str) came back as 123 (int)", fix=TYPES_FIX, cause="cause-1"),
             ScenarioResult("dataframe", "n/a", "the backend stores no DataFrames"),
             ScenarioResult("purge", "pass", "clearing deleted the object"),
+            ScenarioResult("custom_store", "not exercised", "no value reached the backend's store path"),
+            ScenarioResult("leftovers", "error", "KeyError in xcom-lab's observer", traceback=TRACEBACK),
         ],
         landings=[Landing("toy/manual__1/push/-1/return_value", "s3://xcom", "xcom/toy/manual__1/push/value.json", 1234,
                           "json", scenario="toy")],
         leftovers=[Leftover("container airflow-worker", "/tmp/tmpab12.json", 17, "json", "types",
                             why="file in /tmp of the task's container")],
+        causes=[RootCause("cause-1", "json-roundtrip", TYPES_EVIDENCE, TYPES_FIX, ["types", "shapes"])],
+        offload="lists longer than ~50 items (shape list_long)",
+        sources=[SourceFile(SOURCE, SOURCE_LINES, statements=[1, 2, 3, 5, 6], run=[1, 2, 3, 5])],
     )
     old = Verdict(
         backend=BACKEND, name="acme", airflow_version="2.10.3",
         scenarios=[
-            ScenarioResult("toy", "fail", "ImportError: cannot import name 'XCom' from partially initialized module",
-                           fix="import the hook inside the method"),
-            ScenarioResult("types", "pass", "all 12 types came back equal"),
+            ScenarioResult("toy", "fail", IMPORT_EVIDENCE, fix=IMPORT_FIX, cause="cause-1"),
+            ScenarioResult("types", "fail", IMPORT_EVIDENCE, fix=IMPORT_FIX, cause="cause-1"),
+            ScenarioResult("shapes", "pass", "every shape came back equal"),
             ScenarioResult("dataframe", "n/a", "the backend stores no DataFrames"),
-            ScenarioResult("purge", "fail", "1 orphan object after clearing"),  # no known fix
+            ScenarioResult("purge", "fail", "1 orphan object after clearing", fix=PURGE_FIX),  # no root cause
         ],
+        causes=[RootCause("cause-1", "ImportError", IMPORT_EVIDENCE, IMPORT_FIX, ["toy", "types"])],
     )
     return [new, old]
 
 
-def test_markdown_matrix_has_a_row_per_scenario_and_a_column_per_version():
+# --- summary line -------------------------------------------------------------------------------------------------
+
+
+def test_summary_line_counts_every_status_and_omits_zero_new_ones():
+    assert report.summary_line(verdicts()) == (
+        f"{BACKEND}: 3.3.1 2 pass, 2 fail, 1 n/a, 1 not exercised, 1 error; 2.10.3 1 pass, 3 fail, 1 n/a"
+    )
+
+
+# --- Markdown -----------------------------------------------------------------------------------------------------
+
+
+def test_markdown_leads_with_the_root_causes():
     md = report.markdown(verdicts())
     assert md.startswith(f"# xcom-lab check: {BACKEND}\n")
-    lines = md.splitlines()
+    causes = md.index("## Root causes")
+    assert causes < md.index("## Scenarios") < md.index("## Airflow 3.3.1")
+    section = md[causes:md.index("## Scenarios")]
+    assert "1. **json-roundtrip** (Airflow 3.3.1)\n   - scenarios: types, shapes\n" in section
+    assert "   - evidence: '123' (str) came back as 123 (int) | also &lt;script&gt;alert(\"x\")&lt;/script&gt;\n" \
+        in section
+    assert f"   - fix: {TYPES_FIX}\n" in section
+    assert "2. **ImportError** (Airflow 2.10.3)\n   - scenarios: toy, types\n" in section
+    assert f"   - fix: {IMPORT_FIX}\n" in section
+
+
+def test_markdown_matrix_has_a_row_per_scenario_and_a_column_per_version():
+    lines = report.markdown(verdicts()).splitlines()
     header = lines.index("| scenario | Airflow 3.3.1 | Airflow 2.10.3 |")
-    assert lines[header + 2:header + 6] == [
-        "| toy | pass | FAIL |",
-        "| types | FAIL | pass |",
+    assert lines[header + 2:header + 9] == [
+        "| toy | pass | FAIL (cause 2) |",
+        "| types | FAIL (cause 1) | FAIL (cause 2) |",
+        "| shapes | FAIL (cause 1) | pass |",
         "| dataframe | n/a | n/a |",
         "| purge | pass | FAIL |",
+        "| custom_store | NOT EXERCISED | not run |",
+        "| leftovers | ERROR | not run |",
     ]
 
 
-def test_markdown_sections_per_version_escape_pipes():
+def test_markdown_sections_per_version():
     md = report.markdown(verdicts())
     new, old = md.split("## Airflow 3.3.1")[1].split("## Airflow 2.10.3")
+    assert "\nOffloads: lists longer than ~50 items (shape list_long)\n" in new
+    assert "\nOffloads nothing: every value stayed in the metadata DB\n" in old
     # pipes escaped so the row keeps its cells; angle brackets so renderers show "<script>" instead of running it
-    assert ("| types | '123' (str) came back as 123 (int) \\| also &lt;script&gt;alert(\"x\")&lt;/script&gt; "
+    assert ("| types | cause 1 | '123' (str) came back as 123 (int) \\| also &lt;script&gt;alert(\"x\")&lt;/script&gt; "
             f"| {TYPES_FIX} |") in new
-    assert SCRIPT not in md
+    assert "| shapes | cause 1 | blocked by json-roundtrip |  |" in new  # not a copy of the evidence
+    assert "| toy | cause 2 | " + IMPORT_EVIDENCE in old and "| types | cause 2 | blocked by ImportError |  |" in old
+    assert f"| purge |  | 1 orphan object after clearing | {PURGE_FIX} |" in old
+    assert ("### Not exercised\n\n| scenario | why |\n|---|---|\n"
+            "| custom_store | no value reached the backend's store path |") in new
     assert "| dataframe | the backend stores no DataFrames |" in new
+    assert "### Harness errors" in new and "- **leftovers**: KeyError in xcom-lab's observer" in new
+    assert "```text\n" + TRACEBACK + "```\n" in new  # verbatim in a fence: shown as code, never run
     assert "| toy/manual__1/push/-1/return_value | s3://xcom | xcom/toy/manual__1/push/value.json | 1,234 | json |" in new
     assert "| container airflow-worker | /tmp/tmpab12.json | 17 | json | types | file in /tmp of the task's container |" in new
-    assert "| purge | 1 orphan object after clearing |  |" in old
-    assert old.count("None.") == 2  # no landings, no leftovers
+    assert old.split("## Your backend's code")[0].count("None.") == 2  # no landings, no leftovers
 
 
-def test_junit_counts_and_failures():
+def test_markdown_details_table_per_item():
+    new = report.markdown(verdicts()).split("## Airflow 3.3.1")[1].split("## Airflow 2.10.3")[0]
+    table = new.split("### types: each item\n\n")[1].split("\n\n")[0].splitlines()
+    assert table == [
+        "| item | status | evidence |", "|---|---|---|",
+        "| str | FAIL | '123' came back as 123 (int) |",
+        "| int | pass |  |",
+        "| &lt;script&gt;alert(\"x\")&lt;/script&gt; | FAIL | came back as &lt;script&gt;alert(\"x\")&lt;/script&gt; |",
+    ]
+
+
+def test_markdown_coverage_summary():
+    code = report.markdown(verdicts()).split("## Your backend's code")[1]
+    assert f"| {SOURCE} | 4/5 (80%) | not measured |" in code
+    assert "| toy | 4 | not measured |" in code and "| types | 2 | not measured |" in code
+    assert "| custom_store | not measured | not run |" in code
+    vs = verdicts()
+    vs[0].sources = []
+    assert "Coverage was not measured" in report.markdown(vs)
+
+
+def test_markdown_never_holds_a_raw_tag():
+    md = report.markdown(verdicts()).split("```text")[0]  # the traceback's fence holds it verbatim, as code
+    assert SCRIPT not in md
+
+
+# --- JUnit --------------------------------------------------------------------------------------------------------
+
+
+def test_junit_counts_failures_errors_and_skips():
     root = ET.fromstring(report.junit(verdicts()))
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("8", "3", "2")
+    assert {k: root.get(k) for k in ("tests", "failures", "errors", "skipped")} == \
+        {"tests": "12", "failures": "6", "errors": "1", "skipped": "2"}
     new, old = root.findall("testsuite")
     assert new.get("name") == f"xcom-lab check {BACKEND} on Airflow 3.3.1"
-    assert (new.get("tests"), new.get("failures"), new.get("skipped")) == ("4", "1", "1")
-    assert (old.get("tests"), old.get("failures"), old.get("skipped")) == ("4", "2", "1")
+    assert [new.get(k) for k in ("tests", "failures", "errors", "skipped")] == ["7", "3", "1", "1"]
+    assert [old.get(k) for k in ("tests", "failures", "errors", "skipped")] == ["5", "3", "0", "1"]
+
+
+def test_junit_cases():
+    new, old = ET.fromstring(report.junit(verdicts())).findall("testsuite")
     cases = {case.get("name"): case for case in new.findall("testcase")}
-    assert list(cases) == ["toy", "types", "dataframe", "purge"]
+    assert list(cases) == ["toy", "types", "shapes", "dataframe", "purge", "custom_store", "leftovers"]
     assert cases["types"].get("classname") == "check.3.3.1"
     assert cases["types"].get("time") == "2.250"
     failure = cases["types"].find("failure")
-    assert failure.get("message") == "'123' (str) came back as 123 (int) | also " + SCRIPT
-    assert failure.text == TYPES_FIX
+    assert failure.get("message") == TYPES_EVIDENCE
+    assert failure.text.splitlines() == [  # the fix, then each failing item
+        TYPES_FIX, "str: '123' came back as 123 (int)", f"{SCRIPT}: came back as {SCRIPT}"]
+    blocked = cases["shapes"].find("failure")
+    assert blocked.get("message") == "blocked by json-roundtrip"
+    assert blocked.text == f"{TYPES_EVIDENCE}\nfix: {TYPES_FIX}"
+    unexercised = cases["custom_store"].find("failure")
+    assert unexercised.get("message") == "not exercised: no value reached the backend's store path"
+    error = cases["leftovers"].find("error")
+    assert error.text == TRACEBACK and cases["leftovers"].find("failure") is None
     assert cases["dataframe"].find("skipped").get("message") == "the backend stores no DataFrames"
     assert cases["toy"].find("failure") is None and cases["toy"].find("skipped") is None
-    purge = {case.get("name"): case for case in old.findall("testcase")}["purge"]
-    assert purge.find("failure").text == "1 orphan object after clearing"  # no fix: the evidence
+    old_cases = {case.get("name"): case for case in old.findall("testcase")}
+    assert old_cases["types"].find("failure").get("message") == "blocked by ImportError"
+    assert old_cases["purge"].find("failure").text == PURGE_FIX
 
 
 def test_junit_stays_parseable_with_control_characters_in_evidence():
@@ -96,94 +194,246 @@ def test_junit_stays_parseable_with_control_characters_in_evidence():
     assert failure.get("message").startswith("stored b'")
 
 
-class MatrixCells(HTMLParser):
-    """The matrix's cells as (scenario, version, status, title, text), plus every tag and text seen."""
+# --- HTML ---------------------------------------------------------------------------------------------------------
+
+
+class Node:
+    def __init__(self, tag, attrs, parent=None):
+        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []
+
+    @property
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text for c in self.children)
+
+    @property
+    def classes(self) -> list[str]:
+        return (self.attrs.get("class") or "").split()
+
+    def all(self, tag=None, **attrs):
+        """Every element below, in document order, with this tag and these attribute values."""
+        for child in self.children:
+            if isinstance(child, Node):
+                if (tag is None or child.tag == tag) and all(child.attrs.get(k.replace("_", "-")) == v
+                                                             for k, v in attrs.items()):
+                    yield child
+                yield from child.all(tag, **attrs)
+
+    def one(self, tag=None, **attrs):
+        found = list(self.all(tag, **attrs))
+        assert len(found) == 1, f"{len(found)} <{tag}> {attrs}"
+        return found[0]
+
+
+class Page(HTMLParser):
+    """The page as a tree of Nodes (text unescaped, as a browser shows it), plus every tag seen."""
+
+    VOID = {"meta", "br", "hr", "img", "link", "input"}
 
     def __init__(self):
         super().__init__()
-        self.cells, self.tags, self.texts = [], [], []
-        self._in_matrix = False
-        self._cell = None
+        self.root = self._at = Node("#document", {})
+        self.tags = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self.tags.append((tag, attrs))
-        if tag == "table" and attrs.get("id") == "matrix":
-            self._in_matrix = True
-        elif self._in_matrix and tag == "td":
-            self._cell = [attrs.get("data-scenario"), attrs.get("data-version"), attrs.get("data-status"),
-                          attrs.get("title"), ""]
+        node = Node(tag, attrs, self._at)
+        self._at.children.append(node)
+        if tag not in self.VOID:
+            self._at = node
 
     def handle_endtag(self, tag):
-        if tag == "table":
-            self._in_matrix = False
-        elif tag == "td" and self._cell:
-            self.cells.append(tuple(self._cell))
-            self._cell = None
+        node = self._at
+        while node is not self.root and node.tag != tag:
+            node = node.parent
+        if node is not self.root:
+            self._at = node.parent
 
     def handle_data(self, data):
-        self.texts.append(data)
-        if self._cell:
-            self._cell[4] += data
+        self._at.children.append(data)
+
+    def cell(self, scenario, version):
+        return self.root.one("td", data_scenario=scenario, data_version=version)
 
 
 def parse_html(vs=None):
     page = report.html(vs or verdicts(), generated=datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc))
-    parser = MatrixCells()
-    parser.feed(page)
-    return page, parser
+    parsed = Page()
+    parsed.feed(page)
+    return page, parsed
 
 
-def test_html_matrix_cells_carry_status_evidence_and_fix():
+def test_html_leads_with_the_root_causes():
     page, parsed = parse_html()
-    statuses = {(scenario, version): status for scenario, version, status, _, _ in parsed.cells}
+    assert page.index('id="root-causes"') < page.index('id="matrix"')
+    causes = parsed.root.one("section", id="root-causes")
+    articles = list(causes.all("article"))
+    assert [a.attrs["id"] for a in articles] == ["cause-1", "cause-2"]
+    first = articles[0]
+    assert first.one("h3").text == "cause 1 json-roundtrip"
+    assert [c.text for c in first.all("code")] == ["types", "shapes"]
+    assert first.one("dd", **{"class": "evidence"}).text == TYPES_EVIDENCE
+    assert first.one("dd", **{"class": "fix-text"}).text == TYPES_FIX
+    assert "Airflow 3.3.1" in first.text and "2.10.3" not in first.text
+    assert "ImportError" in articles[1].text and IMPORT_FIX in articles[1].text
+
+
+def test_html_merges_a_cause_that_recurs_on_several_versions():
+    vs = verdicts()
+    vs[1].causes = [RootCause("cause-1", "json-roundtrip", "'7' came back as 7", TYPES_FIX, ["toy", "types"])]
+    _, parsed = parse_html(vs)
+    (merged,) = parsed.root.one("section", id="root-causes").all("article")
+    assert merged.attrs["data-versions"] == "3.3.1 2.10.3"
+    assert "Airflow 3.3.1, 2.10.3" in merged.text
+    assert [dd.text for dd in merged.all("dd", **{"class": "evidence"})] == [
+        "3.3.1: " + TYPES_EVIDENCE, "2.10.3: '7' came back as 7"]  # each version's own evidence
+    assert parsed.cell("toy", "2.10.3").text == "FAILcause 1"
+    assert parsed.cell("types", "2.10.3").text == "blocked by json-roundtrip"
+    assert "**json-roundtrip** (Airflow 3.3.1, 2.10.3)" in report.markdown(vs)
+
+
+def test_html_matrix_cells_carry_status_cause_and_blocked():
+    _, parsed = parse_html()
+    cells = list(parsed.root.one("table", id="matrix").all("td"))
+    statuses = {(c.attrs["data-scenario"], c.attrs["data-version"]): c.attrs["data-status"] for c in cells}
     assert statuses == {
         ("toy", "3.3.1"): "pass", ("toy", "2.10.3"): "fail",
-        ("types", "3.3.1"): "fail", ("types", "2.10.3"): "pass",
+        ("types", "3.3.1"): "fail", ("types", "2.10.3"): "fail",
+        ("shapes", "3.3.1"): "fail", ("shapes", "2.10.3"): "pass",
         ("dataframe", "3.3.1"): "n/a", ("dataframe", "2.10.3"): "n/a",
         ("purge", "3.3.1"): "pass", ("purge", "2.10.3"): "fail",
+        ("custom_store", "3.3.1"): "not exercised", ("custom_store", "2.10.3"): "not-run",
+        ("leftovers", "3.3.1"): "error", ("leftovers", "2.10.3"): "not-run",
     }
-    types_new = next(c for c in parsed.cells if c[:2] == ("types", "3.3.1"))
-    assert types_new[3] == "'123' (str) came back as 123 (int) | also " + SCRIPT  # title, once unescaped
-    assert types_new[4] == "FAIL" + TYPES_FIX  # the fix below the failing cell
-    assert BACKEND in page and "2026-12-02" in page
+    types = parsed.cell("types", "3.3.1")
+    assert types.attrs["title"] == TYPES_EVIDENCE  # once unescaped
+    assert types.text == "FAILcause 1" and types.one("a").attrs["href"] == "#cause-1"
+    shapes = parsed.cell("shapes", "3.3.1")
+    assert shapes.text == "blocked by json-roundtrip" and shapes.classes == ["fail", "blocked"]
+    assert parsed.cell("types", "2.10.3").text == "blocked by ImportError"
+    assert parsed.cell("toy", "2.10.3").text == "FAILcause 2"
+    assert parsed.cell("purge", "2.10.3").text == "FAIL" + PURGE_FIX  # no cause: the fix below the cell
 
 
-def test_html_escapes_evidence():
+def test_html_not_exercised_and_error_have_their_own_colours():
+    page, parsed = parse_html()
+    unexercised, error = parsed.cell("custom_store", "3.3.1"), parsed.cell("leftovers", "3.3.1")
+    assert (unexercised.attrs["data-status"], unexercised.classes, unexercised.text) == \
+        ("not exercised", ["not-exercised"], "not exercised")
+    assert (error.attrs["data-status"], error.classes, error.text) == ("error", ["error"], "error")
+    style = parsed.root.one("style").text
+    assert ".not-exercised {" in style and ".error {" in style
+    assert parsed.cell("custom_store", "2.10.3").classes == ["not-run"]
+
+
+def test_html_per_version_failures_not_exercised_and_errors():
+    _, parsed = parse_html()
+    new = parsed.root.one("section", id="airflow-3.3.1")
+    failures = {row.attrs["data-scenario"]: row for row in new.one("table", **{"class": "failures"}).all("tr")
+                if "data-scenario" in row.attrs}
+    assert failures["types"].text == "typescause 1" + TYPES_EVIDENCE + TYPES_FIX
+    assert failures["shapes"].text == "shapescause 1blocked by json-roundtrip"  # not a copy of the evidence
+    assert "custom_store" in new.one("table", **{"class": "not-exercised-list"}).text
+    assert "no value reached the backend's store path" in new.text
+    harness_error = new.one("div", id="error-leftovers-3.3.1")
+    assert harness_error.one("pre").text == TRACEBACK
+    assert "Offloads: lists longer than ~50 items (shape list_long)" in new.text
+    old = parsed.root.one("section", id="airflow-2.10.3")
+    assert "Offloads nothing: every value stayed in the metadata DB" in old.text
+    assert not list(old.all("pre"))
+
+
+def test_html_details_table_per_item():
+    _, parsed = parse_html()
+    table = parsed.root.one("table", id="details-types-3.3.1")
+    rows = [(r.attrs["data-item"], r.attrs["data-status"], [td.text for td in r.all("td")])
+            for r in table.all("tr") if "data-item" in r.attrs]
+    assert rows == [
+        ("str", "fail", ["str", "FAIL", "'123' came back as 123 (int)"]),
+        ("int", "pass", ["int", "pass", ""]),
+        (SCRIPT, "fail", [SCRIPT, "FAIL", "came back as " + SCRIPT]),  # text, once unescaped: never a tag
+    ]
+    assert not list(parsed.root.all("table", id="details-shapes-3.3.1"))  # no details, no table
+
+
+def test_html_source_view_marks_run_and_not_run_lines():
+    _, parsed = parse_html()
+    source = parsed.root.one("table", data_path=SOURCE)
+    rows = {int(r.attrs["data-line"]): r for r in source.all("tr") if "data-line" in r.attrs}
+    assert [rows[n].classes for n in range(1, 7)] == [["run"], ["run"], ["run"], ["plain"], ["run"], ["not-run"]]
+    assert rows[4].one("td", **{"class": "code"}).text == "# " + SCRIPT
+    assert rows[6].one("td", **{"class": "ln"}).text == "6"
+    code = parsed.root.one("section", id="code")
+    assert "4/5 (80%) statements ran" in code.text
+    lines_ran = {(r.attrs["data-scenario"], td.attrs["data-version"]): td.text
+                 for r in code.one("table", id="lines-per-scenario").all("tr") if "data-scenario" in r.attrs
+                 for td in r.all("td")}
+    assert lines_ran[("toy", "3.3.1")] == "4" and lines_ran[("types", "3.3.1")] == "2"
+    assert lines_ran[("shapes", "3.3.1")] == "not measured" and lines_ran[("custom_store", "2.10.3")] == "not run"
+
+
+def test_html_source_view_shared_by_versions_marks_each():
+    vs = verdicts()
+    vs[1].sources = [SourceFile(SOURCE, SOURCE_LINES, statements=[1, 2, 3, 5, 6], run=[1, 2, 3, 6])]
+    _, parsed = parse_html(vs)
+    (source,) = parsed.root.all("table", data_path=SOURCE)
+    rows = {int(r.attrs["data-line"]): r for r in source.all("tr") if "data-line" in r.attrs}
+    assert [rows[n].classes for n in (1, 4, 5, 6)] == [["run"], ["plain"], ["partly-run"], ["partly-run"]]
+    assert [td.attrs["class"] for td in rows[5].all("td") if "mark" in td.classes] == ["mark run", "mark not-run"]
+
+
+def test_html_says_when_coverage_was_not_measured():
+    vs = verdicts()
+    vs[0].sources = []
+    _, parsed = parse_html(vs)
+    assert "Coverage was not measured" in parsed.root.one("section", id="code").text
+    assert not list(parsed.root.all("table", **{"class": "source"}))
+
+
+def test_html_escapes_hostile_text():
     page, parsed = parse_html()
     assert SCRIPT not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert ESCAPED in page
     assert "script" not in [tag for tag, _ in parsed.tags]
+    assert ("<" + "script") not in page.lower()
 
 
 def test_html_is_self_contained():
     page, parsed = parse_html()
-    assert "http://" not in page and "https://" not in page and "@import" not in page
-    assert not [tag for tag, attrs in parsed.tags if tag in ("script", "link", "img") or "src" in attrs]
+    assert "http://" not in page and "https://" not in page and "@import" not in page and "url(" not in page
+    assert not [tag for tag, attrs in parsed.tags if tag in ("script", "link", "img", "iframe") or "src" in attrs]
+    assert not [attrs["href"] for tag, attrs in parsed.tags if tag == "a" and not attrs["href"].startswith("#")]
     assert "<style>" in page
+    assert "2026-12-02" in page and BACKEND in page
 
 
 def test_html_has_landings_and_leftovers_per_version():
     _, parsed = parse_html()
-    assert "xcom/toy/manual__1/push/value.json" in parsed.texts
-    assert "/tmp/tmpab12.json" in parsed.texts
+    texts = [c for node in parsed.root.all("td") for c in node.children if isinstance(c, str)]
+    assert "xcom/toy/manual__1/push/value.json" in texts
+    assert "/tmp/tmpab12.json" in texts
     sections = [attrs["id"] for tag, attrs in parsed.tags if tag == "section"]
-    assert sections == ["airflow-3.3.1", "airflow-2.10.3"]
+    assert sections == ["root-causes", "scenarios", "airflow-3.3.1", "airflow-2.10.3", "code"]
+
+
+def test_html_without_failures_says_so():
+    vs = verdicts()[:1]
+    vs[0].scenarios, vs[0].causes = [ScenarioResult("toy", "pass", "ok")], []
+    _, parsed = parse_html(vs)
+    assert parsed.root.one("section", id="root-causes").one("p").text == "None: nothing failed."
 
 
 def test_a_scenario_only_one_version_ran_is_marked_not_run():
     vs = verdicts()
     vs[1].scenarios.append(ScenarioResult("legacy", "pass", "2.x only"))
-    assert report.scenario_ids(vs) == ["toy", "types", "dataframe", "purge", "legacy"]
+    assert report.scenario_ids(vs) == ["toy", "types", "shapes", "dataframe", "purge", "custom_store", "leftovers",
+                                       "legacy"]
     assert "| legacy | not run | pass |" in report.markdown(vs)
     _, parsed = parse_html(vs)
-    assert ("legacy", "3.3.1", "not-run") in [c[:3] for c in parsed.cells]
+    assert parsed.cell("legacy", "3.3.1").attrs["data-status"] == "not-run"
 
 
-def test_summary_line():
-    assert report.summary_line(verdicts()) == (
-        f"{BACKEND}: 3.3.1 2 pass, 1 fail, 1 n/a; 2.10.3 1 pass, 2 fail, 1 n/a"
-    )
+# --- files --------------------------------------------------------------------------------------------------------
 
 
 def test_write_all_creates_every_report(tmp_path):
@@ -197,3 +447,4 @@ def test_write_all_creates_every_report(tmp_path):
     assert Verdict.from_json(data) == verdicts()[0]
     ET.parse(reports / "check-acme.junit.xml")
     assert (reports / "check-acme.md").read_text(encoding="utf-8").startswith("# xcom-lab check: ")
+    assert (reports / "check-acme.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

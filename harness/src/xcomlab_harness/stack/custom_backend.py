@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from xcomlab_harness.stack import backend_coverage
 from xcomlab_harness.stack.console import run
 from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR
@@ -70,7 +71,8 @@ def write_custom_backend_env(settings: Mapping[str, str]) -> Path:
     CUSTOM_DIR.mkdir(parents=True, exist_ok=True)
     path = CUSTOM_DIR / "backend.env"
     quote = lambda v: f"'{v}'" if "'" not in v else f'"{v}"'  # noqa: E731 - compose's env_file quoting
-    text = "".join(f"{k}={quote(v)}\n" for k, v in custom_backend_env(settings).items())
+    values = {**custom_backend_env(settings), **backend_coverage.prepare(settings)}  # the check's own, not the user's
+    text = "".join(f"{k}={quote(v)}\n" for k, v in values.items())
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     return path

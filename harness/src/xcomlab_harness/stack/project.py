@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from xcomlab_harness.stack import backend_coverage
 from xcomlab_harness.stack.custom_backend import CUSTOM_DIR, custom_backend_package, custom_backend_source, custom_image
 from xcomlab_harness.stack.env_files import interpolate, read_dotenv
 from xcomlab_harness.stack.paths import COMPOSE_DIR, DOTENV
@@ -73,6 +74,7 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
         src, target = mount or (CUSTOM_DIR / "no-source", "/opt/xcom-lab/no-backend-source")
         env.update(XCOM_LAB_BACKEND_SRC=str(src), XCOM_LAB_BACKEND_TARGET=target,
                    XCOM_LAB_BACKEND_ENV=str(CUSTOM_DIR / "backend.env"),
+                   XCOM_LAB_COVERAGE_DIR=str(backend_coverage.HOST_DIR),
                    XCOM_LAB_COMPONENT_IMAGE=custom_image(settings) if custom_backend_package(settings)
                    else f"xcom-lab/airflow:{settings.version}")
     return env

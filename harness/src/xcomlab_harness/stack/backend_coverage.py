@@ -1,0 +1,86 @@
+"""`make check` measures the user's backend as it runs: coverage.py in every Python process of every Airflow
+component (tasks included: forked, spawned or Celery), limited to the backend's own module or package.
+
+The harness's own coverage.py version is installed for the image's Python into a folder mounted into the
+components, with a sitecustomize that starts it (coverage's documented subprocess hook,
+`coverage.process_startup()`). Each process writes its own data file into a shared folder; after each
+scenario the harness takes the files written since the last one, so lines are told per scenario.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Mapping
+from importlib.metadata import version
+from pathlib import Path
+
+from xcomlab_harness.stack.paths import CACHE
+
+HOST_DIR = CACHE / "check-coverage"
+CONTAINER_DIR = "/opt/xcom-lab/coverage"  # site/ (coverage, sitecustomize, rc) and data/ (one file per process)
+SITECUSTOMIZE = """\
+# xcom-lab check: start coverage.py in every Python process of this component (COVERAGE_PROCESS_START).
+import coverage
+
+coverage.process_startup()
+"""
+RC = """\
+[run]
+parallel = True
+data_file = {container}/data/.coverage
+source_pkgs = {module}
+# tasks end with os._exit (forked task runners) and components with SIGTERM: save the data first
+patch = _exit
+sigterm = True
+disable_warnings = module-not-imported, no-data-collected, module-not-measured, couldnt-parse
+"""
+
+
+def module_of(xcom_backend: str) -> str:
+    """The top-level module or package to measure: `my_xcom.S3XComBackend` -> my_xcom."""
+    return xcom_backend.split(".")[0]
+
+
+def prepare(settings: Mapping[str, str], python: str = "3.11") -> dict[str, str]:
+    """coverage.py for the image's Python in HOST_DIR/site, an empty HOST_DIR/data; the components'
+    environment that turns it on."""
+    site, data = HOST_DIR / "site", HOST_DIR / "data"
+    wanted = f"coverage=={version('coverage')} python{python}"
+    marker = site / ".installed"
+    if not marker.exists() or marker.read_text() != wanted:
+        shutil.rmtree(site, ignore_errors=True)
+        subprocess.run(["uv", "pip", "install", "--quiet", "--target", str(site), "--python-version", python,
+                        "--python-platform", "x86_64-manylinux_2_36", "--no-deps", wanted.split()[0]], check=True)
+        (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+        marker.write_text(wanted)
+    (site / "coveragerc").write_text(RC.format(container=CONTAINER_DIR, module=module_of(settings["XCOM_BACKEND"])))
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    data.chmod(0o777)  # the components write as uid 50000
+    for path in [HOST_DIR, site, *site.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444)
+    return {"PYTHONPATH": f"{CONTAINER_DIR}/site", "COVERAGE_PROCESS_START": f"{CONTAINER_DIR}/site/coveragerc"}
+
+
+def harvest(done: str) -> dict[str, set[int]]:
+    """Lines per measured file (container paths) in the data files written since the last harvest; the files
+    move to data/<done>/ so the next harvest starts afresh."""
+    from coverage import CoverageData
+
+    data, lines = HOST_DIR / "data", {}
+    if not data.exists():
+        return lines
+    target = data / done
+    target.mkdir(exist_ok=True)
+    for path in sorted(p for p in data.glob(".coverage.*") if p.is_file()):
+        moved = target / path.name
+        path.rename(moved)
+        try:
+            found = CoverageData(basename=str(moved))
+            found.read()
+        except Exception:  # noqa: BLE001 - a file still being written by a process that is ending: skip it
+            continue
+        for measured in found.measured_files():
+            lines.setdefault(measured, set()).update(found.lines(measured) or ())
+    return lines
