@@ -154,6 +154,10 @@ def diagnose(text: str, written: Iterable[str] = ()) -> str:
     return NO_FIX if _key_like(found.key) else STRING_AS_REFERENCE
 
 
+# What the harness adds to a pull's not-found error when the values pulled never left their rows.
+INLINE_NOT_FOUND = "no object was ever written for them"
+
+
 def _diagnosed(*causes: str) -> Supports:
     return lambda match, text, written: diagnose(text, written) in causes
 
@@ -250,7 +254,8 @@ FIXES: tuple[Fix, ...] = (
         r"NoSuchKey|\b404\b|NotFound|Not Found|No such object|No such file|does not exist|FileNotFoundError",
         "deserialize_value takes every string in a row for an object name: mark references (a marker prefix like "
         "\"my-xcom://\" or a dict {\"__xcom_ref__\": ...}) and return any other value as it is",
-        supports=_diagnosed(STRING_AS_REFERENCE),
+        supports=lambda match, text, written: INLINE_NOT_FOUND in text
+        or diagnose(text, written) == STRING_AS_REFERENCE,
     ),
     _fix(
         "reference-escape",

@@ -28,7 +28,6 @@ from xcomlab_harness.verdict import (
 
 NOT_RUN = "not run"  # a scenario one version ran and another did not
 NOT_MEASURED = "not measured"  # a scenario whose lines coverage.py did not measure
-NOTHING_OFFLOADED = "Offloads nothing: every value stayed in the metadata DB"
 TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -256,7 +255,7 @@ def markdown(verdicts: list[Verdict]) -> str:
     for i, v in enumerate(verdicts):
         cells = [analysis.cell(i, s.id) for s in v.scenarios]
         out += ["", f"## Airflow {v.airflow_version}", "",
-                _md_text(f"Offloads: {v.offload}" if v.offload else NOTHING_OFFLOADED), "", "### Failures", ""]
+                *([_md_text(v.offload[:1].upper() + v.offload[1:]), ""] if v.offload else []), "### Failures", ""]
         out += _md_table(["scenario", "cause", "evidence", "fix"], [
             [c.result.id, c.cause.label if c.cause else "",
              f"blocked by {c.cause.title}" if c.blocked else c.result.evidence, "" if c.blocked else c.result.fix]
@@ -460,7 +459,6 @@ def html(verdicts: list[Verdict], generated: datetime | None = None) -> str:
         versions=[_VersionView(v, [analysis.cell(i, s.id) for s in v.scenarios]) for i, v in enumerate(verdicts)],
         sources=_source_views(verdicts),
         lines_ran=[(sid, [_lines_ran(v.scenario(sid)) for v in verdicts]) for sid in ids],
-        nothing_offloaded=NOTHING_OFFLOADED,
         css_class=_CSS_CLASS, html_words=_HTML_WORD, statuses=dict(
             PASS=PASS, FAIL=FAIL, NOT_APPLICABLE=NOT_APPLICABLE, NOT_EXERCISED=NOT_EXERCISED, ERROR=ERROR),
         NOT_RUN=NOT_RUN, NOT_MEASURED=NOT_MEASURED,

@@ -89,7 +89,7 @@ class Verdict:
     landings: list[Landing] = field(default_factory=list)
     leftovers: list[Leftover] = field(default_factory=list)
     causes: list[RootCause] = field(default_factory=list)
-    offload: str = ""  # what makes this backend offload, as the shapes scenario found it ("" : nothing)
+    offload: str = ""  # what makes this backend offload, one line from the shapes scenario ("": it did not run)
     sources: list[SourceFile] = field(default_factory=list)
 
     @property
