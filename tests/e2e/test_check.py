@@ -2,8 +2,10 @@
 flawed backend per bug class and one correct backend, each with a manifest.toml saying which scenario must
 flag it, per Airflow major (or minor), and what its fix line must say. The check knows none of them.
 
-A flawed backend runs the scenarios its manifest names plus `toy` (what every user runs first); the
-correct one runs every scenario and must fail none. Built-in backends whose manifest (compose/backends/
+A flawed backend runs the scenarios its manifest names plus `toy` (what every user runs first) and, given as
+a single file, `mwaa-placement` (which must pass unless the manifest says why not); the correct one runs every
+scenario and must fail none, as a package and given as its single module file. For a user's own code the
+report must show which of its lines ran: coverage in every scenario, the never-run lines marked in the HTML. Built-in backends whose manifest (compose/backends/
 <name>.toml) has a [check] table are judged alike: their listed failures are upstream bugs, expected
 strictly (a scenario that starts to pass fails the test, so an upstream fix shows).
 On Airflow 2 only the cases whose expectation differs from Airflow 3's run, and the correct backend.
@@ -18,13 +20,15 @@ from pathlib import Path
 import pytest
 
 from xcomlab_harness import check, sandbox
-from xcomlab_harness.verdict import FAIL, PASS
+from xcomlab_harness.verdict import FAIL, NOT_EXERCISED, PASS
 
 pytestmark = pytest.mark.e2e
 
 BACKENDS = sandbox.ROOT / "tests" / "check_backends"
 BUILT_IN = [path for path in sorted((sandbox.COMPOSE_DIR / "backends").glob("*.toml")) if "[check" in path.read_text()]
 MANIFESTS = sorted(BACKENDS.glob("*/manifest.toml")) + BUILT_IN
+AS_FILE = "correct-as-file"  # the correct backend's module given as a single file ([as_file] of its manifest)
+CASES = [*MANIFESTS, BACKENDS / "correct" / AS_FILE]
 
 
 def manifest(path: Path) -> dict:
@@ -41,6 +45,10 @@ def expectation(spec: dict, version: str) -> dict:
 
 def case(path: Path) -> tuple[str, dict]:
     """(name, environ) of make check for a manifest: a user's folder, or a built-in BACKEND."""
+    if path.name == AS_FILE:
+        name, environ = case(path.parent / "manifest.toml")
+        as_file = manifest(path.parent / "manifest.toml")["as_file"]
+        return AS_FILE, dict(environ, XCOM_BACKEND=as_file["xcom_backend"], BACKEND_SRC=str(path.parent / as_file["src"]))
     spec = manifest(path)
     if path.parent == sandbox.COMPOSE_DIR / "backends":
         return path.stem, {"BACKEND": path.stem}
@@ -52,8 +60,10 @@ def case(path: Path) -> tuple[str, dict]:
 
 
 def runs_on(path: Path, version: str) -> bool:
-    if version.startswith("3.") or path.parent.name == "correct":
+    if version.startswith("3.") or path.name == AS_FILE:  # on 2.x the correct backend runs as a file
         return True
+    if path.parent.name == "correct":
+        return False
     spec = manifest(path)
     return expectation(spec, version) != expectation(spec, "3.0") or path.parent == sandbox.COMPOSE_DIR / "backends"
 
@@ -64,16 +74,18 @@ def checked(stack):
     stack.start()  # back to the session's own backend
 
 
-@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: case(p)[0])
+@pytest.mark.parametrize("path", CASES, ids=lambda p: case(p)[0])
 def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, report):
     version = settings["AIRFLOW_VERSION"]
     if not runs_on(path, version):
         pytest.skip("expected as on Airflow 3: run there")
-    expected = expectation(manifest(path), version)
+    spec = manifest(path if path.name != AS_FILE else path.parent / "manifest.toml")
+    expected = expectation(spec, version)
     name, environ = case(path)
     environ.update(CHECK_NAME=f"e2e-{name}", WAIT_TIMEOUT="240")
-    if name != "correct":
-        environ["SCENARIOS"] = ",".join(["toy", *expected["fails"]])
+    single_file = environ.get("BACKEND_SRC", "").endswith(".py")
+    if not name.startswith("correct"):
+        environ["SCENARIOS"] = ",".join(["toy", *expected["fails"], *(["mwaa-placement"] if single_file else [])])
     verdict = check.check_version(version, dict(os.environ, **environ), {"mode": sandbox.offline_from_state(settings)})
     check.report.write_all([verdict], check.REPORTS)
     results = {s.id: s for s in verdict.scenarios}
@@ -81,9 +93,26 @@ def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, rep
     report.add_check(name, version, {s.id: s.status for s in verdict.scenarios})
     failed = sorted(s.id for s in verdict.scenarios if s.status == FAIL)
     assert failed == sorted(expected["fails"]), f"{name} on {version}: expected {expected['fails']} to fail\n{table}"
-    for scenario in expected["fails"] if expected.get("fix") else []:
-        assert expected["fix"].lower() in results[scenario].fix.lower(), \
-            f"{name}: {scenario}'s fix line should say {expected['fix']!r}\n{table}"
-    if name == "correct":
+    unexercised = sorted(s.id for s in verdict.scenarios if s.status == NOT_EXERCISED)
+    assert unexercised == sorted(expected.get("not_exercised", [])), f"{name}: the store path never ran\n{table}"
+    fixes = {**{s: expected["fix"] for s in expected["fails"] if expected.get("fix")}, **expected.get("fixes", {})}
+    for scenario, fix in fixes.items():
+        assert fix.lower() in results[scenario].fix.lower(), f"{name}: {scenario}'s fix line should say {fix!r}\n{table}"
+    if name.startswith("correct"):
         assert all(s.status in (PASS, "n/a") for s in verdict.scenarios)
         assert results["toy"].status == PASS and results["leftovers"].status == PASS, table
+    if "XCOM_BACKEND" in environ:
+        assert_own_code_measured(name, verdict)
+
+
+def assert_own_code_measured(name: str, verdict) -> None:
+    """The user's own lines as they ran: every scenario that ran a DAG ran some, and the HTML marks the
+    statements no scenario ran."""
+    toy = verdict.scenario("toy")
+    assert toy.lines_run and any(toy.lines_run.values()), f"{name}: toy ran none of the backend's lines"
+    assert verdict.sources, f"{name}: no source file of the backend in the report"
+    never = {f.path: sorted(set(f.statements) - set(f.run)) for f in verdict.sources}
+    page = (check.REPORTS / f"check-{verdict.name}.html").read_text()
+    for path, lines in never.items():
+        if lines:
+            assert 'class="not-run"' in page, f"{name}: {path} has never-run lines {lines[:5]} the HTML does not mark"

@@ -118,6 +118,36 @@ def test_check_report_shows_its_matrix(page, settings, report):
         cell = page.locator(f'#matrix td[data-scenario="{scenario["id"]}"][data-version="{version}"]')
         expect(cell).to_have_attribute("data-status", scenario["status"])
         expect(cell).to_be_visible()
+    types = next(s for s in verdict["scenarios"] if s["id"] == "types")  # each type's own outcome
+    rows = page.locator(f"#details-types-{version} tr[data-item]")
+    expect(rows).to_have_count(len(types["details"]))
+    for detail in types["details"]:
+        expect(page.locator(f'#details-types-{version} tr[data-item="{detail["item"]}"]')).to_have_attribute(
+            "data-status", detail["status"])
     shot = REPORTS / f"ui-check-report-{version}.png"
     page.screenshot(path=str(shot), full_page=True)
     report.add_ui("make check report", f"{len(verdict['scenarios'])} scenario cells match the JSON ({shot.name})")
+
+
+def test_check_report_leads_with_root_causes(page, settings, report):
+    """A backend with two independent flaws (long_list_files: no purge, and [] for a missing file): the page
+    opens on its two root causes, above the matrix, and the scenarios they block point at them."""
+    name, version = "e2e-long_list_files", settings["AIRFLOW_VERSION"]
+    verdict_file = REPORTS / f"check-{name}-{version}.json"
+    if not verdict_file.exists():
+        pytest.skip(f"{verdict_file.name} is written by test_check, which runs before this module in `make e2e`")
+    verdict = json.loads(verdict_file.read_text())
+    page.goto((REPORTS / f"check-{name}.html").as_uri())
+    causes = page.locator("#root-causes article.cause")
+    expect(causes).to_have_count(2)
+    assert len(verdict["causes"]) == 2, verdict["causes"]
+    first_cause = page.locator("#root-causes").bounding_box()["y"]
+    assert first_cause < page.locator("#matrix").bounding_box()["y"], "the root causes come after the matrix"
+    for shown, cause in zip(causes.all(), verdict["causes"]):
+        expect(shown.locator("h3")).to_contain_text(cause["title"])
+        expect(shown).to_contain_text(cause["fix"][:60])
+    blocked = page.locator(f'#matrix td[data-version="{version}"].blocked')
+    expect(blocked.first).to_contain_text("blocked by")
+    shot = REPORTS / f"ui-check-causes-{version}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    report.add_ui("make check root causes", f"{len(verdict['causes'])} causes above the matrix ({shot.name})")

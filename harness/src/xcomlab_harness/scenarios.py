@@ -39,6 +39,7 @@ class Context:
     memo: dict = field(default_factory=dict)  # what later scenarios need of earlier ones
     # The run conf of the store scenarios: the shape (and key) that made this backend offload in `shapes`.
     recipe: dict = field(default_factory=lambda: {"shape": "dict"})
+    offloads: bool = False  # shapes saw the recipe offload
 
     @property
     def major(self) -> int:
@@ -117,9 +118,10 @@ def exercised(change: Change) -> bool:
     return any(item.key != BUCKET_KEY for item in change.new_objects)
 
 
-def unless_unexercised(ctx: Context, outcome: ScenarioResult, change: Change) -> ScenarioResult:
-    """A pass proves nothing when no value reached the store: say so instead."""
-    if outcome.status != PASS or exercised(change):
+def unless_unexercised(ctx: Context, outcome: ScenarioResult, change: Change, gone: bool = False) -> ScenarioResult:
+    """A pass proves nothing when no value reached the store: say so instead. gone: the scenario deletes what it
+    wrote, so its push counts when shapes saw this very recipe offload."""
+    if outcome.status != PASS or exercised(change) or (gone and ctx.offloads):
         return outcome
     return result(NOT_EXERCISED, f"no object was written ({recipe_label(ctx.recipe)} stayed in the metadata DB): "
                                  f"the backend's store path never ran here, so nothing was judged"
@@ -263,6 +265,7 @@ def shapes(ctx: Context) -> ScenarioResult:
     if offloading:
         key = sorted(offloading, key=lambda found: not found[0])[0][1]  # the first that also came back
         ctx.recipe = {"shape": key.removeprefix("shape_")} if key.startswith("shape_") else {"shape": "small", "key": key}
+        ctx.offloads = True
         ctx.verdict.offload = (f"offloads {', '.join(k for _, k in offloading)}; the store scenarios push "
                                f"{recipe_label(ctx.recipe)}")
     bad = [d for d in details if d.status == FAIL]
@@ -476,7 +479,7 @@ def delete(ctx: Context) -> ScenarioResult:
     evidence = "; ".join(parts) + " (Airflow never calls purge for the last ones: `make doctor` finds such orphans)"
     if left:
         return result(FAIL, evidence, fix_for("orphan"))
-    return unless_unexercised(ctx, result(PASS, evidence), purge.change)
+    return unless_unexercised(ctx, result(PASS, evidence), purge.change, gone=True)
 
 
 def left_after(ctx: Context, action, selects) -> str:
