@@ -19,7 +19,7 @@ help: ## Show the targets and the settings they read
 	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION=2.10.3|2.11.2|3.0.6|3.2.1|3.3.1|3.3.2  XCOM_THRESHOLD"
 	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
 	@echo "  check: XCOM_BACKEND=module.Class BACKEND_SRC=file|folder BACKEND_ENV=file AIRFLOW_VERSIONS=2.11.2,3.3.1"
-	@echo "         SCENARIOS=toy,types,... CHECK_NAME=name (docs/check.md)"
+	@echo "         SCENARIOS=toy,types,... CHECK_NAME=name ALLOW_UNEXERCISED=1 (docs/check.md)"
 
 up: ## Start Airflow + Postgres, Redis, S3, GCS and Azure emulators; wait until all are healthy
 	@$(SANDBOX) up
@@ -57,7 +57,7 @@ e2e: ## End-to-end: every backend against the real stack, report in reports/ (KE
 check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]
 	@uv run --quiet python -m xcomlab_harness.check
 
-bench: ## Every backend x JSON size and a DataFrame vs the store's own client, memory, 1,000 small XComs; a 16 MB profile, 200 mapped x 1 MB; warm up, switches, the stack at rest, cleaning 10,000 XComs; writes docs/measured.md (needs `make up`; QUICK=1: 3 sizes once; BACKENDS=a,b; BASELINE=reports/bench.json of an earlier run flags ratios that got worse)
+bench: ## Every backend x JSON size and a DataFrame vs the store's own client, memory, 1,000 small XComs; a 16 MB profile, 200 mapped x 1 MB; warm up, switches, the stack at rest, cleaning 10,000 XComs, time to a check verdict; writes docs/measured.md (needs `make up`; QUICK=1: 3 sizes once; BACKENDS=a,b; BASELINE=reports/bench.json of an earlier run flags ratios that got worse)
 ifeq ($(QUICK),1)
 	@QUICK=1 BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
 else
@@ -68,6 +68,7 @@ else
 	@uv run python tests/bench/fanout.py
 	@uv run python tests/bench/stack.py
 	@uv run python tests/bench/cleanup_scale.py
+	@uv run python tests/bench/check_time.py
 	@uv run python tests/bench/measured.py
 endif
 

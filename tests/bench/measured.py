@@ -14,7 +14,7 @@ from xcomlab_harness import sandbox
 ROOT = sandbox.ROOT
 PARTS = [("XCom push + pull by size, every backend", "bench-sizes.md"), ("Where the time goes", "bench-profile.md"),
          ("Fan-out", "bench-fanout.md"), ("The stack", "bench-stack.md"),
-         ("Cleaning XComs at scale", "bench-cleanup.md")]
+         ("Cleaning XComs at scale", "bench-cleanup.md"), ("Time to a `make check` verdict", "bench-check.md")]
 
 
 def main() -> int:

@@ -82,7 +82,8 @@ def stack_failed(error: str) -> ScenarioResult:
 
 PLACES = ("plugins", "dags", "include")
 VERDICT = re.compile(r"Verdict: (\w+)")
-PROBLEM = re.compile(r"^  ([A-Za-z_]+): (.+)$")  # a preflight finding: "  DEPLOYS_THEN_FAILS: <where>"
+# A preflight finding: "  DEPLOYS_THEN_FAILS: <where>" (verdicts are capitalised; notes such as "  plugins: ..." not)
+PROBLEM = re.compile(r"^  ([A-Z][A-Za-z_]+): (.+)$")
 # Airflow's own schema turns AIRFLOW__SECTION__OPTION into section.option: sections may hold dots
 # ("common.io" is AIRFLOW__COMMON_IO__...), so only the schema can tell where one ends.
 OPTION_KEYS = """
@@ -176,7 +177,7 @@ def first_finding(output: str) -> str:
     lines = output.splitlines()
     for number, line in enumerate(lines):
         match = PROBLEM.match(line)
-        if match and match[1] != "note":
+        if match:
             detail = next((rest.strip()[len("error: "):] for rest in lines[number + 1:number + 3]
                            if rest.strip().startswith("error: ")), "")
             return f"{match[2]}: {detail}" if detail else match[2]

@@ -62,11 +62,15 @@ def is_file(item: Item) -> bool:
     return item.store.startswith("container://")
 
 
-def file_store(item: Item) -> str | None:
-    """The folder a backend keeps its XCom files in: the first two levels of a named file's path
-    (/tmp/xcom_files of /tmp/xcom_files/<dag>/<run>/...); None for a file lying in a top folder."""
-    parts = item.key.split("/")
-    return "/".join(parts[:3]) if len(parts) > 4 else None
+def file_store(item: Item, roots: tuple[str, ...] = ()) -> str | None:
+    """The folder a backend keeps its XCom files in: the first folder below the probed root that holds the
+    file (/tmp/xcom_files of /tmp/xcom_files/<dag>/..., /opt/airflow/xcoms of /opt/airflow/xcoms/<uuid>.json);
+    None for a file lying in a root itself. Without roots, the file's own folder."""
+    for root in sorted((r.rstrip("/") for r in roots), key=len, reverse=True):
+        if item.key.startswith(root + "/"):
+            first, sep, _ = item.key[len(root) + 1:].partition("/")
+            return f"{root}/{first}" if sep else None
+    return item.key.rsplit("/", 1)[0] or None if not roots else None
 
 
 def row_label(row: RowId) -> str:
@@ -125,6 +129,9 @@ class Observer:
     def probe_of(self, item: Item):
         return self._by_store[item.store]
 
+    def roots_of(self, item: Item) -> tuple[str, ...]:
+        return getattr(self._by_store.get(item.store), "roots", ())
+
     def diff(self, before: State, after: State) -> Change:
         change = Change(file_stores=self.file_stores)
         change.new_objects = {item: meta for item, meta in after.objects.items() if before.objects.get(item) != meta}
@@ -132,7 +139,7 @@ class Observer:
         for item in change.new_objects:
             change.linked[item] = [row for row, stored in after.rows.items() if names(stored.head, item)]
             change.formats[item] = "bucket" if item.key == BUCKET_KEY else self.sniff(item)
-            if change.linked[item] and is_file(item) and (folder := file_store(item)):
+            if change.linked[item] and is_file(item) and (folder := file_store(item, self.roots_of(item))):
                 self.file_stores.add(folder)
         return change
 

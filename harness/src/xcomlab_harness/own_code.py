@@ -85,8 +85,13 @@ class OwnCode:
 
 
 def statements(path: Path) -> set[int]:
-    """The executable lines of a file, as coverage.py counts them."""
+    """The executable lines of a file, as coverage.py counts them (none when this Python cannot parse it,
+    e.g. 3.12 syntax read by a 3.11 host: the report then shows the lines that ran, unmarked otherwise)."""
     from coverage import Coverage
+    from coverage.exceptions import CoverageException
 
-    _, found, _, _, _ = Coverage(data_file=None, config_file=False).analysis2(str(path))
+    try:
+        _, found, _, _, _ = Coverage(data_file=None, config_file=False).analysis2(str(path))
+    except (CoverageException, SyntaxError, OSError):
+        return set()
     return set(found)

@@ -3,7 +3,11 @@ what no row names. Pure logic: probes are replaced by dicts."""
 
 import json
 
-from xcomlab_harness.observer import Observer, State, landings, leftovers, names, reference_strings
+import pytest
+
+from xcomlab_harness.observer import (FILE_LEFT, Change, Observer, State, file_store, landings, leftovers, names,
+                                      reference_strings, why)
+from xcomlab_harness.probes.containers import ContainerProbe
 from xcomlab_harness.probes import BUCKET_KEY, Item, Meta
 from xcomlab_harness.probes.metadata import Row
 
@@ -16,6 +20,8 @@ def row(value) -> Row:
 
 
 class DictProbe:
+    roots = ContainerProbe.ROOTS  # what its files stand for: a task container's
+
     def __init__(self, objects: dict[Item, bytes]):
         self.objects = objects
 
@@ -102,3 +108,93 @@ def test_a_bucket_the_backend_creates_is_a_leftover_that_says_so():
     probe = DictProbe({bucket: b""})
     change = observer(probe).diff(State({}, {}), State(probe.snapshot(), {}))
     assert [(x.store, x.why, x.format) for x in leftovers(change, "toy")] == [("s3://xcom-typo", "bucket created", "bucket")]
+
+
+# --- a backend that keeps its XComs in files: its folder is its store ---------------------------------------------
+
+SCHEDULER = "container://airflow-scheduler"
+FIRST = ("list_dag", "manual__1", "push", -1, "return_value")
+RETRY = ("list_dag", "manual__2", "push", -1, "return_value")
+
+
+def file_item(path: str) -> Item:
+    return Item(SCHEDULER, path)
+
+
+def test_the_folder_of_a_named_file_is_the_first_below_its_probed_root():
+    roots = ContainerProbe.ROOTS
+    assert file_store(file_item("/tmp/xcom_files/list_dag/manual__1/push/3f2a.json"), roots) == "/tmp/xcom_files"
+    assert file_store(file_item("/opt/airflow/xcoms/3f2a.json"), roots) == "/opt/airflow/xcoms"
+    assert file_store(file_item("/tmp/tmpab12.json"), roots) is None  # a file lying in /tmp itself names no folder
+
+
+def after_two_runs(obs: Observer, probe: DictProbe, first: dict[Item, bytes], second: dict[Item, bytes],
+                   rows_after_second: dict) -> Change:
+    """The first run writes files a row names; the second (a retry) writes more, and the rows move on."""
+    probe.objects.update(first)
+    state = State(probe.snapshot(), {FIRST: row(f"xcomfile://{next(iter(first)).key}")})
+    obs.diff(State({}, {}), state)
+    probe.objects.update(second)
+    return obs.diff(state, State(probe.snapshot(), rows_after_second))
+
+
+def test_an_unnamed_file_in_a_folder_a_row_once_named_is_an_orphan_not_a_stray_file():
+    old = file_item("/tmp/xcom_files/list_dag/manual__1/push/3f2a.json")
+    orphan = file_item("/tmp/xcom_files/list_dag/manual__2/push/9b1c.json")  # the failed try's
+    kept = file_item("/tmp/xcom_files/list_dag/manual__2/push/d4e5.json")  # the successful try's
+    tmp = file_item("/tmp/tmpab12.json")
+    probe = DictProbe({})
+    obs = observer(probe)
+    obs._by_store[SCHEDULER] = probe
+    change = after_two_runs(obs, probe, {old: b"[1, 2]"}, {orphan: b"[1]", kept: b"[1, 2, 3]", tmp: b"{}"},
+                            {FIRST: row(f"xcomfile://{old.key}"), RETRY: row(f"xcomfile://{kept.key}")})
+    assert obs.file_stores == {"/tmp/xcom_files"} and change.file_stores is obs.file_stores
+    assert change.leaks == [orphan]  # retry/clear/delete judge these: the purge fix
+    assert change.stray_files == [tmp]
+    assert sorted((x.key, x.why) for x in leftovers(change, "retry")) == [
+        (tmp.key, FILE_LEFT), (orphan.key, "no XCom row names it")]
+
+
+def test_without_a_row_naming_a_file_there_an_unnamed_file_is_a_stray_file():
+    orphan = file_item("/tmp/xcom_files/list_dag/manual__2/push/9b1c.json")
+    probe = DictProbe({orphan: b"[1]"})
+    change = observer(probe).diff(State({}, {}), State(probe.snapshot(), {RETRY: row({"a": 1})}))
+    assert change.leaks == [] and change.stray_files == [orphan]
+    assert why(orphan, change) == FILE_LEFT
+
+
+def test_a_sibling_folder_sharing_the_prefix_is_not_the_backends():
+    change = Change(file_stores={"/tmp/xcom_files"})
+    assert change.in_file_store(file_item("/tmp/xcom_files/d/r/t/a.json"))
+    assert not change.in_file_store(file_item("/tmp/xcom_files_old/d/r/t/a.json"))
+    assert not change.in_file_store(file_item("/tmp/xcom_files"))
+
+
+def test_why_says_file_left_only_for_files_outside_the_backends_folders():
+    in_store = file_item("/tmp/xcom_files/d/r/t/a.json")
+    change = Change(new_objects={in_store: Meta(2), file_item("/tmp/a.json"): Meta(2)}, file_stores={"/tmp/xcom_files"})
+    assert why(file_item("/tmp/a.json"), change) == FILE_LEFT
+    assert why(in_store, change) == "no XCom row names it"
+    assert why(Item("s3://xcom", "xcom/a.json"), change) == "no XCom row names it"
+    assert why(Item("s3://xcom", BUCKET_KEY), change) == "bucket created"
+
+
+def test_a_backend_folder_in_the_working_directory_does_not_swallow_the_working_directory():
+    kept = file_item("/opt/airflow/xcom_files/list_dag/manual__1/push/3f2a.json")
+    stray = file_item("/opt/airflow/data_1f2e.csv")
+    probe = DictProbe({kept: b"[1, 2]", stray: b"a,b\n1,2\n"})
+    change = observer(probe).diff(State({}, {}), State(probe.snapshot(), {FIRST: row(f"xcomfile://{kept.key}")}))
+    assert change.stray_files == [stray] and change.leaks == []
+    assert [(x.key, x.why) for x in leftovers(change, "toy")] == [(stray.key, FILE_LEFT)]
+
+
+def test_a_backend_keeping_its_files_flat_in_one_folder_has_its_orphans_found():
+    old = file_item("/tmp/xcoms/3f2a1c3e-0000-4000-8000-000000000000.json")
+    orphan = file_item("/tmp/xcoms/9b1c1c3e-0000-4000-8000-000000000000.json")
+    kept = file_item("/tmp/xcoms/d4e51c3e-0000-4000-8000-000000000000.json")
+    probe = DictProbe({})
+    obs = observer(probe)
+    obs._by_store[SCHEDULER] = probe
+    change = after_two_runs(obs, probe, {old: b"[1, 2]"}, {orphan: b"[1]", kept: b"[1, 2, 3]"},
+                            {FIRST: row(f"xcomfile://{old.key}"), RETRY: row(f"xcomfile://{kept.key}")})
+    assert change.leaks == [orphan]

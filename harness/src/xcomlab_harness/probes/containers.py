@@ -15,5 +15,7 @@ AIRFLOW_OWN = (f"{AIRFLOW_HOME}/logs", f"{AIRFLOW_HOME}/dags", f"{AIRFLOW_HOME}/
 
 
 class ContainerProbe(FilesProbe):
+    ROOTS = (AIRFLOW_HOME, "/tmp", HOME)
+
     def __init__(self, compose_env: dict[str, str], service: str):
-        super().__init__(compose_env, service, roots=(AIRFLOW_HOME, "/tmp", HOME), prune=AIRFLOW_OWN + (f"{HOME}/.local",))
+        super().__init__(compose_env, service, roots=self.ROOTS, prune=AIRFLOW_OWN + (f"{HOME}/.local",))

@@ -1,0 +1,69 @@
+"""`make bench`: time to a `make check` verdict, and where it goes, on this machine (warm stack).
+
+Checks two backends of tests/check_backends/ one after the other, twice each in alternation so each run
+switches backends as a user's first run does: one that cannot push on Airflow 3 (old_signature) and the
+correct one given as a single file. For each run: the whole command's wall time, the backend switch (the
+`loads` scenario: recreating the Airflow components and probing them), and each scenario's seconds from the
+check's own JSON report. Writes reports/bench-check.md (docs/measured.md's "Time to a verdict").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import time
+
+from xcomlab_harness import sandbox
+
+BACKENDS = sandbox.ROOT / "tests" / "check_backends"
+CASES = {  # name -> make check settings
+    "cannot push (old_signature)": {
+        "XCOM_BACKEND": "s3_xcom_backend.S3XComBackend",
+        "BACKEND_SRC": str(BACKENDS / "old_signature" / "s3_xcom_backend.py")},
+    "works end to end (correct, one file)": {
+        "XCOM_BACKEND": "backend.AcmeS3XComBackend",
+        "BACKEND_SRC": str(BACKENDS / "correct" / "src" / "acme_xcom" / "backend.py"),
+        "BACKEND_ENV": str(BACKENDS / "correct" / "backend.env")},
+}
+ROUNDS = 2
+
+
+def timed_check(name: str, settings: dict[str, str]) -> dict:
+    started = time.monotonic()
+    subprocess.run(["make", "--no-print-directory", "check"], cwd=sandbox.ROOT,
+                   env=dict(os.environ, **settings, CHECK_NAME="bench-check"),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = time.monotonic() - started
+    version = sandbox.load_settings()["AIRFLOW_VERSION"]
+    verdict = json.loads((sandbox.ROOT / "reports" / f"check-bench-check-{version}.json").read_text())
+    seconds = {s["id"]: s["seconds"] for s in verdict["scenarios"]}
+    return {"wall": wall, "switch": seconds.get("loads", 0.0), "scenarios": seconds,
+            "statuses": {s["id"]: s["status"] for s in verdict["scenarios"]}}
+
+
+def main() -> None:
+    runs = {name: [] for name in CASES}
+    for _ in range(ROUNDS):
+        for name, settings in CASES.items():
+            runs[name].append(timed_check(name, settings))
+    lines = ["# Time to a verdict", "",
+             f"`make check` on one Airflow version, warm stack, each run switching backends (median of {ROUNDS}).", "",
+             "| backend | whole command | backend switch (`loads`) | scenarios | slowest scenarios |",
+             "|---|---|---|---|---|"]
+    for name, found in runs.items():
+        scenario_sum = [sum(v for k, v in run["scenarios"].items() if k != "loads") for run in found]
+        slowest = sorted(found[-1]["scenarios"].items(), key=lambda item: -item[1])[:4]
+        lines.append(f"| {name} | {statistics.median(r['wall'] for r in found):.0f} s "
+                     f"| {statistics.median(r['switch'] for r in found):.0f} s "
+                     f"| {statistics.median(scenario_sum):.0f} s ({len(found[-1]['scenarios'])}) "
+                     f"| {', '.join(f'{k} {v:.0f} s' for k, v in slowest)} |")
+    lines += ["", "The whole command also builds nothing (cached) and writes the reports; the rest of it is Compose "
+              "starting and `make` itself."]
+    (sandbox.ROOT / "reports" / "bench-check.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The scenarios that need no DAG (xcomlab_harness.loading): why a backend does not load, what the MWAA
+preflight found for each place in the bucket, and which of the user's settings become MWAA configuration
+options. No container: the preflight's output is its own report(), the schema lookup is faked."""
+
+import pytest
+from xcomlab.mwaa.preflight import Problem, report
+
+from xcomlab_harness import loading
+from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS
+
+# What the preflight notes for a bucket it has nothing against (xcomlab.mwaa.preflight.check).
+NOTES = ["configuration options: 3 accepted by MWAA's API",
+         "  note: MWAA runs Airflow 3.3.1 on Python 3.12; this sandbox on 3.11 (no 3.12 is packaged for the "
+         "registry-less images): a wheel built for one Python only is not caught here"]
+LOADS = "core.xcom_backend: my_xcom.S3XComBackend loads (my_xcom.S3XComBackend, a subclass of airflow.sdk.bases.xcom.BaseXCom)"
+THRESHOLD = Problem("DEPLOYS_THEN_FAILS",
+                    "airflow-configuration-options.json: common.io.xcom_objectstorage_threshold",
+                    "'1MB' is not an integer: Airflow's getint fails where it is read",
+                    "write a whole number, e.g. 1000 (no units, no quotes inside the value)")
+FROM_DAGS = Problem("UPDATE_FAILED", "core.xcom_backend = my_xcom.S3XComBackend",
+                    "ImportError: The object could not be loaded (caused by ModuleNotFoundError: No module named 'my_xcom')",
+                    "Airflow 3 loads the XCom backend before dags/ is on sys.path: move dags/my_xcom.py to plugins/my_xcom.py",
+                    ("scheduler", "api-server"))
+
+
+# --- first_finding: why a place did not get AVAILABLE ---------------------------------------------------------
+
+def test_a_finding_comes_with_its_error_and_without_its_fix():
+    both = Problem("UPDATE_FAILED", "plugins", "/mwaa has both plugins.zip and plugins/: MWAA deploys one; keep one of them")
+    output = report("3.3.1", [both], NOTES)  # plugins/ failing: no "plugins: ..." note
+    assert "    error: /mwaa has both" in output
+    assert loading.first_finding(output) == "plugins: /mwaa has both plugins.zip and plugins/: MWAA deploys one; keep one of them"
+
+
+def test_a_finding_with_several_errors_is_told_by_where_it_is():
+    refused = Problem("ValidationException", "airflow-configuration-options.json (the API refuses the update; the "
+                      "environment stays as it is)", "core.load_examples: not allowed\ncore.dags_folder: not allowed")
+    output = report("3.3.1", [refused], [])  # the options file is refused: nothing else is checked
+    assert loading.first_finding(output) == ("airflow-configuration-options.json (the API refuses the update; the "
+                                             "environment stays as it is)")
+
+
+def test_the_finding_of_a_bucket_that_deploys_then_fails_is_its_problem_not_a_note():
+    output = report("3.3.1", [THRESHOLD], [*NOTES, "plugins: no plugins", LOADS])
+    assert "\n    fix: write a whole number" in output and "Verdict: DEPLOYS_THEN_FAILS" in output
+    assert loading.first_finding(output) == ("airflow-configuration-options.json: common.io.xcom_objectstorage_threshold: "
+                                             "'1MB' is not an integer: Airflow's getint fails where it is read")
+
+
+def test_a_backend_that_fails_to_load_from_dags_is_told_by_its_import_error():
+    output = report("3.3.1", [FROM_DAGS], [*NOTES, "plugins: no plugins"])
+    assert loading.first_finding(output) == f"{FROM_DAGS.what}: {FROM_DAGS.error}"
+
+
+def test_an_available_bucket_has_no_finding():
+    output = report("3.3.1", [], [*NOTES, "plugins: plugins/", LOADS])
+    assert output.endswith("Verdict: AVAILABLE")
+    assert loading.first_finding(output) == ""
+
+
+# --- mwaa-placement ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def single_file(tmp_path):
+    module = tmp_path / "my_xcom.py"
+    module.write_text("class S3XComBackend: ...\n")
+    return {"XCOM_BACKEND": "my_xcom.S3XComBackend", "BACKEND_SRC": str(module), "AIRFLOW_VERSION": "3.3.1"}
+
+
+def placed(monkeypatch, found: dict[str, tuple[str, str]]) -> None:
+    monkeypatch.setattr(loading, "user_options", lambda settings, env: {})
+    monkeypatch.setattr(loading, "preflight", lambda settings, source, place, options: found[place])
+
+
+def test_placement_passes_when_plugins_works_and_tells_why_the_others_do_not(single_file, monkeypatch):
+    placed(monkeypatch, {"plugins": ("AVAILABLE", ""),
+                         "dags": ("UPDATE_FAILED", "core.xcom_backend = my_xcom.S3XComBackend: ImportError"),
+                         "include": ("AVAILABLE", "a note")})
+    result = loading.mwaa_placement(single_file, {})
+    assert result.status == PASS
+    assert result.evidence == ("plugins/: AVAILABLE; dags/: UPDATE_FAILED (core.xcom_backend = my_xcom.S3XComBackend: "
+                               "ImportError); include/: AVAILABLE")
+
+
+def test_placement_fails_when_not_even_plugins_works(single_file, monkeypatch):
+    placed(monkeypatch, {place: ("DEPLOYS_THEN_FAILS", "common.io.xcom_objectstorage_threshold: not an integer")
+                         for place in loading.PLACES})
+    result = loading.mwaa_placement(single_file, {})
+    assert result.status == FAIL and result.evidence.startswith("no place in the bucket works: plugins/: DEPLOYS_THEN_FAILS (")
+
+
+def test_an_installed_project_has_no_place_in_the_bucket_to_judge(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "acme-xcom"\n')
+    result = loading.mwaa_placement({"XCOM_BACKEND": "acme_xcom.backend.X", "BACKEND_SRC": str(tmp_path)}, {})
+    assert result.status == NOT_APPLICABLE and "requirements.txt or plugins.zip" in result.evidence
+
+
+# --- user_options: the user's settings as MWAA configuration options ---------------------------------------
+
+@pytest.fixture
+def schema(monkeypatch):
+    """Airflow's schema, as option_keys answers from the scheduler; records what it was asked."""
+    asked = []
+    known = {"AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH": "common.io.xcom_objectstorage_path",
+             "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "common.io.xcom_objectstorage_threshold"}
+
+    def option_keys(env, names):
+        asked.append(list(names))
+        return {name: known[name] for name in names if name in known}
+
+    monkeypatch.setattr(loading, "option_keys", option_keys)
+    return asked
+
+
+def test_the_users_airflow_settings_become_options_keyed_as_airflows_schema_names_them(tmp_path, schema):
+    backend_env = tmp_path / "my.env"
+    backend_env.write_text("# my backend's settings\n"
+                           "AIRFLOW__CORE__XCOM_BACKEND=my_xcom.S3XComBackend\n"
+                           "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH='s3://aws_default@xcom/data'\n"
+                           "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD=1000\n"
+                           "AIRFLOW__ACME__NO_SUCH_OPTION=1\n"
+                           "XCOM_BUCKET=xcom\n")
+    options = loading.user_options({"BACKEND_ENV": str(backend_env)}, {})
+    assert options == {"common.io.xcom_objectstorage_path": "s3://aws_default@xcom/data",
+                       "common.io.xcom_objectstorage_threshold": "1000",
+                       "AIRFLOW__ACME__NO_SUCH_OPTION": "1"}  # unknown to the schema: as written, the preflight's lint flags it
+    # core.xcom_backend is the placement's own; XCOM_BUCKET goes to startup.sh
+    assert schema == [["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD",
+                       "AIRFLOW__ACME__NO_SUCH_OPTION"]]
+
+
+def test_without_airflow_settings_of_the_users_own_no_container_is_asked(tmp_path, schema):
+    assert loading.user_options({}, {"AIRFLOW__CORE__LOAD_EXAMPLES": "False"}) == {}
+    backend_env = tmp_path / "my.env"
+    backend_env.write_text("AIRFLOW__CORE__XCOM_BACKEND=my_xcom.S3XComBackend\nAWS_DEFAULT_REGION=eu-west-1\n")
+    assert loading.user_options({"BACKEND_ENV": str(backend_env)}, {}) == {}
+    assert schema == []
+
+
+# --- loads: why a backend does not load ---------------------------------------------------------------------
+
+def test_a_package_the_image_lacks_is_named_with_where_to_add_it():
+    found = {"loaded": False, "error": "ModuleNotFoundError: No module named 'smart_open'",
+             "errors": ["File \"/opt/airflow/plugins/my_xcom.py\", line 3", "ModuleNotFoundError: No module named 'smart_open'"]}
+    result = loading.not_loaded("airflow-scheduler", found, "my_xcom.S3XComBackend")
+    assert result.status == FAIL
+    assert result.evidence == "airflow-scheduler cannot load it: ModuleNotFoundError: No module named 'smart_open'"
+    assert "no module 'smart_open'" in result.fix and "requirements.in" in result.fix
+
+
+def test_the_backends_own_module_missing_gets_the_cannot_load_fix_not_requirements():
+    found = {"loaded": False, "error": "ModuleNotFoundError: No module named 'my_xcom'", "errors": []}
+    result = loading.not_loaded("airflow-scheduler", found, "my_xcom.S3XComBackend")
+    assert "requirements.in" not in result.fix and "plugins/" in result.fix
