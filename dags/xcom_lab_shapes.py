@@ -50,8 +50,9 @@ def same(pushed, pulled) -> bool:
 
 def describe(value) -> str:
     kind = type(value).__name__
-    size = value.shape if kind == "DataFrame" else len(value) if hasattr(value, "__len__") else ""
-    return f"{kind} {size}".strip()
+    if kind == "DataFrame":
+        return f"DataFrame of {value.shape[0]} rows × {value.shape[1]} columns"
+    return f"{kind} of {len(value)} items" if isinstance(value, (list, dict, tuple)) else kind
 
 
 def recipe(params) -> tuple[str, str | None]:

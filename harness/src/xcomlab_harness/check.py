@@ -88,7 +88,8 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
         progress(version, result)
 
     started = time.monotonic()
-    refused = loading.loads_before_up(env, backend)
+    found = loading.loads_before_up(env)
+    refused = None if found["loaded"] else loading.not_loaded("airflow-scheduler", found, backend)
     if refused is None:
         try:
             sandbox.start_and_wait(env, timeout=int(environ.get("WAIT_TIMEOUT", "240")))
@@ -101,7 +102,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
         causes.group(verdict)
         verdict.sources = own_code.sources()
         return verdict
-    record(loading.loads_in_components(env, settings), started)
+    record(loading.loads_in_components(found, settings), started)
 
     api = AirflowAPI.of_sandbox(settings)
     task_services = loading.components(settings)[1:2] if not sandbox.runs_celery(settings) else \

@@ -41,11 +41,10 @@ def probe(env: dict[str, str], *compose_args: str) -> dict:
     return json.loads(out.split(MARKER, 1)[1].splitlines()[0])
 
 
-def loads_before_up(env: dict[str, str], backend: str) -> ScenarioResult | None:
-    """A throwaway scheduler container resolves the class: a backend that cannot load fails here in seconds,
-    instead of after a stack that never becomes healthy. None when it loads."""
-    found = probe(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler")
-    return None if found["loaded"] else not_loaded("airflow-scheduler", found, backend)
+def loads_before_up(env: dict[str, str]) -> dict:
+    """A throwaway scheduler container (the scheduler's image, environment and mounts) resolves the class: a
+    backend that cannot load fails here in seconds, instead of after a stack that never becomes healthy."""
+    return probe(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler")
 
 
 def not_loaded(service: str, found: dict, backend: str) -> ScenarioResult:
@@ -59,10 +58,9 @@ def not_loaded(service: str, found: dict, backend: str) -> ScenarioResult:
     return ScenarioResult("loads", FAIL, f"{service} cannot load it: {found['error'][:300]}", fix)
 
 
-def loads_in_components(env: dict[str, str], settings: dict[str, str]) -> ScenarioResult:
-    """Every component imports the backend at start, so a healthy one has loaded it; the scheduler (where
-    tasks run) says from where, and whether Airflow 3 can call serialize_value with its keywords."""
-    found = probe(env, "exec", "-T", "airflow-scheduler")
+def loads_in_components(found: dict, settings: dict[str, str]) -> ScenarioResult:
+    """Every component imports the backend at start, so a healthy one has loaded it; the scheduler's probe
+    (loads_before_up) says from where, and whether Airflow 3 can call serialize_value with its keywords."""
     if not found["loaded"]:
         return not_loaded("airflow-scheduler", found, settings.get("XCOM_BACKEND", ""))
     where = f"{found['class']} from {found['file'] or 'an installed package'}"

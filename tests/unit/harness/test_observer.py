@@ -7,8 +7,8 @@ import pytest
 
 from xcomlab_harness.observer import (FILE_LEFT, Change, Observer, State, file_store, landings, leftovers, names,
                                       reference_strings, why)
-from xcomlab_harness.probes.containers import ContainerProbe
 from xcomlab_harness.probes import BUCKET_KEY, Item, Meta
+from xcomlab_harness.probes.containers import ContainerProbe
 from xcomlab_harness.probes.metadata import Row
 
 ROW = ("dag", "run", "push", -1, "big_obj")

@@ -55,8 +55,10 @@ def prepare(settings: Mapping[str, str], python: str = "3.11") -> dict[str, str]
         (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
         marker.write_text(wanted)
     (site / "coveragerc").write_text(RC.format(container=CONTAINER_DIR, module=module_of(settings["XCOM_BACKEND"])))
-    shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
+    # Emptied, not removed: components still running may be writing their last files into it.
+    data.mkdir(parents=True, exist_ok=True)
+    for old in data.iterdir():
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
     data.chmod(0o777)  # the components write as uid 50000
     for path in [HOST_DIR, site, *site.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444)
