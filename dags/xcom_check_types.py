@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import pendulum
+from xcom_lab_shapes import each
 
 try:  # Airflow 3
     from airflow.sdk import dag, task
@@ -65,34 +66,22 @@ def changes(expected, got, path: str) -> list[str]:
     return [] if expected == got else [f"{path}: {expected!r:.60} came back as {got!r:.60}"]
 
 
-def outcome(error: BaseException) -> str:
-    return f"{type(error).__module__}.{type(error).__name__}: {str(error)[:300]}".removeprefix("builtins.")
-
-
 @dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False, tags=["xcom-lab", "check"])
 def xcom_check_types():
     @task
     def push(**context):
-        found = {}
-        for key, value in {**VALUES, "big": BIG}.items():  # each on its own: one failing type hides no other
-            try:
-                context["ti"].xcom_push(key=key, value=value)
-                found[key] = "ok"
-            except Exception as err:  # noqa: BLE001 - each type's own outcome is the point
-                found[key] = f"push failed: {outcome(err)}"
+        found = each({**VALUES, "big": BIG}, lambda key, value: context["ti"].xcom_push(key=key, value=value), "push")
         print("xcom-lab-types " + json.dumps({"phase": "push", "outcomes": found}), flush=True)
 
     @task
     def pull(**context):
-        found, airflow_own = {}, []
-        for key, value in {**VALUES, "big": BIG}.items():
-            expected = airflow_round_trip(value)
-            airflow_own += changes(value, expected, key)
-            try:
-                changed = changes(expected, context["ti"].xcom_pull(task_ids="push", key=key), key)
-                found[key] = "; ".join(changed[:3]) if changed else "ok"
-            except Exception as err:  # noqa: BLE001
-                found[key] = f"pull failed: {outcome(err)}"
+        values = {**VALUES, "big": BIG}
+        airflow_own = [line for key, value in values.items() for line in changes(value, airflow_round_trip(value), key)]
+
+        def compare(key, value):
+            return "; ".join(changes(airflow_round_trip(value), context["ti"].xcom_pull(task_ids="push", key=key), key)[:3])
+
+        found = each(values, compare, "pull")
         print("xcom-lab-baseline " + json.dumps({"airflow_own_changes": airflow_own[:3], "count": len(airflow_own)}))
         print("xcom-lab-types " + json.dumps({"phase": "pull", "outcomes": found}), flush=True)
         bad = [line for line in found.values() if line != "ok"]

@@ -55,6 +55,19 @@ def describe(value) -> str:
     return f"{kind} of {len(value)} items" if isinstance(value, (list, dict, tuple)) else kind
 
 
+def each(items: dict, act, phase: str) -> dict[str, str]:
+    """act(key, value) for each item on its own, so one that fails hides no other: key -> "ok", the problem act
+    returns, or "<phase> failed: <exception>"."""
+    found = {}
+    for key, value in items.items():
+        try:
+            found[key] = act(key, value) or "ok"
+        except Exception as err:  # noqa: BLE001 - each item's own outcome is the point
+            name = f"{type(err).__module__}.{type(err).__name__}".removeprefix("builtins.")
+            found[key] = f"{phase} failed: {name}: {str(err)[:300]}"
+    return found
+
+
 def recipe(params) -> tuple[str, str | None]:
     """(shape, key) from a run's params/conf; the DAG's own key when the recipe names none."""
     return (params or {}).get("shape") or "dict", (params or {}).get("key") or None
