@@ -309,8 +309,9 @@ FIXES: tuple[Fix, ...] = (
     ),
     _fix(
         "big-value",
-        # case-sensitive and whole words: "oom" is in "room", "killed" in many a log line
-        r"\bMemoryError\b|\bKilled\b|\bOOM(?:Killed)?\b|(?:exit|return) code -9\b|Negsignal\.SIGKILL",
+        # case-sensitive and whole words: "oom" is in "room"; "Killed" alone on its line (the kernel's OOM kill
+        # as a shell reports it), not "Killed 0 zombie task instances"
+        r"\bMemoryError\b|(?m:^\s*Killed\s*$)|\bOOM(?:Killed)?\b|(?:exit|return) code -9\b|Negsignal\.SIGKILL",
         "stream big values (upload_fileobj, multipart) instead of building several copies in memory",
         flags=0,
     ),

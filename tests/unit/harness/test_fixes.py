@@ -317,3 +317,23 @@ def test_fixes_carry_a_predicate_only_where_the_pattern_is_not_enough():
     assert order.index("swapped-arguments") < order.index("missing-bucket")
     assert order.index("pandas-read-json") < order.index("string-as-reference")
     assert order.index("removed-option") < order.index("pickle")
+
+
+@pytest.mark.parametrize(
+    ("text", "not_id"),
+    [
+        ("TypeError: build() got an unexpected keyword argument 'keys'", "keyword-signature"),
+        ("ImportError: cannot import name 'S3Hook' from 'airflow.providers.amazon.aws.hooks.s3'", "circular-import"),
+        ("TypeError: issubclass() arg 1 must be a class", "not-a-subclass"),
+        ("ConnectionResetError: [Errno 104] Connection reset by peer", "missing-connection"),
+        ("PermissionError: [Errno 13] Permission denied: '/tmp/xcom_files/a.json'", "unreadable-source"),
+        ("ValueError: the object could not be serialized as parquet", "cannot-load"),
+        ("ValueError: the retry's return value came back different", "type-changed"),
+        ("ValueError: DataFrame constructor not properly called!", "dataframe-csv"),
+        ("RuntimeError: the bucket root is not writable for user 50000", "bucket-root"),
+        ("INFO - Killed 0 zombie task instances", "big-value"),  # a scheduler line, not an OOM kill
+    ],
+)
+def test_look_alikes_of_the_older_patterns_do_not_get_their_fix(text, not_id):
+    fix = known_fix(text)
+    assert fix is None or fix.id != not_id, fix
