@@ -99,9 +99,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
         record(refused, started)
         for scenario in scenarios[1:]:
             verdict.scenarios.append(ScenarioResult(scenario, NOT_APPLICABLE, "the backend does not load on this version"))
-        causes.group(verdict)
-        verdict.sources = own_code.sources()
-        return verdict
+        return finished(verdict, own_code)
     record(loading.loads_in_components(found, settings), started)
 
     api = AirflowAPI.of_sandbox(settings)
@@ -110,28 +108,39 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
     probes = all_probes(settings, env, task_services)
     observer = Observer(probes[:-len(task_services)], probes[-len(task_services):], MetadataDB(settings))
     ctx = Context(api, observer, verdict, settings, env)
-    wall = None  # a failure every push meets: the scenarios after it are blocked by it, not run
+    run_scenarios(ctx, scenarios[1:], record)
+    return finished(verdict, own_code, written(ctx))
+
+
+def run_scenarios(ctx: Context, scenarios: list[str], record) -> None:
+    """Each in turn, mwaa-placement beside them (it touches no store: throwaway MWAA containers). Once every
+    push has met one failure, the scenarios that push are blocked by it, not run."""
+    wall = None
     with ThreadPoolExecutor(1) as pool:
-        # mwaa-placement touches no store (throwaway MWAA containers): it runs beside the others
-        beside = {s: pool.submit(run_timed, ctx, s, settings, env) for s in scenarios if s in ALONGSIDE}
-        for scenario in scenarios[1:]:
+        beside = {s: pool.submit(run_timed, ctx, s) for s in scenarios if s in ALONGSIDE}
+        for scenario in scenarios:
             started = time.monotonic()
             if scenario in beside:
                 record(beside[scenario].result(), started)
             elif wall and scenario not in NO_PUSH:
                 record(ScenarioResult(scenario, FAIL, wall.evidence, wall.fix), started)
             else:
-                record(run_scenario(ctx, scenario, settings, env), started)
-                wall = wall or every_push_fails(verdict, scenario)
-    causes.group(verdict, written(ctx))
+                record(run_scenario(ctx, scenario), started)
+                wall = wall or every_push_fails(ctx.verdict, scenario)
+
+
+def finished(verdict: Verdict, own_code: OwnCode, written_keys: set[str] = frozenset()) -> Verdict:
+    """The verdict with its root causes and the backend's source as it ran."""
+    causes.group(verdict, written_keys)
     verdict.sources = own_code.sources()
     return verdict
 
 
-def run_scenario(ctx: Context, scenario: str, settings: dict[str, str], env: dict[str, str]) -> ScenarioResult:
+def run_scenario(ctx: Context, scenario: str) -> ScenarioResult:
     """One scenario's result; a run that never ends is the backend's failure, any other exception the harness's."""
     try:
-        result = loading.mwaa_placement(settings, env) if scenario == "mwaa-placement" else SCENARIOS[scenario](ctx)
+        result = (loading.mwaa_placement(ctx.settings, ctx.compose_env) if scenario == "mwaa-placement"
+                  else SCENARIOS[scenario](ctx))
     except DagRunFailed as err:
         forget_state(ctx, scenario)
         result = ScenarioResult(scenario, FAIL, f"did not finish: {(str(err).splitlines() or [''])[0][:300]}")
@@ -151,9 +160,9 @@ def forget_state(ctx: Context, scenario: str) -> None:
         ctx.state = None
 
 
-def run_timed(ctx: Context, scenario: str, settings: dict[str, str], env: dict[str, str]) -> ScenarioResult:
+def run_timed(ctx: Context, scenario: str) -> ScenarioResult:
     started = time.monotonic()
-    result = run_scenario(ctx, scenario, settings, env)
+    result = run_scenario(ctx, scenario)
     result.seconds = round(time.monotonic() - started, 1)
     return result
 

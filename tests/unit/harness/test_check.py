@@ -54,7 +54,7 @@ def raises(err: BaseException):
 def test_an_exception_in_the_harness_is_an_error_with_its_traceback_not_the_backends_failure(monkeypatch):
     monkeypatch.setitem(check.SCENARIOS, "toy", raises(KeyError("s3://xcom/xcom/a.json")))
     ctx = SimpleNamespace(state="the stores before")
-    result = check.run_scenario(ctx, "toy", {}, {})
+    result = check.run_scenario(ctx, "toy")
     assert (result.id, result.status) == ("toy", ERROR)
     assert result.evidence.startswith("harness error (xcom-lab's, not your backend's): KeyError: ")
     assert "s3://xcom/xcom/a.json" in result.evidence
@@ -68,7 +68,7 @@ def test_a_run_that_never_finishes_is_the_backends_failure_told_by_its_first_lin
                          "--- push_objects (try 1) ---\nINFO pushing")
     monkeypatch.setitem(check.SCENARIOS, "toy", raises(stuck))
     ctx = SimpleNamespace(state="the stores before")
-    result = check.run_scenario(ctx, "toy", {}, {})
+    result = check.run_scenario(ctx, "toy")
     assert (result.id, result.status, result.traceback) == ("toy", FAIL, "")
     assert result.evidence == ("did not finish: xcom_push_pull run manual__1 still 'running' after 300 s: "
                                "(tasks: push_objects=running)")
@@ -78,19 +78,19 @@ def test_a_run_that_never_finishes_is_the_backends_failure_told_by_its_first_lin
 def test_a_task_that_ends_early_while_waited_on_is_a_failure_too(monkeypatch):
     monkeypatch.setitem(check.SCENARIOS, "missing-object",
                         raises(TaskEnded("xcom_check_missing.push ended 'failed', not 'success'")))
-    result = check.run_scenario(SimpleNamespace(state=None), "missing-object", {}, {})
+    result = check.run_scenario(SimpleNamespace(state=None), "missing-object")
     assert (result.status, result.evidence) == (FAIL, "did not finish: xcom_check_missing.push ended 'failed', not 'success'")
 
 
 def test_a_scenarios_own_result_gets_its_id(monkeypatch):
     monkeypatch.setitem(check.SCENARIOS, "toy", lambda ctx: ScenarioResult("", PASS, "both came back equal"))
-    result = check.run_scenario(SimpleNamespace(state=None), "toy", {}, {})
+    result = check.run_scenario(SimpleNamespace(state=None), "toy")
     assert (result.id, result.status, result.evidence) == ("toy", PASS, "both came back equal")
 
 
 def test_mwaa_placement_runs_the_preflight_and_its_trouble_is_the_harnesss(monkeypatch):
     monkeypatch.setattr(check.loading, "mwaa_placement", raises(FileNotFoundError("dags/xcom_push_pull.py")))
-    result = check.run_scenario(SimpleNamespace(state=None), "mwaa-placement", {}, {})
+    result = check.run_scenario(SimpleNamespace(state=None, settings={}, compose_env={}), "mwaa-placement")
     assert (result.id, result.status) == ("mwaa-placement", ERROR)
     assert "FileNotFoundError: dags/xcom_push_pull.py" in result.evidence
 
