@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import time
 
-from xcomlab_harness import sandbox
+from xcomlab_harness import check, sandbox
 
 BACKENDS = sandbox.ROOT / "tests" / "check_backends"
 CASES = {  # name -> make check settings
@@ -50,17 +50,19 @@ def main() -> None:
             runs[name].append(timed_check(name, settings))
     lines = ["# Time to a verdict", "",
              f"`make check` on one Airflow version, warm stack, each run switching backends (median of {ROUNDS}).", "",
-             "| backend | whole command | backend switch (`loads`) | scenarios | slowest scenarios |",
+             "| backend | whole command | backend switch (`loads`) | scenarios in turn | slowest scenarios |",
              "|---|---|---|---|---|"]
     for name, found in runs.items():
-        scenario_sum = [sum(v for k, v in run["scenarios"].items() if k != "loads") for run in found]
-        slowest = sorted(found[-1]["scenarios"].items(), key=lambda item: -item[1])[:4]
+        # loads is the switch; mwaa-placement runs beside the others
+        in_turn = [{k: v for k, v in run["scenarios"].items() if k not in ("loads", *check.ALONGSIDE)} for run in found]
+        scenario_sum = [sum(run.values()) for run in in_turn]
+        slowest = sorted(in_turn[-1].items(), key=lambda item: -item[1])[:4]
         lines.append(f"| {name} | {statistics.median(r['wall'] for r in found):.0f} s "
                      f"| {statistics.median(r['switch'] for r in found):.0f} s "
-                     f"| {statistics.median(scenario_sum):.0f} s ({len(found[-1]['scenarios'])}) "
+                     f"| {statistics.median(scenario_sum):.0f} s ({len(in_turn[-1])}) "
                      f"| {', '.join(f'{k} {v:.0f} s' for k, v in slowest)} |")
-    lines += ["", "The whole command also builds nothing (cached) and writes the reports; the rest of it is Compose "
-              "starting and `make` itself."]
+    lines += ["", "The rest of the whole command is `make`, the cached image build, the first scenario's wait for "
+              "the restarted scheduler, and the reports; `mwaa-placement` runs beside the other scenarios."]
     (sandbox.ROOT / "reports" / "bench-check.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
