@@ -3,7 +3,6 @@ what no row names. Pure logic: probes are replaced by dicts."""
 
 import json
 
-import pytest
 
 from xcomlab_harness.observer import (FILE_LEFT, Change, Observer, State, file_store, landings, leftovers, names,
                                       reference_strings, why)

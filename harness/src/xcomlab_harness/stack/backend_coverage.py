@@ -13,7 +13,6 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from importlib.metadata import version
-from pathlib import Path
 
 from xcomlab_harness.stack.paths import CACHE
 
