@@ -57,6 +57,14 @@ def page(browser, base_url, settings):
     page.close()
 
 
+@pytest.fixture
+def report_page(browser):
+    """A fresh tab for make check's reports (local files): nothing of Airflow's pages can reach it."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    yield page
+    page.close()
+
+
 @pytest.fixture(scope="module")
 def newcomer_dag():
     """The id of a DAG file the test saves into dags/ (a copy of the toy DAG); removed afterwards."""
@@ -102,7 +110,7 @@ def test_newcomer_sees_both_values_in_the_xcom_tab(stack, airflow, stores, setti
                   f"reference read in Chromium ({shot.name})")
 
 
-def test_check_report_shows_its_matrix(page, settings, report):
+def test_check_report_shows_its_matrix(report_page, settings, report):
     """make check's HTML report (written by test_check earlier in the session), opened in the browser: each
     scenario's cell says what the JSON report says, and the page fetches nothing from anywhere."""
     version = settings["AIRFLOW_VERSION"]
@@ -114,26 +122,26 @@ def test_check_report_shows_its_matrix(page, settings, report):
         pytest.skip(f"{verdict_file.name} is written by test_check, which runs before this module in `make e2e`")
     verdict = json.loads(verdict_file.read_text())
     requested = []
-    page.on("request", lambda request: requested.append(request.url))
-    page.goto((REPORTS / f"check-{name}.html").as_uri())
+    report_page.on("request", lambda request: requested.append(request.url))
+    report_page.goto((REPORTS / f"check-{name}.html").as_uri())
     assert [url for url in requested if not url.startswith("file://")] == []
     for scenario in verdict["scenarios"]:
-        cell = page.locator(f'#matrix td[data-scenario="{scenario["id"]}"][data-version="{version}"]')
+        cell = report_page.locator(f'#matrix td[data-scenario="{scenario["id"]}"][data-version="{version}"]')
         expect(cell).to_have_attribute("data-status", scenario["status"])
         expect(cell).to_be_visible()
     types = next(s for s in verdict["scenarios"] if s["id"] == "types")  # each type's own outcome
     table = f'[id="details-types-{version}"]'  # the version's dots are no CSS id
-    rows = page.locator(f"{table} tr[data-item]")
+    rows = report_page.locator(f"{table} tr[data-item]")
     expect(rows).to_have_count(len(types["details"]))
     for detail in types["details"]:
-        expect(page.locator(f'{table} tr[data-item="{detail["item"]}"]')).to_have_attribute(
+        expect(report_page.locator(f'{table} tr[data-item="{detail["item"]}"]')).to_have_attribute(
             "data-status", detail["status"])
     shot = REPORTS / f"ui-check-report-{version}.png"
-    page.screenshot(path=str(shot), full_page=True)
+    report_page.screenshot(path=str(shot), full_page=True)
     report.add_ui("make check report", f"{len(verdict['scenarios'])} scenario cells match the JSON ({shot.name})")
 
 
-def test_check_report_leads_with_root_causes(page, settings, report):
+def test_check_report_leads_with_root_causes(report_page, settings, report):
     """A backend with two independent flaws (long_list_files: no purge, and [] for a missing file): the page
     opens on its two root causes, above the matrix, and the scenarios they block point at them."""
     name, version = "e2e-long_list_files", settings["AIRFLOW_VERSION"]
@@ -141,17 +149,17 @@ def test_check_report_leads_with_root_causes(page, settings, report):
     if not verdict_file.exists():
         pytest.skip(f"{verdict_file.name} is written by test_check, which runs before this module in `make e2e`")
     verdict = json.loads(verdict_file.read_text())
-    page.goto((REPORTS / f"check-{name}.html").as_uri())
-    causes = page.locator("#root-causes article.cause")
+    report_page.goto((REPORTS / f"check-{name}.html").as_uri())
+    causes = report_page.locator("#root-causes article.cause")
     expect(causes).to_have_count(2)
     assert len(verdict["causes"]) == 2, verdict["causes"]
-    first_cause = page.locator("#root-causes").bounding_box()["y"]
-    assert first_cause < page.locator("#matrix").bounding_box()["y"], "the root causes come after the matrix"
+    first_cause = report_page.locator("#root-causes").bounding_box()["y"]
+    assert first_cause < report_page.locator("#matrix").bounding_box()["y"], "the root causes come after the matrix"
     for shown, cause in zip(causes.all(), verdict["causes"]):
         expect(shown.locator("h3")).to_contain_text(cause["title"])
         expect(shown).to_contain_text(cause["fix"][:60])
-    blocked = page.locator(f'#matrix td[data-version="{version}"].blocked')
+    blocked = report_page.locator(f'#matrix td[data-version="{version}"].blocked')
     expect(blocked.first).to_contain_text("blocked by")
     shot = REPORTS / f"ui-check-causes-{version}.png"
-    page.screenshot(path=str(shot), full_page=True)
+    report_page.screenshot(path=str(shot), full_page=True)
     report.add_ui("make check root causes", f"{len(verdict['causes'])} causes above the matrix ({shot.name})")
