@@ -444,6 +444,8 @@ def pickle(ctx: Context) -> ScenarioResult:
     if pickled:
         return result(FAIL, f"payload format pickle in {len(pickled)} of {len(formats)} payloads, e.g. {pickled[0]}",
                       fix_for("pickle"))
+    if not formats:
+        return result(NOT_EXERCISED, "no payload was written by any scenario: nothing to sniff")
     counts = Counter(fmt for _, _, fmt in formats)
     return result(PASS, f"{len(formats)} payloads, none pickled: " + ", ".join(f"{f} ×{n}" for f, n in counts.most_common()))
 
