@@ -323,3 +323,8 @@ def test_types_that_all_come_back_pass_and_say_where_the_big_value_went():
         f"3 types came back equal and type-exact, alone and inside one big value (s3://xcom/xcom/xcom_check_types/{DAG_RUN}"
         "/push/big.json (json)), as Airflow's own backend returns them (Airflow's own backend changes some itself: "
         "tuple: (1, 'two') (tuple) came back as [1, 'two'] (list))")
+
+
+def test_pickle_with_no_payload_written_proves_nothing():
+    blocked = SimpleNamespace(verdict=Verdict("my_xcom.X", "x", "3.3.1"))  # every push failed: nothing landed
+    assert SCENARIOS["pickle"](blocked).status == NOT_EXERCISED
