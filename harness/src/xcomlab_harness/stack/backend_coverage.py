@@ -76,7 +76,10 @@ def harvest(done: str) -> dict[str, set[int]]:
     target.mkdir(exist_ok=True)
     for path in sorted(p for p in data.glob(".coverage.*") if p.is_file()):
         moved = target / path.name
-        path.rename(moved)
+        try:  # a process that measured nothing erases its own file again: gone is fine
+            path.rename(moved)
+        except FileNotFoundError:
+            continue
         try:
             found = CoverageData(basename=str(moved))
             found.read()

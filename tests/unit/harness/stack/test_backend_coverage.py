@@ -67,3 +67,20 @@ def test_prepare_limits_coverage_to_the_backend_and_starts_each_check_afresh(hos
     assert "source_pkgs = acme_xcom\n" in rc and "data_file = /opt/xcom-lab/coverage/data/.coverage\n" in rc
     assert list((host_dir / "data").iterdir()) == []
     assert (host_dir / "data").stat().st_mode & 0o777 == 0o777  # the components write as uid 50000
+
+
+def test_a_file_erased_by_its_own_process_before_the_harvest_takes_it_is_skipped(host_dir, monkeypatch):
+    """coverage.py erases the data file of a process that measured nothing when it saves: between the
+    listing and the move the file may be gone."""
+    process_wrote(host_dir, "healthcheck.13.c", {PLUGIN: [1]})
+    process_wrote(host_dir, "task.14.d", {PLUGIN: [7]})
+    rename = type(host_dir).rename
+
+    def erased_first(self, target):
+        if "healthcheck" in self.name:
+            self.unlink()
+            raise FileNotFoundError(self)
+        return rename(self, target)
+
+    monkeypatch.setattr(type(host_dir), "rename", erased_first)
+    assert backend_coverage.harvest("toy") == {PLUGIN: {7}}
