@@ -9,6 +9,8 @@ import subprocess
 import pytest
 
 from xcomlab_harness import sandbox
+from xcomlab_harness.stack.compose import pinned_image
+from xcomlab_harness.stack.console import SandboxError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
@@ -87,3 +89,19 @@ def test_mwaa_mode_changes_only_the_components(settings, version):
         for config in (mwaa[name], plain[name]):
             config.get("environment", {}).pop("AIRFLOW__CORE__EXECUTOR", None)
         assert mwaa[name] == plain[name], f"MWAA mode changed {name}"
+
+
+# --- facts the driver reads from `docker compose config` (the docker CLI, no engine) ----------------------------
+
+def test_the_registry_probe_image_is_the_one_docker_compose_yml_pins(monkeypatch):
+    monkeypatch.setenv("COMPOSE_FILE", "/nowhere/else.yml")  # as `sandbox.py run` leaves them for its command
+    monkeypatch.setenv("COMPOSE_ENV_FILES", "/nowhere/.env")
+    assert pinned_image("postgres").startswith("postgres:15.")
+    assert pinned_image("s3").startswith("quay.io/minio/minio:RELEASE.")
+    assert pinned_image("fake-gcs") == "fsouza/fake-gcs-server:1.54.0"
+
+
+@pytest.mark.parametrize("service", ["airflow-init", "nosuch"])
+def test_a_built_or_unknown_service_has_no_pinned_image(service):
+    with pytest.raises(SandboxError, match=rf"docker-compose.yml has no image for service '{service}'"):
+        pinned_image(service)

@@ -139,11 +139,6 @@ def test_offline_points_the_airflow_build_at_the_stand_in(dotenv, monkeypatch):
     assert "AIRFLOW_IMAGE" not in sandbox.compose_env(settings, offline=False)
 
 
-def test_pinned_image_is_read_from_the_compose_file():
-    assert sandbox.pinned_image("postgres").startswith("postgres:15.")
-    assert sandbox.pinned_image("fake-gcs") == "fsouza/fake-gcs-server:1.54.0"
-
-
 def test_cli_reports_bad_backend_without_a_traceback():
     result = subprocess.run(
         [sys.executable, sandbox.__file__, "check"],
