@@ -14,19 +14,23 @@ import os
 import statistics
 import subprocess
 import time
+import tomllib
 
 from xcomlab_harness import check, sandbox
 
 BACKENDS = sandbox.ROOT / "tests" / "check_backends"
-CASES = {  # name -> make check settings
-    "cannot push (old_signature)": {
-        "XCOM_BACKEND": "s3_xcom_backend.S3XComBackend",
-        "BACKEND_SRC": str(BACKENDS / "old_signature" / "s3_xcom_backend.py")},
-    "works end to end (correct, one file)": {
-        "XCOM_BACKEND": "backend.AcmeS3XComBackend",
-        "BACKEND_SRC": str(BACKENDS / "correct" / "src" / "acme_xcom" / "backend.py"),
-        "BACKEND_ENV": str(BACKENDS / "correct" / "backend.env")},
-}
+
+
+def settings_of(folder: str, table: str | None = None) -> dict[str, str]:
+    """make check's settings for a backend of tests/check_backends, from its manifest (or a table of it)."""
+    spec = tomllib.loads((BACKENDS / folder / "manifest.toml").read_text())
+    found = {**spec, **spec.get(table, {})} if table else spec
+    settings = {"XCOM_BACKEND": found["xcom_backend"], "BACKEND_SRC": str(BACKENDS / folder / found["src"])}
+    return settings | ({"BACKEND_ENV": str(BACKENDS / folder / spec["env"])} if spec.get("env") else {})
+
+
+CASES = {"cannot push (old_signature)": settings_of("old_signature"),
+         "works end to end (correct, one file)": settings_of("correct", "as_file")}
 ROUNDS = 2
 
 

@@ -154,6 +154,9 @@ def diagnose(text: str, written: Iterable[str] = ()) -> str:
     return NO_FIX if _key_like(found.key) else STRING_AS_REFERENCE
 
 
+# Any store's "no such object" (BlobNotFound and google's NotFound included).
+NOT_FOUND = re.compile(r"NoSuchKey|\b404\b|NotFound|Not Found|No such object|No such file|does not exist|"
+                       r"FileNotFoundError", re.IGNORECASE)
 # What the harness adds to a pull's not-found error when the values pulled never left their rows.
 INLINE_NOT_FOUND = "no object was ever written for them"
 
@@ -251,7 +254,7 @@ FIXES: tuple[Fix, ...] = (
         "string-as-reference",
         # a pull that cannot find an object the backend never wrote: see diagnose()
         # (after missing-connection and cannot-load: AirflowNotFoundException, ModuleNotFoundError)
-        r"NoSuchKey|\b404\b|NotFound|Not Found|No such object|No such file|does not exist|FileNotFoundError",
+        NOT_FOUND.pattern,
         "deserialize_value takes every string in a row for an object name: mark references (a marker prefix like "
         "\"my-xcom://\" or a dict {\"__xcom_ref__\": ...}) and return any other value as it is",
         supports=lambda match, text, written: INLINE_NOT_FOUND in text

@@ -65,12 +65,12 @@ def is_file(item: Item) -> bool:
 def file_store(item: Item, roots: tuple[str, ...] = ()) -> str | None:
     """The folder a backend keeps its XCom files in: the first folder below the probed root that holds the
     file (/tmp/xcom_files of /tmp/xcom_files/<dag>/..., /opt/airflow/xcoms of /opt/airflow/xcoms/<uuid>.json);
-    None for a file lying in a root itself. Without roots, the file's own folder."""
+    None for a file lying in a root itself."""
     for root in sorted((r.rstrip("/") for r in roots), key=len, reverse=True):
         if item.key.startswith(root + "/"):
             first, sep, _ = item.key[len(root) + 1:].partition("/")
             return f"{root}/{first}" if sep else None
-    return item.key.rsplit("/", 1)[0] or None if not roots else None
+    return None
 
 
 def row_label(row: RowId) -> str:

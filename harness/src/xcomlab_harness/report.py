@@ -22,6 +22,7 @@ from pathlib import Path
 
 import jinja2
 
+from xcomlab_harness.causes import blocked_by
 from xcomlab_harness.verdict import (
     ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, RootCause, ScenarioResult, SourceFile, Verdict,
 )
@@ -136,14 +137,12 @@ def _analyse(verdicts: list[Verdict]) -> _Analysis:
             numbered[(index, root.id)] = merged
     cells: dict[tuple[int, str], _Cell] = {}
     for index, v in enumerate(verdicts):
-        seen: set[str] = set()
         for s in v.scenarios:
             root = v.cause(s.cause) if s.cause else None
             cell = _Cell(s)
             if root is not None:
                 cell.cause, cell.root = numbered[(index, root.id)], root
-                cell.blocked = s.status == FAIL and s.cause in seen
-                seen.add(s.cause)
+                cell.blocked = blocked_by(v, s) is not None
             cells.setdefault((index, s.id), cell)
     return _Analysis(list(causes.values()), cells)
 

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from xcomlab_harness import sandbox
 from xcomlab_harness.airflow_api import AirflowAPI, TaskEnded
-from xcomlab_harness.fixes import INLINE_NOT_FOUND, fix_for
+from xcomlab_harness.fixes import INLINE_NOT_FOUND, NOT_FOUND, fix_for
 from xcomlab_harness.observer import FILE_LEFT, Change, Observer, State, is_file, landings, leftovers, names
 from xcomlab_harness.probes import BUCKET_KEY, Item
 from xcomlab_harness.sniff import is_pickle
@@ -89,10 +89,6 @@ def failure(ctx: Context, run: DagRun) -> ScenarioResult | None:
     index = f"[{task['map_index']}]" if task.get("map_index", -1) >= 0 else ""
     error += inline_note(ctx, run, error) if not task["task_id"].startswith("push") else ""
     return ScenarioResult("", FAIL, f"{task['task_id']}{index} failed: {error}", fix_for(error, written(ctx)))
-
-
-NOT_FOUND = re.compile(r"NoSuchKey|\b404\b|NotFound|Not Found|No such object|No such file|does not exist|"
-                       r"FileNotFoundError|BlobNotFound", re.IGNORECASE)
 
 
 def inline_note(ctx: Context, run: DagRun, error: str, keys: set[str] | None = None) -> str:
@@ -216,8 +212,7 @@ def threshold(ctx: Context) -> ScenarioResult:
 def types(ctx: Context) -> ScenarioResult:
     """Each type pushed and pulled on its own: one that fails hides no other."""
     run = run_dag(ctx, "types", "xcom_check_types")
-    pushed = (log_record(ctx, run.dag_id, run.run_id, "push", "xcom-lab-types") or {}).get("outcomes")
-    pulled = (log_record(ctx, run.dag_id, run.run_id, "pull", "xcom-lab-types") or {}).get("outcomes") or {}
+    pushed, pulled = logged_outcomes(ctx, run, "xcom-lab-types")
     if not pushed:
         return failure(ctx, run) or result(FAIL, "the types DAG logged no outcome")
     details = [item_outcome(key, outcome, pulled.get(key, "not pulled")) for key, outcome in pushed.items()]
@@ -238,6 +233,12 @@ def types(ctx: Context) -> ScenarioResult:
     return outcome
 
 
+def logged_outcomes(ctx: Context, run: DagRun, marker: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(item -> push outcome, item -> pull outcome) as the DAG's push and pull tasks logged them (xcom_lab_shapes.each)."""
+    return tuple((log_record(ctx, run.dag_id, run.run_id, task, marker) or {}).get("outcomes") or {}
+                 for task in ("push", "pull"))
+
+
 def item_outcome(item: str, pushed: str, pulled: str) -> Detail:
     if pushed != "ok":
         return Detail(item, FAIL, pushed)
@@ -248,8 +249,7 @@ def shapes(ctx: Context) -> ScenarioResult:
     """What makes this backend offload: every shape and key name of dags/xcom_lab_shapes.py, each on its own.
     The first that offloads (and comes back) is what the store scenarios after this one push."""
     run = run_dag(ctx, "shapes", "xcom_check_shapes")
-    pushed = (log_record(ctx, run.dag_id, run.run_id, "push", "xcom-lab-shapes") or {}).get("outcomes")
-    pulled = (log_record(ctx, run.dag_id, run.run_id, "pull", "xcom-lab-shapes") or {}).get("outcomes") or {}
+    pushed, pulled = logged_outcomes(ctx, run, "xcom-lab-shapes")
     if not pushed:
         return failure(ctx, run) or result(FAIL, "the shapes DAG logged no outcome")
     rows = {row[4]: row for row in rows_of(ctx, run, "push")}
