@@ -95,7 +95,7 @@ def group(verdict: Verdict, written: Iterable[str] = ()) -> None:
             line = result.fix if result.fix and result.fix not in catalogue else (fix.line if fix else result.fix)
             cause = causes[key] = RootCause(id=f"cause-{len(causes) + 1}",
                                             title=title_of(result.evidence, fix.id if fix else None),
-                                            evidence=result.evidence, fix=line)
+                                            evidence=result.evidence, fix=line, fix_id=fix.id if fix else "")
         cause.scenarios.append(result.id)
         result.cause = cause.id
     verdict.causes = list(causes.values())

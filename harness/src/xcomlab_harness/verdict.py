@@ -69,6 +69,7 @@ class RootCause:
     evidence: str
     fix: str
     scenarios: list[str] = field(default_factory=list)
+    fix_id: str = ""  # the known fix's id (xcomlab_harness.fixes), "" when the evidence matched none
 
 
 @dataclass
@@ -78,6 +79,16 @@ class SourceFile:
     lines: list[str]  # the source text, line by line
     statements: list[int]  # executable lines
     run: list[int]  # lines that ran in any scenario
+
+
+@dataclass
+class Layer:
+    """What the check found behind a wall: the scenarios re-run on a copy of the backend with mechanical fixes
+    applied (xcomlab_harness.patches), the user's own files untouched."""
+    fixed: list[str]  # the titles of the causes this layer's patch removed, e.g. ["keyword signature"]
+    patch: str  # unified diff of the copy this layer ran against the user's files (all fixes so far)
+    scenarios: list[ScenarioResult] = field(default_factory=list)
+    causes: list[RootCause] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +102,8 @@ class Verdict:
     causes: list[RootCause] = field(default_factory=list)
     offload: str = ""  # what makes this backend offload, one line from the shapes scenario ("": it did not run)
     sources: list[SourceFile] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)  # fix-forward: what fails after each mechanical fix, in order
+    patch: str = ""  # the mechanical fixes of every layer as one unified diff against the user's files
 
     @property
     def failed(self) -> list[ScenarioResult]:
@@ -109,11 +122,17 @@ class Verdict:
     def from_json(cls, data: dict) -> Verdict:
         return cls(
             backend=data["backend"], name=data["name"], airflow_version=data["airflow_version"],
-            scenarios=[ScenarioResult(**dict(s, details=[Detail(**d) for d in s.get("details", [])]))
-                       for s in data.get("scenarios", [])],
+            scenarios=[_scenario(s) for s in data.get("scenarios", [])],
             landings=[Landing(**x) for x in data.get("landings", [])],
             leftovers=[Leftover(**x) for x in data.get("leftovers", [])],
             causes=[RootCause(**x) for x in data.get("causes", [])],
             offload=data.get("offload", ""),
             sources=[SourceFile(**x) for x in data.get("sources", [])],
+            layers=[Layer(fixed=x["fixed"], patch=x["patch"], scenarios=[_scenario(s) for s in x.get("scenarios", [])],
+                          causes=[RootCause(**c) for c in x.get("causes", [])]) for x in data.get("layers", [])],
+            patch=data.get("patch", ""),
         )
+
+
+def _scenario(data: dict) -> ScenarioResult:
+    return ScenarioResult(**dict(data, details=[Detail(**d) for d in data.get("details", [])]))
