@@ -8,7 +8,7 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e check bench doctor lock lint mwaa-up mwaa-validate
+.PHONY: help up down clean ps logs config test e2e check check-merge bench doctor lock lint mwaa-up mwaa-validate
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,8 +54,22 @@ test: ## Unit tests (no Docker)
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up; SCOPE=version: only what differs by Airflow version)
 	@E2E_SCOPE=$(SCOPE) $(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
 
-check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]
-	@uv run --quiet python -m xcomlab_harness.check
+# make reports any failing recipe as 2, yet a CI job must tell a failing backend (1) from bad settings (2): so
+# `make check` runs the check while make reads this file and, when it exits 1, puts make in question mode (-q),
+# whose answer for a target still to make is 1. $(shell) in make 4.3 does not get command-line variables.
+COMMAND_LINE = $(foreach v,$(filter-out MAKEFLAGS,$(.VARIABLES)),$(if $(filter command line,$(origin $v)),$v='$(subst ','\'',$($v))'))
+ifeq ($(MAKECMDGOALS),check)
+CHECK_EXIT := $(shell env $(COMMAND_LINE) uv run --quiet python -m xcomlab_harness.check >&2; echo $$?)
+ifeq ($(CHECK_EXIT),1)
+MAKEFLAGS += -q
+endif
+endif
+
+check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]; exit 0 pass, 1 fail, 2 bad settings
+	@exit $(or $(CHECK_EXIT),2)
+
+check-merge: ## One side-by-side report from CI shards' reports: SHARDS="shard-3.3.1/ shard-2.11.2/" (exit codes as check)
+	@uv run --quiet xcomlab-check-merge $(SHARDS)
 
 bench: ## Every backend x JSON size and a DataFrame vs the store's own client, memory, 1,000 small XComs; a 16 MB profile, 200 mapped x 1 MB; warm up, switches, the stack at rest, cleaning 10,000 XComs, time to a check verdict; writes docs/measured.md (needs `make up`; QUICK=1: 3 sizes once; BACKENDS=a,b; BASELINE=reports/bench.json of an earlier run flags ratios that got worse)
 ifeq ($(QUICK),1)

@@ -4,11 +4,12 @@ get in BACKEND's place."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from xcomlab_harness.stack import backend_coverage
+from xcomlab_harness.stack import backend_coverage, requirements
 from xcomlab_harness.stack.console import run
 from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR
@@ -82,18 +83,32 @@ def custom_image(settings: Mapping[str, str]) -> str:
     return f"xcom-lab/airflow-custom:{settings['AIRFLOW_VERSION']}"
 
 
-def build_custom_package_image(settings: Mapping[str, str]) -> None:
-    """BACKEND_SRC with a pyproject.toml: pip-installed (no deps, no network) into an image FROM the sandbox's."""
-    package = custom_backend_package(settings)
-    if package:
-        run(["docker", "build", "--quiet", "--tag", custom_image(settings), "--file",
-             str(COMPOSE_DIR / "airflow" / "Dockerfile.custom-backend"),
-             "--build-arg", f"BASE_IMAGE=xcom-lab/airflow:{settings['AIRFLOW_VERSION']}", str(package)],
-            stdout=subprocess.DEVNULL)
+def needs_custom_image(settings: Mapping[str, str]) -> bool:
+    return bool(custom_backend_package(settings) or settings.get("REQUIREMENTS"))
+
+
+def build_custom_image(settings: Mapping[str, str]) -> None:
+    """REQUIREMENTS' packages and a BACKEND_SRC with a pyproject.toml, installed (no network) into an image FROM
+    the sandbox's. A requirement that cannot be installed raises requirements.RequirementsFailed."""
+    if not needs_custom_image(settings):
+        return
+    context = CUSTOM_DIR / "image"
+    shutil.rmtree(context / "package", ignore_errors=True)
+    context.mkdir(parents=True, exist_ok=True)
+    for stale in ("requirements.txt", "requirements.in"):
+        (context / stale).unlink(missing_ok=True)
+    if settings.get("REQUIREMENTS"):
+        requirements.fetch(settings, context)
+    if package := custom_backend_package(settings):
+        shutil.copytree(package, context / "package", ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__"))
+    run(["docker", "build", "--quiet", "--tag", custom_image(settings), "--file",
+         str(COMPOSE_DIR / "airflow" / "Dockerfile.custom-backend"),
+         "--build-arg", f"BASE_IMAGE=xcom-lab/airflow:{settings['AIRFLOW_VERSION']}", str(context)],
+        stdout=subprocess.DEVNULL)
 
 
 def prepare_custom_backend(settings: Mapping[str, str]) -> None:
     """The env file and (for a package) the image; after the sandbox image exists, before compose starts."""
     (CUSTOM_DIR / "no-source").mkdir(parents=True, exist_ok=True)
     write_custom_backend_env(settings)
-    build_custom_package_image(settings)
+    build_custom_image(settings)

@@ -25,7 +25,7 @@ REQUIRED_KEYS = (
 )
 # A user's own backend (`make check`), given in the environment only: XCOM_BACKEND=module.Class, and
 # optionally BACKEND_SRC (a .py file or a folder) and BACKEND_ENV (its settings and connections).
-CUSTOM_KEYS = ("XCOM_BACKEND", "BACKEND_SRC", "BACKEND_ENV")
+CUSTOM_KEYS = ("XCOM_BACKEND", "BACKEND_SRC", "BACKEND_ENV", "REQUIREMENTS")
 S3_EMULATORS = ("minio", "ministack", "moto")
 OFFLINE_VALUES = ("auto", "0", "1")
 PROFILES = ("local", "celery")
@@ -152,7 +152,7 @@ def check_custom_backend(settings: Mapping[str, str]) -> None:
     if settings.mwaa:
         raise SandboxError("XCOM_BACKEND and MWAA=1 do not combine: in MWAA mode the bucket's options JSON names "
                            "the backend (`make mwaa-validate`).")
-    for key in ("BACKEND_SRC", "BACKEND_ENV"):
+    for key in ("BACKEND_SRC", "BACKEND_ENV", "REQUIREMENTS"):
         if settings.get(key) and not Path(settings[key]).expanduser().exists():
             raise SandboxError(f"{key}={settings[key]} does not exist (relative paths start at {Path.cwd()}).")
     if settings.get("BACKEND_ENV"):
