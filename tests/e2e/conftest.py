@@ -169,6 +169,13 @@ def stack(docker_services, compose_env, settings) -> Stack:
     return stack
 
 
+@pytest.fixture(scope="module")
+def checked(stack):
+    """A module of `make check` runs: each switches the stack to the backend under test; back to the session's after."""
+    yield
+    stack.start()
+
+
 @pytest.fixture(scope="session")
 def airflow(stack, settings) -> AirflowAPI:
     return AirflowAPI.of_sandbox(settings)

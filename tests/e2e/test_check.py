@@ -68,12 +68,6 @@ def runs_on(path: Path, version: str) -> bool:
     return expectation(spec, version) != expectation(spec, "3.0") or path.parent == sandbox.COMPOSE_DIR / "backends"
 
 
-@pytest.fixture(scope="module")
-def checked(stack):
-    yield
-    stack.start()  # back to the session's own backend
-
-
 @pytest.mark.parametrize("path", CASES, ids=lambda p: case(p)[0])
 def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, report):
     version = settings["AIRFLOW_VERSION"]

@@ -18,15 +18,17 @@ import sys
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from xcomlab_harness import causes, loading, report, sandbox
+from xcomlab_harness import causes, loading, patches, report, sandbox
 from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed
 from xcomlab_harness.observer import Observer
 from xcomlab_harness.own_code import OwnCode
 from xcomlab_harness.probes import all_probes
 from xcomlab_harness.probes.metadata import MetadataDB
 from xcomlab_harness.scenarios import SCENARIOS, Context, written
-from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, ScenarioResult, Verdict
+from xcomlab_harness.stack.requirements import RequirementsFailed
+from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, Layer, ScenarioResult, Verdict
 
 ALL = ("loads", *SCENARIOS, "mwaa-placement")
 # Judge what the others wrote (or need no DAG): they run even when every push fails.
@@ -37,7 +39,14 @@ PUSH_PROBES = ("toy", "threshold")
 ALONGSIDE = ("mwaa-placement",)
 # Judged on what reached the store: they push the shape `shapes` found this backend offloads.
 STORE_SCENARIOS = ("reference-lookalike", "big", "mapped", "retry", "clear", "missing-object", "delete")
+# Judge what the scenarios before them wrote: a layer that re-runs scenarios re-runs these too.
+JUDGES = ("pickle", "leftovers")
+# Fix-forward stops after this many layers of mechanical fixes, whatever remains.
+MAX_LAYERS = 4
 REPORTS = sandbox.ROOT / "reports"
+FIX_FORWARD = sandbox.CACHE / "fix-forward"  # the patched copies of BACKEND_SRC each layer runs
+REQUIREMENTS_FIX = ("name a requirement that exists at a version the constraints allow (MWAA installs requirements.txt "
+                    "under the same constraints), or give the file its own -c line to lift them")
 
 
 def selected(environ: dict[str, str]) -> list[str]:
@@ -63,7 +72,7 @@ def progress(version: str, result: ScenarioResult) -> None:
           f"{result.evidence[:150]}", file=sys.stderr, flush=True)
 
 
-def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdict:
+def check_version(version: str, environ: dict[str, str], offline: dict, layer: int = 0) -> Verdict:
     settings = sandbox.load_settings(environ=dict(environ, AIRFLOW_VERSION=version))
     backend, name = backend_under_test(settings)
     verdict = Verdict(backend, environ.get("CHECK_NAME") or name, version)
@@ -76,20 +85,24 @@ def check_version(version: str, environ: dict[str, str], offline: dict) -> Verdi
     sandbox.stop_other_version(settings)
     sandbox.remember(settings, offline["mode"])
     sandbox.run(["docker", "compose", "build", "--quiet", "airflow-init"], env=env)
-    if settings.get("XCOM_BACKEND"):
-        sandbox.prepare_custom_backend(settings)
-
     own_code = OwnCode(settings)
 
     def record(result: ScenarioResult, started: float) -> None:
         result.seconds = result.seconds or round(time.monotonic() - started, 1)  # set: it ran beside the others
         own_code.record(result)
         verdict.scenarios.append(result)
-        progress(version, result)
+        progress(f"{version}+{layer}" if layer else version, result)
 
     started = time.monotonic()
-    found = loading.loads_before_up(env)
-    refused = None if found["loaded"] else loading.not_loaded("airflow-scheduler", found, backend)
+    refused = None
+    try:
+        if settings.get("XCOM_BACKEND"):
+            sandbox.prepare_custom_backend(settings)
+    except RequirementsFailed as err:
+        refused = ScenarioResult("loads", FAIL, str(err), REQUIREMENTS_FIX)
+    found = loading.loads_before_up(env) if refused is None else {}
+    if refused is None and not found["loaded"]:
+        refused = loading.not_loaded("airflow-scheduler", found, backend)
     if refused is None:
         try:
             sandbox.start_and_wait(env, timeout=int(environ.get("WAIT_TIMEOUT", "240")))
@@ -179,6 +192,31 @@ def every_push_fails(verdict: Verdict, scenario: str) -> ScenarioResult | None:
     return probes[0] if len(errors) == 1 else None
 
 
+def see_past_walls(verdict: Verdict, environ: dict[str, str], offline: dict) -> None:
+    """Fix-forward: while root causes have a mechanical fix (xcomlab_harness.patches), apply it to a copy of
+    BACKEND_SRC (the user's files are never edited), re-run the scenarios they failed (and those that judge what
+    the others wrote) on the copy, and record what fails next as a Layer; verdict.patch is every fix as one diff."""
+    if not environ.get("XCOM_BACKEND") or not environ.get("BACKEND_SRC") or environ.get("FIX_FORWARD") == "0":
+        return
+    source = Path(environ["BACKEND_SRC"]).expanduser().resolve()
+    copy = None
+    causes_now = verdict.causes
+    for layer in range(1, MAX_LAYERS + 1):
+        fixable = [c for c in causes_now if c.fix_id in patches.PATCHABLE]
+        if not fixable:
+            break
+        copy = copy or patches.copy_source(source, FIX_FORWARD / verdict.name / verdict.airflow_version)
+        if not patches.apply(copy, [(c.fix_id, c.evidence) for c in fixable]):
+            break
+        rerun = [s for s in selected(environ) if any(s in c.scenarios for c in fixable) or s in JUDGES]
+        found = check_version(verdict.airflow_version, dict(environ, BACKEND_SRC=str(copy), SCENARIOS=",".join(rerun)),
+                              offline, layer=layer)
+        verdict.layers.append(Layer(fixed=[c.title for c in fixable], patch=patches.unified_diff(source, copy),
+                                    scenarios=found.scenarios, causes=found.causes))
+        causes_now = found.causes
+    verdict.patch = verdict.layers[-1].patch if verdict.layers else ""
+
+
 def exit_code(verdicts: list[Verdict], environ: dict[str, str]) -> int:
     statuses = {s.status for v in verdicts for s in v.scenarios}
     if ERROR in statuses:
@@ -200,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
             [sandbox.load_settings(environ=environ)["AIRFLOW_VERSION"]]
         selected(environ)
         offline: dict = {}
-        verdicts = [check_version(version, environ, offline) for version in versions]
+        verdicts = []
+        for version in versions:
+            verdicts.append(check_version(version, environ, offline))
+            see_past_walls(verdicts[-1], environ, offline)
     except sandbox.SandboxError as err:
         sandbox.say(f"error: {err}")
         return 2

@@ -51,8 +51,8 @@ def not_loaded(service: str, found: dict, backend: str) -> ScenarioResult:
     errors = " ".join(found.get("errors", []))
     missing = re.search(r"No module named '([\w.]+)'", found["error"] + errors)
     if missing and not backend.startswith(missing.group(1).split(".")[0] + "."):
-        fix = (f"the image has no module {missing.group(1)!r}, which the backend imports: add the package to "
-               "compose/airflow/requirements.in and `make lock`, as requirements.txt would on MWAA")
+        fix = (f"the image has no module {missing.group(1)!r}, which the backend imports: name its package in a "
+               "requirements file and give it as REQUIREMENTS=requirements.txt (MWAA's own requirements.txt will do)")
     else:
         fix = fix_for(found["error"] + " " + errors)
     return ScenarioResult("loads", FAIL, f"{service} cannot load it: {found['error'][:300]}", fix)
@@ -104,6 +104,11 @@ def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioRes
         return ScenarioResult("mwaa-placement", NOT_APPLICABLE,
                               "the backend is installed as a package: on MWAA it comes from requirements.txt or plugins.zip")
     options = user_options(settings, env)
+    if settings.get("REQUIREMENTS"):  # once, here: the three preflights below would race for the same folder
+        folder = sandbox.CACHE / "check-mwaa" / "requirements"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(settings["REQUIREMENTS"]).expanduser(), folder / "requirements.txt")
+        sandbox.fetch_mwaa_requirements(dict(settings, MWAA_DIR=str(folder)), offline=True)
     with ThreadPoolExecutor(len(PLACES)) as pool:
         found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, source, place, options), PLACES)))
     evidence = "; ".join(f"{place}/: {verdict}" + (f" ({why})" if why and verdict != "AVAILABLE" else "")
@@ -132,8 +137,8 @@ def option_keys(env: dict[str, str], names: list[str]) -> dict[str, str]:
 
 def mwaa_bucket(settings: dict[str, str], source: tuple[Path, str], place: str,
                 options: dict[str, str]) -> tuple[Path, str]:
-    """An MWAA bucket with the toy DAG, the backend's module under place/, and the user's settings as
-    configuration options (AIRFLOW__ ones) or startup.sh exports (everything else)."""
+    """An MWAA bucket with the toy DAG, the backend's module under place/, REQUIREMENTS as requirements.txt, and
+    the user's settings as configuration options (AIRFLOW__ ones) or startup.sh exports (everything else)."""
     src, target = source
     bucket = sandbox.CACHE / "check-mwaa" / place
     shutil.rmtree(bucket, ignore_errors=True)
@@ -145,6 +150,8 @@ def mwaa_bucket(settings: dict[str, str], source: tuple[Path, str], place: str,
     else:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, destination)
+    if settings.get("REQUIREMENTS"):
+        shutil.copy(Path(settings["REQUIREMENTS"]).expanduser(), bucket / "requirements.txt")
     value = settings["XCOM_BACKEND"] if place != "include" else f"include.{settings['XCOM_BACKEND']}"
     (bucket / "airflow-configuration-options.json").write_text(json.dumps({"core.xcom_backend": value, **options},
                                                                           indent=2))

@@ -80,9 +80,9 @@ def main(argv: list[str]) -> int:
         env = compose_env(settings, offline)
         if command in PROBING and offline:
             prepare_standins(settings, env)
+        if command in ("up", "run", "mwaa-validate") and settings.mwaa:
+            fetch_mwaa_requirements(settings, offline)  # the preflight installs them too, as MWAA would
         if command in ("up", "run"):
-            if settings.mwaa:
-                fetch_mwaa_requirements(settings, offline)
             stop_other_version(settings)
             remember(settings, offline)
         if command == "up":

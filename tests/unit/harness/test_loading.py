@@ -139,13 +139,13 @@ def test_without_airflow_settings_of_the_users_own_no_container_is_asked(tmp_pat
 
 # --- loads: why a backend does not load ---------------------------------------------------------------------
 
-def test_a_package_the_image_lacks_is_named_with_where_to_add_it():
+def test_a_package_the_image_lacks_is_named_with_how_to_give_it():
     found = {"loaded": False, "error": "ModuleNotFoundError: No module named 'smart_open'",
              "errors": ["File \"/opt/airflow/plugins/my_xcom.py\", line 3", "ModuleNotFoundError: No module named 'smart_open'"]}
     result = loading.not_loaded("airflow-scheduler", found, "my_xcom.S3XComBackend")
     assert result.status == FAIL
     assert result.evidence == "airflow-scheduler cannot load it: ModuleNotFoundError: No module named 'smart_open'"
-    assert "no module 'smart_open'" in result.fix and "requirements.in" in result.fix
+    assert "no module 'smart_open'" in result.fix and "REQUIREMENTS=" in result.fix
 
 
 def test_the_backends_own_module_missing_gets_the_cannot_load_fix_not_requirements():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from xcomlab import compat, lint
 from xcomlab.mwaa import options, plugins, requirements
-from xcomlab.mwaa.entrypoint import BUCKET, CONSTRAINTS, HOME, OPTIONS_FILE
+from xcomlab.mwaa.entrypoint import BUCKET, CONSTRAINTS, HOME, OPTIONS_FILE, install_requirements
 
 # Run in a fresh interpreter, as a component starts: `import airflow` sets up sys.path as that version
 # does (config/ and plugins/; 2.x also dags/), then the module every component imports resolves the class.
@@ -128,6 +128,7 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
                              "MWAA logs the pip failure and starts without these packages") for c in found]
         if not found:
             notes.append("requirements.txt: compatible with the forced constraints")
+            install_requirements(dict(os.environ))  # as each component does before Airflow imports the backend
 
     value = config.get("core.xcom_backend")
     if value:

@@ -17,8 +17,6 @@ from xcomlab_harness.stack.console import SandboxError
 from xcomlab_harness.stack.paths import CACHE
 from xcomlab_harness.stack.settings import airflow_lock
 
-# MWAA's user_requirements.py: any line naming a constraint, even commented out, turns its forced constraints off
-OWN_CONSTRAINTS = re.compile(r"^\s*#?\s*(?:-c|--constraint)\b", re.MULTILINE)
 # a constraint pip would have to fetch: this machine reaches PyPI only, so the version's lock stands in for it
 URL_CONSTRAINT = re.compile(r"^\s*(?:-c|--constraint)[\s=]+[a-z][\w+.-]*://\S+\s*$", re.MULTILINE)
 # the resolvers' words for a requirement they cannot satisfy (uv's first, then pip's)
@@ -45,14 +43,18 @@ def fetch(settings: Mapping[str, str], context: Path) -> None:
     source = requirements_file(settings)
     text = source.read_text()
     lock = airflow_lock(settings)
-    forced = OWN_CONSTRAINTS.search(URL_CONSTRAINT.sub("", text)) is None
+    from xcomlab.mwaa.requirements import has_own_constraints, pins  # MWAA's rules; not standard library
+
+    forced = not has_own_constraints(URL_CONSTRAINT.sub("", text))
     stripped = context / "requirements.in"
     stripped.write_text(URL_CONSTRAINT.sub("", text))
     resolved = _run(["uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python-version", "3.11.2",
                      "--python-platform", "x86_64-manylinux_2_36", str(source if stripped.read_text() == text else stripped),
                      *(["-c", str(lock)] if forced else [])], source, settings, forced)
-    image = _pins(lock.read_text())
-    wanted = [f"{name}=={version}" for name, version in _pins(resolved).items() if image.get(name) != version]
+    resolved_file = context / "resolved.txt"
+    resolved_file.write_text(resolved)
+    image = pins(lock)
+    wanted = [f"{name}=={version}" for name, version in pins(resolved_file).items() if image.get(name) != version]
     (context / "requirements.txt").write_text("".join(f"{line}\n" for line in wanted))
     wheels = context / "wheels"
     shutil.rmtree(wheels, ignore_errors=True)
@@ -60,16 +62,6 @@ def fetch(settings: Mapping[str, str], context: Path) -> None:
     if wanted:
         _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
               "--find-links", str(CACHE / "wheelhouse"), "-w", str(wheels), *wanted], source, settings, forced)
-
-
-def canonicalize_name(name: str) -> str:
-    """PEP 503's normalised name (packaging's canonicalize_name: this package is standard library only)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _pins(text: str) -> dict[str, str]:
-    pins = (re.match(r"([A-Za-z0-9][\w.-]*)(?:\[[^\]]*\])?==(\S+)", line.strip()) for line in text.splitlines())
-    return {canonicalize_name(m.group(1)): m.group(2) for m in pins if m}
 
 
 def _run(cmd: list[str], source: Path, settings: Mapping[str, str], forced: bool) -> str:
