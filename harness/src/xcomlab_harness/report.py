@@ -6,13 +6,24 @@ share one cause (ScenarioResult.cause, an id in Verdict.causes) are told once, a
 cause failed is "blocked by" it rather than a copy of the same evidence. A cause whose title and fix recur
 on several versions is one numbered cause across the page ("cause 1"), naming the versions it appeared on.
 
+A version whose failures hid what lies behind them has fix-forward layers (Verdict.layers): the scenarios
+re-run on a copy of the backend with known mechanical fixes applied. Every report shows them right after the
+root causes ("Behind the wall"), with the cumulative patch (Verdict.patch, also written as
+check-<name>-<version>.patch); the matrix, the testcases and the exit code stay about the user's code as is.
+
 The HTML page is rendered by Jinja2 from templates/ (autoescaped; one self-contained page: inline CSS, no
 scripts, nothing fetched from anywhere).
+
+`merge` (console script xcomlab-check-merge) puts the verdicts of several CI jobs (shards: one per version or
+per backend) side by side: the reports `make check` would have written had one job run them all.
 """
 
 from __future__ import annotations
 
+import argparse
+import fnmatch
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -21,6 +32,7 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
+from packaging.version import InvalidVersion, Version
 
 from xcomlab_harness.causes import blocked_by
 from xcomlab_harness.verdict import (
@@ -44,10 +56,16 @@ def scenario_ids(verdicts: list[Verdict]) -> list[str]:
     return ids
 
 
-def summary_line(verdicts: list[Verdict]) -> str:
+def patch_name(name: str, version: str) -> str:
+    """The file name of a version's cumulative fix-forward patch (beside its reports)."""
+    return f"check-{name}-{version}.patch"
+
+
+def summary_line(verdicts: list[Verdict], reports: str | Path = "reports") -> str:
     """e.g. "acme.AcmeXCom: 3.3.1 14 pass, 1 fail, 1 n/a, 2 not exercised; 2.11.2 16 pass, 0 fail, 0 n/a".
 
-    pass, fail and n/a are always counted; "not exercised" and "error" only when there are any.
+    pass, fail and n/a are always counted; "not exercised" and "error" only when there are any. A version
+    with fix-forward layers adds "; behind the wall (3.3.1): 2 more layers, patch in <reports>/<patch>".
     """
     _require(verdicts)
 
@@ -57,7 +75,13 @@ def summary_line(verdicts: list[Verdict]) -> str:
         return ", ".join(f"{count} {status}" for status, count in n.items()
                          if count or status in (PASS, FAIL, NOT_APPLICABLE))
 
-    return f"{verdicts[0].backend}: " + "; ".join(f"{v.airflow_version} {counts(v)}" for v in verdicts)
+    def wall(v: Verdict) -> str:
+        n = len(v.layers)
+        patch = f", patch in {Path(reports) / patch_name(verdicts[0].name, v.airflow_version)}" if v.patch else ""
+        return f"; behind the wall ({v.airflow_version}): {n} more layer{'s' if n != 1 else ''}{patch}"
+
+    return (f"{verdicts[0].backend}: " + "; ".join(f"{v.airflow_version} {counts(v)}" for v in verdicts)
+            + "".join(wall(v) for v in verdicts if v.layers))
 
 
 # --- Root causes: shared by every renderer ----------------------------------------------------------------------
@@ -78,10 +102,11 @@ class _Cause:
     title: str
     fix: str
     occurrences: list[_Occurrence] = field(default_factory=list)
+    scope: str = ""  # the anchor's prefix: "" for the page's root causes, one per fix-forward layer
 
     @property
     def anchor(self) -> str:
-        return f"cause-{self.number}"
+        return f"{self.scope}cause-{self.number}"
 
     @property
     def label(self) -> str:
@@ -126,12 +151,13 @@ class _Analysis:
         return self.cells.get((index, scenario_id))
 
 
-def _analyse(verdicts: list[Verdict]) -> _Analysis:
+def _analyse(verdicts: list[Verdict], scope: str = "") -> _Analysis:
     causes: dict[tuple[str, str], _Cause] = {}
     numbered: dict[tuple[int, str], _Cause] = {}  # (verdict's index, RootCause.id)
     for index, v in enumerate(verdicts):
         for root in v.causes:
-            merged = causes.setdefault((root.title, root.fix), _Cause(len(causes) + 1, root.title, root.fix))
+            merged = causes.setdefault((root.title, root.fix),
+                                       _Cause(len(causes) + 1, root.title, root.fix, scope=scope))
             scenarios = root.scenarios or [s.id for s in v.scenarios if s.cause == root.id]
             merged.occurrences.append(_Occurrence(v.airflow_version, root, list(scenarios)))
             numbered[(index, root.id)] = merged
@@ -145,6 +171,95 @@ def _analyse(verdicts: list[Verdict]) -> _Analysis:
                 cell.blocked = blocked_by(v, s) is not None
             cells.setdefault((index, s.id), cell)
     return _Analysis(list(causes.values()), cells)
+
+
+# --- Behind the wall: the fix-forward layers ---------------------------------------------------------------------
+
+WALL_INTRO = ("Failures like these hide what lies behind them. The check applied known mechanical fixes to a copy "
+              "of your code (never your files) and re-ran the affected scenarios after each; the matrix and the "
+              "exit code stay about your code as it is.")
+NO_FURTHER_FAILURE = "no further failure in the scenarios re-run"
+
+
+@dataclass
+class _LayerView:
+    number: int
+    heading: str  # "after fixing keyword signature"
+    causes: list[_Cause]  # this layer's root causes (anchors scoped to the layer)
+    uncaused: list[ScenarioResult]  # failures none of its causes names
+    passed: list[str]  # the scenarios that now pass
+    others: list[tuple[str, list[str]]]  # (status, scenario ids): not exercised, n/a, error
+
+    @property
+    def clean(self) -> bool:
+        return not self.causes and not self.uncaused
+
+
+@dataclass
+class _Wall:
+    """One version's layers and its cumulative patch."""
+    version: str
+    layers: list[_LayerView]
+    patch: str
+    patch_file: str  # check-<name>-<version>.patch
+
+    @property
+    def apply(self) -> tuple[str, str, str]:
+        """(save as, git apply, patch -p1)."""
+        return self.patch_file, f"git apply {self.patch_file}", f"patch -p1 < {self.patch_file}"
+
+
+def _walls(verdicts: list[Verdict]) -> list[_Wall]:
+    return [_wall(v, verdicts[0].name) for v in verdicts if v.layers]
+
+
+def _wall(verdict: Verdict, name: str) -> _Wall:
+    return _Wall(verdict.airflow_version, _layer_views(verdict), verdict.patch,
+                 patch_name(name, verdict.airflow_version))
+
+
+def _layer_views(verdict: Verdict) -> list[_LayerView]:
+    views: list[_LayerView] = []
+    previous: list[str] = []
+    for number, layer in enumerate(verdict.layers, start=1):
+        # a layer naming only its own fix follows the others: "after also fixing"
+        also = number > 1 and not set(previous) <= set(layer.fixed)
+        heading = f"after {'also ' if also else ''}fixing {', '.join(layer.fixed) or 'what the patch changes'}"
+        previous = layer.fixed
+        shown = Verdict(verdict.backend, verdict.name, verdict.airflow_version, scenarios=layer.scenarios,
+                        causes=layer.causes)
+        analysis = _analyse([shown], scope=f"layer-{verdict.airflow_version}-{number}-")
+        others = [(status, [s.id for s in layer.scenarios if s.status == status])
+                  for status in (NOT_EXERCISED, ERROR, NOT_APPLICABLE)]
+        views.append(_LayerView(
+            number, heading, analysis.causes,
+            uncaused=[s for s in layer.scenarios if s.status == FAIL and shown.cause(s.cause) is None],
+            passed=[s.id for s in layer.scenarios if s.status == PASS],
+            others=[(status, ids) for status, ids in others if ids],
+        ))
+    return views
+
+
+def _wall_lines(wall: _Wall) -> list[str]:
+    """Plain text, one line per layer (JUnit's system-out)."""
+    lines = [f"behind the wall (Airflow {wall.version}): the affected scenarios re-run on a copy of the backend "
+             "with mechanical fixes; the testcases above are the code as it is"]
+    for layer in wall.layers:
+        found = [f"fail {', '.join(ids)} ({cause.title})" for cause in layer.causes for _, ids in cause.scenarios]
+        found += [f"fail {s.id} ({s.evidence})" for s in layer.uncaused]
+        found = found or [NO_FURTHER_FAILURE]
+        found += [f"now pass: {', '.join(layer.passed)}"] if layer.passed else []
+        found += [f"{status}: {', '.join(ids)}" for status, ids in layer.others]
+        lines.append(f"{layer.number}. {layer.heading}: {'; '.join(found)}")
+    if wall.patch:
+        lines.append(f"patch: {wall.patch_file}, beside this report")
+    return lines
+
+
+def _fence(text: str, info: str = "") -> list[str]:
+    """text verbatim in a Markdown code fence longer than any run of backticks inside it."""
+    fence = "`" * max(3, max((len(m) for m in re.findall("`+", text)), default=0) + 1)
+    return [f"{fence}{info}", text.rstrip("\n"), fence]
 
 
 # --- Coverage: the backend's own lines ----------------------------------------------------------------------------
@@ -246,6 +361,7 @@ def markdown(verdicts: list[Verdict]) -> str:
     out = [f"# xcom-lab check: {_md_text(verdicts[0].backend)}", "", _md_text(summary_line(verdicts)), "",
            "## Root causes", ""]
     out += _md_causes(verdicts, analysis)
+    out += _md_walls(_walls(verdicts))
     out += ["", "## Scenarios", ""]
     out += _md_table(
         ["scenario", *(f"Airflow {v.airflow_version}" for v in verdicts)],
@@ -271,8 +387,7 @@ def markdown(verdicts: list[Verdict]) -> str:
             for s in errors:
                 out += [f"- **{_md_text(s.id)}**: {_md_text(s.evidence)}"]
                 if s.traceback:
-                    fence = "`" * max(3, max((len(m) for m in re.findall("`+", s.traceback)), default=0) + 1)
-                    out += ["", f"{fence}text", s.traceback.rstrip("\n"), fence, ""]
+                    out += ["", *_fence(s.traceback, "text"), ""]
         for s in v.scenarios:
             if s.details:
                 out += ["", f"### {_md_text(s.id)}: each item", ""]
@@ -296,13 +411,46 @@ def _md_causes(verdicts: list[Verdict], analysis: _Analysis) -> list[str]:
     out = []
     for cause in analysis.causes:
         out.append(f"{cause.number}. **{_md_text(cause.title)}** (Airflow {_md_text(', '.join(cause.versions))})")
-        for version, scenarios in cause.scenarios:
-            label = f" on {_md_text(version)}" if version else ""
-            out.append(f"   - scenarios{label}: {_md_text(', '.join(scenarios) or 'none named')}")
-        for version, evidence in cause.evidence:
-            label = f" on {_md_text(version)}" if version else ""
-            out.append(f"   - evidence{label}: {_md_text(evidence)}")
-        out.append(f"   - fix: {_md_text(cause.fix or 'no known fix')}")
+        out += _md_cause_lines(cause)
+    return out
+
+
+def _md_cause_lines(cause: _Cause) -> list[str]:
+    """A cause's scenarios, evidence and fix, as sub-items of its numbered line."""
+    out = []
+    for version, scenarios in cause.scenarios:
+        label = f" on {_md_text(version)}" if version else ""
+        out.append(f"   - scenarios{label}: {_md_text(', '.join(scenarios) or 'none named')}")
+    for version, evidence in cause.evidence:
+        label = f" on {_md_text(version)}" if version else ""
+        out.append(f"   - evidence{label}: {_md_text(evidence)}")
+    out.append(f"   - fix: {_md_text(cause.fix or 'no known fix')}")
+    return out
+
+
+def _md_walls(walls: list[_Wall]) -> list[str]:
+    out: list[str] = []
+    for wall in walls:
+        out += ["", f"## Behind the wall ({_md_text(wall.version)})", "", WALL_INTRO, ""]
+        for layer in wall.layers:
+            out.append(f"{layer.number}. {_md_text(layer.heading)}")
+            if layer.clean:
+                out.append(f"   - {NO_FURTHER_FAILURE}")
+            for cause in layer.causes:
+                out.append(f"   - **{_md_text(cause.title)}**")
+                out += ["  " + line for line in _md_cause_lines(cause)]
+            for s in layer.uncaused:
+                out += [f"   - **{_md_text(s.id)}** (no root cause)", f"     - evidence: {_md_text(s.evidence)}"]
+                if s.fix:
+                    out.append(f"     - fix: {_md_text(s.fix)}")
+            if layer.passed:
+                out.append(f"   - now pass: {_md_text(', '.join(layer.passed))}")
+            for status, ids in layer.others:
+                out.append(f"   - {status}: {_md_text(', '.join(ids))}")
+        if wall.patch:
+            save, git, patch = wall.apply
+            out += ["", f"The patch of every fix above: save as `{save}`, then in your backend's folder: `{git}` "
+                        f"(or `{patch}`)", "", *_fence(wall.patch, "diff")]
     return out
 
 
@@ -359,7 +507,7 @@ def junit(verdicts: list[Verdict]) -> str:
     error an <error>, n/a skipped."""
     _require(verdicts)
     analysis = _analyse(verdicts)
-    backend = verdicts[0].backend
+    backend, backend_name = verdicts[0].backend, verdicts[0].name
     suites = ET.Element("testsuites", name=_xml(f"xcom-lab check {backend}"))
     totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     for i, v in enumerate(verdicts):
@@ -391,6 +539,8 @@ def junit(verdicts: list[Verdict]) -> str:
                     s.traceback or s.evidence)
             elif s.status == NOT_APPLICABLE:
                 ET.SubElement(case, "skipped", message=_xml(s.evidence))
+        if v.layers:  # the testcases stay about the user's code as it is; what lies behind the wall, as text
+            ET.SubElement(suite, "system-out").text = _xml("\n".join(_wall_lines(_wall(v, backend_name))))
         for k, n in counts.items():
             totals[k] += n
     suites.attrib.update({k: str(n) for k, n in totals.items()})
@@ -453,6 +603,7 @@ def html(verdicts: list[Verdict], generated: datetime | None = None) -> str:
         summary=summary_line(verdicts),
         verdicts=verdicts,
         causes=analysis.causes,
+        walls=_walls(verdicts), wall_intro=WALL_INTRO, no_further_failure=NO_FURTHER_FAILURE,
         failed=any(v.failed for v in verdicts),
         rows=[(sid, [analysis.cell(i, sid) for i in range(len(verdicts))]) for sid in ids],
         versions=[_VersionView(v, [analysis.cell(i, s.id) for s in v.scenarios]) for i, v in enumerate(verdicts)],
@@ -468,7 +619,9 @@ def html(verdicts: list[Verdict], generated: datetime | None = None) -> str:
 
 
 def write_all(verdicts: list[Verdict], reports_dir: Path) -> list[Path]:
-    """reports/check-<name>-<version>.json per verdict, then check-<name>.md, .junit.xml and .html."""
+    """reports/check-<name>-<version>.json per verdict (and check-<name>-<version>.patch when the check found a
+    fix-forward patch; an earlier run's is removed when it found none), then check-<name>.md, .junit.xml and
+    .html."""
     _require(verdicts)
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -478,6 +631,12 @@ def write_all(verdicts: list[Verdict], reports_dir: Path) -> list[Path]:
         path = reports_dir / f"check-{name}-{v.airflow_version}.json"
         write_json(v, path)
         paths.append(path)
+        patch = reports_dir / patch_name(name, v.airflow_version)
+        if v.patch:
+            patch.write_text(v.patch if v.patch.endswith("\n") else v.patch + "\n", encoding="utf-8")
+            paths.append(patch)
+        else:
+            patch.unlink(missing_ok=True)
     for suffix, render in ((".md", markdown), (".junit.xml", junit), (".html", html)):
         path = reports_dir / f"check-{name}{suffix}"
         path.write_text(render(verdicts), encoding="utf-8")
@@ -488,3 +647,107 @@ def write_all(verdicts: list[Verdict], reports_dir: Path) -> list[Path]:
 def _require(verdicts: list[Verdict]) -> None:
     if not verdicts:
         raise ValueError("no verdicts to report")
+
+
+# --- Merging shards ---------------------------------------------------------------------------------------------
+
+SHARD_PATTERN = "check-*-*.json"  # reports/check-<name>-<version>.json
+
+
+def shard_files(paths: list[Path]) -> list[Path]:
+    """The verdict files among paths: files named check-<name>-<version>.json, and those anywhere below folders
+    (other files are ignored); each once."""
+    found: dict[Path, Path] = {}
+    for given in map(Path, paths):
+        if given.is_dir():
+            candidates = sorted(p for p in given.rglob(SHARD_PATTERN) if p.is_file())
+        elif given.is_file():
+            candidates = [given] if fnmatch.fnmatch(given.name, SHARD_PATTERN) else []
+        else:
+            raise ValueError(f"{given}: no such file or folder")
+        for path in candidates:
+            found.setdefault(path.resolve(), path)
+    if not found:
+        raise ValueError(f"no {SHARD_PATTERN.replace('*-*', '<name>-<version>')} in {', '.join(map(str, paths))}")
+    return list(found.values())
+
+
+def read_shard(path: Path) -> Verdict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: unreadable: {err}") from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON: {err}") from err
+    try:
+        return Verdict.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{path}: not a check verdict ({type(err).__name__}: {err})") from err
+
+
+def _version_key(version: str) -> tuple:
+    try:
+        return 0, Version(version), ""
+    except InvalidVersion:
+        return 1, Version("0"), version
+
+
+def load_shards(paths: list[Path]) -> list[list[Verdict]]:
+    """The verdicts found in paths, one list per report name (names in order), its versions in order. Refuses
+    (ValueError naming both files) one name and version in two files, and one name judging two backends."""
+    groups: dict[str, list[tuple[Path, Verdict]]] = {}
+    for path in shard_files(paths):
+        verdict = read_shard(path)
+        group = groups.setdefault(verdict.name, [])
+        for other_path, other in group:
+            if other.backend != verdict.backend:
+                raise ValueError(
+                    f"{other_path} and {path}: the report name {verdict.name!r} judges two backends, "
+                    f"{other.backend} and {verdict.backend}: give each its own CHECK_NAME")
+            if other.airflow_version == verdict.airflow_version:
+                raise ValueError(f"{other_path} and {path}: both hold {verdict.name} on Airflow "
+                                 f"{verdict.airflow_version}: keep one")
+        group.append((path, verdict))
+    return [[v for _, v in sorted(groups[name], key=lambda pv: _version_key(pv[1].airflow_version))]
+            for name in sorted(groups)]
+
+
+def merge(paths: list[Path], reports_dir: Path) -> list[Path]:
+    """Every report of the verdicts found in paths (files, or folders searched recursively for
+    check-<name>-<version>.json), side by side per report name, written to reports_dir. Nothing is written
+    when the shards are refused (ValueError)."""
+    return [path for verdicts in load_shards(paths) for path in write_all(verdicts, reports_dir)]
+
+
+def merge_main(argv: list[str] | None = None) -> int:
+    """xcomlab-check-merge: exit 0, 1 or 2 as xcomlab-check would have over the same verdicts; 2 on bad input."""
+    from xcomlab_harness import check  # check imports this module
+    from xcomlab_harness.sandbox import ROOT, say
+
+    parser = argparse.ArgumentParser(
+        prog="xcomlab-check-merge",
+        description="Merge the verdicts of `make check` shards (one CI job per version or per backend) into the "
+                    "side-by-side reports: check-<name>.md, .junit.xml and .html per report name.")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="check-<name>-<version>.json files, or folders searched for them recursively")
+    parser.add_argument("--reports", type=Path, default=check.REPORTS, metavar="DIR",
+                        help="where to write the reports (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    def shown(path: Path) -> Path:
+        absolute = path.absolute()
+        return absolute.relative_to(ROOT) if absolute.is_relative_to(ROOT) else path
+
+    try:
+        groups = load_shards(args.paths)
+        written = [write_all(verdicts, args.reports) for verdicts in groups]
+    except (ValueError, OSError) as err:
+        say(f"error: {err}")
+        return 2
+    for verdicts, paths in zip(groups, written):
+        print(summary_line(verdicts, shown(args.reports)))
+        for path in paths:
+            print(f"  {shown(path)}")
+    return check.exit_code([v for verdicts in groups for v in verdicts], dict(os.environ))

@@ -6,8 +6,10 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 
+import pytest
+
 from xcomlab_harness import report
-from xcomlab_harness.verdict import Detail, Landing, Leftover, RootCause, ScenarioResult, SourceFile, Verdict
+from xcomlab_harness.verdict import Detail, Landing, Layer, Leftover, RootCause, ScenarioResult, SourceFile, Verdict
 
 BACKEND = "acme_xcom.backend.AcmeS3XComBackend"
 SCRIPT = '<script>alert("x")</script>'
@@ -448,3 +450,297 @@ def test_write_all_creates_every_report(tmp_path):
     ET.parse(reports / "check-acme.junit.xml")
     assert (reports / "check-acme.md").read_text(encoding="utf-8").startswith("# xcom-lab check: ")
     assert (reports / "check-acme.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+# --- behind the wall: fix-forward layers --------------------------------------------------------------------------
+
+SIGNATURE_EVIDENCE = "push failed: TypeError: serialize_value() got an unexpected keyword argument 'key'"
+SIGNATURE_FIX = "take key, task_id, dag_id, run_id and map_index as keywords"
+STR_ONLY_EVIDENCE = "push failed: DataError: Invalid input of type: 'dict'"
+STR_ONLY_FIX = "hand the client a str: json.dumps what BaseXCom.serialize_value returns"
+PATCH = ("diff --git a/acme_xcom/backend.py b/acme_xcom/backend.py\n--- a/acme_xcom/backend.py\n"
+         "+++ b/acme_xcom/backend.py\n@@ -1,2 +1,2 @@\n-def serialize(value):\n"
+         "+def serialize(value, *, key=None, **kwargs):\n+    # " + SCRIPT + "\n")
+
+
+def layered():
+    """3.3.1 behind a wall: every push fails on the keyword signature; fixed, a str-only client; fixed too, nothing."""
+    vs = verdicts()
+    new = vs[0]
+    new.scenarios = [ScenarioResult("toy", "fail", SIGNATURE_EVIDENCE, fix=SIGNATURE_FIX, cause="cause-1"),
+                     ScenarioResult("threshold", "fail", SIGNATURE_EVIDENCE, fix=SIGNATURE_FIX, cause="cause-1"),
+                     ScenarioResult("types", "fail", SIGNATURE_EVIDENCE, fix=SIGNATURE_FIX, cause="cause-1"),
+                     ScenarioResult("pickle", "pass", "no payload is a pickle")]
+    new.causes = [RootCause("cause-1", "keyword signature", SIGNATURE_EVIDENCE, SIGNATURE_FIX,
+                            ["toy", "threshold", "types"], fix_id="keyword-signature")]
+    new.layers = [
+        Layer(["keyword signature"], PATCH, scenarios=[
+            ScenarioResult("toy", "pass", "pushed and pulled 2 values"),
+            ScenarioResult("threshold", "fail", STR_ONLY_EVIDENCE, fix=STR_ONLY_FIX, cause="cause-1"),
+            ScenarioResult("types", "fail", STR_ONLY_EVIDENCE, fix=STR_ONLY_FIX, cause="cause-1"),
+            ScenarioResult("big", "not exercised", "nothing offloaded"),
+        ], causes=[RootCause("cause-1", "str only client", STR_ONLY_EVIDENCE, STR_ONLY_FIX, ["threshold", "types"],
+                             fix_id="str-only-client")]),
+        Layer(["str only client"], PATCH, scenarios=[
+            ScenarioResult("threshold", "pass", "inline up to 1 kB"), ScenarioResult("types", "pass", "every type"),
+        ]),
+    ]
+    new.patch = PATCH
+    return vs
+
+
+def test_json_round_trips_the_layers_and_the_patch():
+    new = layered()[0]
+    assert Verdict.from_json(json.loads(json.dumps(new.to_json()))) == new
+    data = new.to_json()
+    assert data["patch"] == PATCH and [layer["fixed"] for layer in data["layers"]] == [["keyword signature"],
+                                                                                      ["str only client"]]
+
+
+def test_summary_line_tells_what_lies_behind_the_wall():
+    line = report.summary_line(layered())
+    assert line.endswith("; behind the wall (3.3.1): 2 more layers, patch in reports/check-acme-3.3.1.patch")
+    assert "\n" not in line
+    vs = layered()
+    vs[0].layers, vs[0].patch = vs[0].layers[:1], ""
+    assert report.summary_line(vs, "out").endswith("; behind the wall (3.3.1): 1 more layer")
+    assert "behind the wall" not in report.summary_line(verdicts())
+
+
+def test_markdown_shows_the_layers_in_order_after_the_root_causes():
+    md = report.markdown(layered())
+    wall = md.index("## Behind the wall (3.3.1)")
+    assert md.index("## Root causes") < wall < md.index("## Scenarios")
+    assert "## Behind the wall (2.10.3)" not in md  # no layers there
+    section = md[wall:md.index("## Scenarios")]
+    first = section.index("1. after fixing keyword signature\n")
+    second = section.index("2. after also fixing str only client\n")
+    assert first < second
+    layer1 = section[first:second]
+    assert "   - **str only client**\n     - scenarios: threshold, types\n" in layer1
+    assert f"     - evidence: {STR_ONLY_EVIDENCE}\n     - fix: {STR_ONLY_FIX}\n" in layer1
+    assert "   - now pass: toy\n" in layer1 and "   - not exercised: big\n" in layer1
+    layer2 = section[second:]
+    assert "   - no further failure in the scenarios re-run\n   - now pass: threshold, types\n" in layer2
+    assert ("save as `check-acme-3.3.1.patch`, then in your backend's folder: `git apply check-acme-3.3.1.patch` "
+            "(or `patch -p1 < check-acme-3.3.1.patch`)") in layer2
+    assert "```diff\n" + PATCH + "```\n" in layer2  # verbatim, as code
+    assert "| toy | FAIL (cause 1) | FAIL (cause 2) |" in md  # the matrix stays the code as it is
+
+
+def test_markdown_without_layers_has_no_wall():
+    assert "Behind the wall" not in report.markdown(verdicts())
+
+
+def test_html_shows_the_layers_in_order_after_the_root_causes():
+    page, parsed = parse_html(layered())
+    sections = [attrs["id"] for tag, attrs in parsed.tags if tag == "section"]
+    assert sections[:3] == ["root-causes", "layers-3.3.1", "scenarios"]
+    wall = parsed.root.one("section", id="layers-3.3.1")
+    layers = [node for node in wall.all("div") if "data-layer" in node.attrs]
+    assert [layer.attrs["data-layer"] for layer in layers] == ["1", "2"]
+    first, second = layers
+    assert next(first.all("h3")).text == "1. after fixing keyword signature"
+    (cause,) = first.all("article")
+    assert cause.attrs["id"] == "layer-3.3.1-1-cause-1"  # not the page's own cause-1
+    assert cause.one("h3").text == "str only client"
+    assert [c.text for c in cause.all("code")] == ["threshold", "types"]
+    assert cause.one("dd", **{"class": "evidence"}).text == STR_ONLY_EVIDENCE
+    assert cause.one("dd", **{"class": "fix-text"}).text == STR_ONLY_FIX
+    assert first.one("p", **{"class": "now-pass"}).text == "now pass: toy"
+    assert first.one("p", **{"class": "layer-not-exercised"}).text == "not exercised: big"
+    assert "no further failure" not in first.text
+    assert second.one("h3").text == "2. after also fixing str only client"
+    assert second.one("p", **{"class": "clean"}).text == "no further failure in the scenarios re-run"
+    assert second.one("p", **{"class": "now-pass"}).text == "now pass: threshold, types"
+    assert wall.one("pre", id="patch-3.3.1").text == PATCH
+    assert ("save as check-acme-3.3.1.patch, then in your backend's folder: git apply check-acme-3.3.1.patch "
+            "(or patch -p1 < check-acme-3.3.1.patch)") in wall.one("p", **{"class": "apply"}).text.lower()
+    assert SCRIPT not in page  # the patch is escaped like everything else
+    # the page's own root causes and matrix stay about the code as it is
+    assert parsed.cell("toy", "3.3.1").attrs["data-status"] == "fail"
+    assert [a.attrs["id"] for a in parsed.root.one("section", id="root-causes").all("article")] == ["cause-1",
+                                                                                                 "cause-2"]
+
+
+def test_html_layer_failures_without_a_cause_are_listed():
+    vs = layered()
+    vs[0].layers[1].scenarios.append(ScenarioResult("purge", "fail", "1 orphan object", fix=PURGE_FIX))
+    _, parsed = parse_html(vs)
+    second = parsed.root.one("div", data_layer="2")
+    assert "no further failure" not in second.text
+    assert second.one("tr", data_scenario="purge").text == "purge1 orphan object" + PURGE_FIX
+    assert "   - **purge** (no root cause)\n     - evidence: 1 orphan object\n" in report.markdown(vs)
+
+
+def test_junit_keeps_the_code_as_it_is_and_tells_the_layers_aside():
+    new, old = ET.fromstring(report.junit(layered())).findall("testsuite")
+    assert [c.get("name") for c in new.findall("testcase")] == ["toy", "threshold", "types", "pickle"]
+    assert new.get("failures") == "3"
+    out = new.find("system-out").text.splitlines()
+    assert out[1:] == [
+        "1. after fixing keyword signature: fail threshold, types (str only client); now pass: toy; "
+        "not exercised: big",
+        "2. after also fixing str only client: no further failure in the scenarios re-run; now pass: threshold, types",
+        "patch: check-acme-3.3.1.patch, beside this report",
+    ]
+    assert old.find("system-out") is None
+
+
+def test_write_all_writes_the_patch_and_removes_a_stale_one(tmp_path):
+    paths = report.write_all(layered(), tmp_path)
+    patch = tmp_path / "check-acme-3.3.1.patch"
+    assert patch in paths and patch.read_text(encoding="utf-8") == PATCH
+    assert not (tmp_path / "check-acme-2.10.3.patch").exists()
+    paths = report.write_all(verdicts(), tmp_path)  # the next run found no wall
+    assert not patch.exists() and patch not in paths
+
+
+# --- merging shards -----------------------------------------------------------------------------------------------
+
+
+def shard(folder, verdict):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"check-{verdict.name}-{verdict.airflow_version}.json"
+    report.write_json(verdict, path)
+    return path
+
+
+def passing(version, backend=BACKEND, name="acme"):
+    return Verdict(backend, name, version, scenarios=[ScenarioResult("toy", "pass", "ok")])
+
+
+def test_merge_puts_two_shards_of_one_backend_side_by_side(tmp_path):
+    shard(tmp_path / "job-a" / "reports", passing("3.3.1"))
+    shard(tmp_path / "job-b" / "reports", passing("2.11.2"))
+    (tmp_path / "job-b" / "reports" / "bench.json").write_text("[]")  # not a verdict: ignored
+    out = tmp_path / "merged"
+    paths = report.merge([tmp_path / "job-a", tmp_path / "job-b"], out)
+    assert [p.name for p in paths] == ["check-acme-2.11.2.json", "check-acme-3.3.1.json", "check-acme.md",
+                                       "check-acme.junit.xml", "check-acme.html"]
+    assert all(p.parent == out for p in paths)
+    md = (out / "check-acme.md").read_text(encoding="utf-8")
+    assert "| scenario | Airflow 2.11.2 | Airflow 3.3.1 |" in md  # versions in order, not in the order found
+    suites = ET.parse(out / "check-acme.junit.xml").getroot().findall("testsuite")
+    assert [s.get("name").rsplit(" ", 1)[-1] for s in suites] == ["2.11.2", "3.3.1"]
+
+
+def test_merge_orders_versions_as_versions_not_as_text(tmp_path):
+    files = [shard(tmp_path / version, passing(version)) for version in ("3.10.0", "2.9.3", "3.3.1")]
+    (group,) = report.load_shards(files)
+    assert [v.airflow_version for v in group] == ["2.9.3", "3.3.1", "3.10.0"]
+
+
+def test_merge_gives_each_backend_its_own_reports(tmp_path):
+    shard(tmp_path / "a", passing("3.3.1"))
+    shard(tmp_path / "b", passing("3.3.1", backend="other_xcom.OtherXCom", name="other"))
+    shard(tmp_path / "b", passing("2.11.2", backend="other_xcom.OtherXCom", name="other"))
+    paths = report.merge([tmp_path / "a", tmp_path / "b" / "check-other-3.3.1.json",
+                          tmp_path / "b" / "check-other-2.11.2.json"], tmp_path / "out")
+    assert sorted(p.name for p in paths if p.suffix != ".json") == [
+        "check-acme.html", "check-acme.junit.xml", "check-acme.md",
+        "check-other.html", "check-other.junit.xml", "check-other.md"]
+    assert "Airflow 2.11.2" not in (tmp_path / "out" / "check-acme.md").read_text(encoding="utf-8")
+    assert "| scenario | Airflow 2.11.2 | Airflow 3.3.1 |" in (tmp_path / "out" / "check-other.md").read_text(
+        encoding="utf-8")
+
+
+def test_merge_keeps_the_layers_and_writes_the_patch(tmp_path):
+    shard(tmp_path / "a", layered()[0])
+    shard(tmp_path / "b", layered()[1])
+    paths = report.merge([tmp_path], tmp_path / "out")
+    assert (tmp_path / "out" / "check-acme-3.3.1.patch") in paths
+    assert "## Behind the wall (3.3.1)" in (tmp_path / "out" / "check-acme.md").read_text(encoding="utf-8")
+
+
+def test_merge_reads_a_file_given_twice_once(tmp_path):
+    path = shard(tmp_path / "a", passing("3.3.1"))
+    (group,) = report.load_shards([path, tmp_path / "a", tmp_path])
+    assert len(group) == 1
+
+
+def test_merge_refuses_one_version_in_two_files(tmp_path):
+    first, second = shard(tmp_path / "a", passing("3.3.1")), shard(tmp_path / "b", passing("3.3.1"))
+    out = tmp_path / "out"
+    with pytest.raises(ValueError) as refused:
+        report.merge([tmp_path / "a", tmp_path / "b"], out)
+    assert str(first) in str(refused.value) and str(second) in str(refused.value)
+    assert "3.3.1" in str(refused.value)
+    assert not out.exists()  # nothing written
+
+
+def test_merge_refuses_one_name_for_two_backends(tmp_path):
+    first = shard(tmp_path / "a", passing("3.3.1"))
+    second = shard(tmp_path / "b", passing("2.11.2", backend="other_xcom.OtherXCom"))
+    with pytest.raises(ValueError) as refused:
+        report.load_shards([tmp_path])
+    message = str(refused.value)
+    assert str(first) in message and str(second) in message
+    assert BACKEND in message and "other_xcom.OtherXCom" in message and "CHECK_NAME" in message
+
+
+@pytest.mark.parametrize("content, said", [("{not json", "not valid JSON"),
+                                           ('{"backend": "x"}', "not a check verdict"),
+                                           ('{"backend": "x", "name": "n", "airflow_version": "3.3.1", '
+                                            '"scenarios": [{"id": "toy", "status": "great", "evidence": ""}]}',
+                                            "not a check verdict")])
+def test_merge_refuses_what_is_not_a_verdict(tmp_path, content, said):
+    (tmp_path / "check-x-3.3.1.json").write_text(content)
+    with pytest.raises(ValueError, match=said) as refused:
+        report.load_shards([tmp_path])
+    assert "check-x-3.3.1.json" in str(refused.value)
+
+
+def test_merge_refuses_no_verdicts_and_missing_paths(tmp_path):
+    (tmp_path / "bench.json").write_text("{}")
+    with pytest.raises(ValueError, match="no check-<name>-<version>.json in"):
+        report.load_shards([tmp_path])
+    with pytest.raises(ValueError, match="no such file or folder"):
+        report.load_shards([tmp_path / "nowhere"])
+
+
+def test_merge_main_exit_codes(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ALLOW_UNEXERCISED", raising=False)
+    out = str(tmp_path / "out")
+    shard(tmp_path / "ok", passing("3.3.1"))
+    assert report.merge_main([str(tmp_path / "ok"), "--reports", out]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"{BACKEND}: 3.3.1 1 pass, 0 fail, 0 n/a"
+    assert printed[1:] == [f"  {tmp_path / 'out' / name}" for name in
+                           ("check-acme-3.3.1.json", "check-acme.md", "check-acme.junit.xml", "check-acme.html")]
+
+    unexercised = passing("2.11.2")
+    unexercised.scenarios.append(ScenarioResult("big", "not exercised", "nothing offloaded"))
+    shard(tmp_path / "ok", unexercised)
+    assert report.merge_main([str(tmp_path / "ok"), "--reports", out]) == 1
+    monkeypatch.setenv("ALLOW_UNEXERCISED", "1")
+    assert report.merge_main([str(tmp_path / "ok"), "--reports", out]) == 0
+
+    capsys.readouterr()
+    shard(tmp_path / "layered", layered()[0])  # fails (behind its wall, a patch)
+    assert report.merge_main([str(tmp_path / "layered"), "--reports", out]) == 1
+    assert "patch in " + str(tmp_path / "out" / "check-acme-3.3.1.patch") in capsys.readouterr().out
+    shard(tmp_path / "broke", verdicts()[0])  # a harness error
+    assert report.merge_main([str(tmp_path / "broke"), "--reports", out]) == 2
+
+
+def test_merge_main_bad_input_is_exit_2_with_a_message(tmp_path, capsys):
+    shard(tmp_path / "a", passing("3.3.1"))
+    shard(tmp_path / "b", passing("3.3.1"))
+    assert report.merge_main([str(tmp_path / "a"), str(tmp_path / "b"), "--reports", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("xcom-lab: error: ") and "keep one" in err
+    assert report.merge_main([str(tmp_path / "empty-and-missing"), "--reports", str(tmp_path / "out")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        report.merge_main([])
+    assert usage.value.code == 2
+
+
+def test_merge_main_writes_where_check_does_by_default(tmp_path, monkeypatch, capsys):
+    from xcomlab_harness import check
+    monkeypatch.setattr(check, "REPORTS", tmp_path / "reports")
+    shard(tmp_path / "shard", passing("3.3.1"))
+    assert report.merge_main([str(tmp_path / "shard")]) == 0
+    assert (tmp_path / "reports" / "check-acme.html").is_file()
+    assert f"  {tmp_path / 'reports' / 'check-acme.md'}" in capsys.readouterr().out.splitlines()
