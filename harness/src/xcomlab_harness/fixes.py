@@ -236,8 +236,9 @@ FIXES: tuple[Fix, ...] = (
         "missing-connection",
         r"conn_id `?[\w.-]+`? isn't defined|The conn_id .* isn't defined|Connection [\w.-]+ not found|"
         r"CONNECTION_NOT_FOUND",
-        "define the connection in BACKEND_ENV as AIRFLOW_CONN_<ID>='{\"conn_type\": ...}' (aws_default, "
-        "google_cloud_default, wasb_default and redis_default already point at the emulators)",
+        "point the connection id at an emulator with CONNECTIONS=<id>=s3|gcs|azure|redis (e.g. "
+        "CONNECTIONS=my_s3=s3): no JSON to write (aws_default, google_cloud_default, wasb_default and redis_default "
+        "already point at the emulators)",
     ),
     _fix(
         "unreadable-source",

@@ -290,6 +290,11 @@ def test_missing_connection_and_missing_object_are_not_taken_for_not_found_objec
     assert known_fix("after deleting the object, xcom_pull returned None", WRITTEN).id == "missing-object"
 
 
+def test_a_missing_connection_is_fixed_with_connections_not_hand_written_json():
+    line = fix_for("airflow.sdk.exceptions.AirflowRuntimeError: CONNECTION_NOT_FOUND: {'conn_id': 'my_s3'}")
+    assert "CONNECTIONS=<id>=s3|gcs|azure|redis" in line and "AIRFLOW_CONN_" not in line
+
+
 @pytest.mark.parametrize(
     ("text", "not_id"),
     [

@@ -4,12 +4,13 @@ get in BACKEND's place."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from xcomlab_harness.stack import backend_coverage, requirements
+from xcomlab_harness.stack import backend_coverage, connections, requirements
 from xcomlab_harness.stack.console import run
 from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR
@@ -17,6 +18,13 @@ from xcomlab_harness.stack.settings import Settings
 
 PLUGINS = "/opt/airflow/plugins"  # on sys.path in every component of both majors, as MWAA's plugins/
 CUSTOM_DIR = CACHE / "custom-backend"
+CONNECTIONS_FILE = CUSTOM_DIR / "connections.json"  # ids no variable can carry (compose/custom-backend.yml mounts it)
+CONNECTIONS_TARGET = "/opt/xcom-lab/connections.json"
+# The connection ids tutorial code uses unchanged, each the sandbox's own connection to its emulator (.env).
+DEFAULT_CONNECTIONS = {"AIRFLOW_CONN_AWS_DEFAULT": "AIRFLOW_CONN_XCOM_S3",
+                       "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": "AIRFLOW_CONN_XCOM_GCS",
+                       "AIRFLOW_CONN_WASB_DEFAULT": "AIRFLOW_CONN_XCOM_AZURE",
+                       "AIRFLOW_CONN_REDIS_DEFAULT": "AIRFLOW_CONN_XCOM_REDIS"}
 
 
 def custom_backend_source(settings: Mapping[str, str]) -> tuple[Path, str] | None:
@@ -48,10 +56,7 @@ def custom_backend_env(settings: Mapping[str, str]) -> dict[str, str]:
     azure = json.loads(settings["AIRFLOW_CONN_XCOM_AZURE"])["extra"]["connection_string"]
     values = {
         "AIRFLOW__CORE__XCOM_BACKEND": settings.xcom_backend,
-        "AIRFLOW_CONN_AWS_DEFAULT": settings["AIRFLOW_CONN_XCOM_S3"],
-        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": settings["AIRFLOW_CONN_XCOM_GCS"],
-        "AIRFLOW_CONN_WASB_DEFAULT": settings["AIRFLOW_CONN_XCOM_AZURE"],
-        "AIRFLOW_CONN_REDIS_DEFAULT": settings["AIRFLOW_CONN_XCOM_REDIS"],
+        **{name: settings[store] for name, store in DEFAULT_CONNECTIONS.items()},
         "AWS_ENDPOINT_URL": "http://s3:9000",
         "AWS_ACCESS_KEY_ID": settings["S3_ACCESS_KEY"],
         "AWS_SECRET_ACCESS_KEY": settings["S3_SECRET_KEY"],
@@ -61,10 +66,27 @@ def custom_backend_env(settings: Mapping[str, str]) -> dict[str, str]:
         "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": settings["XCOM_THRESHOLD"],
         "AIRFLOW__XCOMLAB__THRESHOLD": settings["XCOM_THRESHOLD"],
     }
-    if settings.get("BACKEND_ENV"):
-        values.update(read_dotenv(Path(settings["BACKEND_ENV"]).expanduser()))
+    variables, _ = custom_connections(settings)
+    values.update(variables)
+    values.update(user_env(settings))
     values["AIRFLOW__CORE__XCOM_BACKEND"] = settings.xcom_backend  # XCOM_BACKEND names the class under test
     return values
+
+
+def user_env(settings: Mapping[str, str]) -> dict[str, str]:
+    return read_dotenv(Path(settings["BACKEND_ENV"]).expanduser()) if settings.get("BACKEND_ENV") else {}
+
+
+def custom_connections(settings: Mapping[str, str]) -> tuple[dict[str, str], dict[str, dict]]:
+    """CONNECTIONS and the ids the backend names (stack/connections.py), each pointed at its emulator:
+    (AIRFLOW_CONN_<ID> and secrets-backend variables, {id: connection} for the connections file)."""
+    src = Path(settings["BACKEND_SRC"]).expanduser().resolve() if settings.get("BACKEND_SRC") else None
+    # the ids the components have already: the defaults above, the compose file's (xcom_s3, ..., xcomlab_metadata)
+    sandbox = [*DEFAULT_CONNECTIONS, *(k for k in settings if k.startswith("AIRFLOW_CONN_")),
+               "AIRFLOW_CONN_XCOMLAB_METADATA"]
+    theirs = user_env(settings)
+    resolved = connections.resolve(settings.get("CONNECTIONS", ""), src, theirs, sandbox)
+    return connections.deliver(resolved, settings, theirs, CONNECTIONS_TARGET)
 
 
 def write_custom_backend_env(settings: Mapping[str, str]) -> Path:
@@ -76,7 +98,25 @@ def write_custom_backend_env(settings: Mapping[str, str]) -> Path:
     text = "".join(f"{k}={quote(v)}\n" for k, v in values.items())
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
+    write_connections_file(settings)
     return path
+
+
+def write_connections_file(settings: Mapping[str, str]) -> Path:
+    """The connections no variable can carry ({} when none: compose mounts the file either way)."""
+    _, in_file = custom_connections(settings)
+    text = json.dumps(in_file, indent=2) + "\n"
+    # Emulator credentials: 0640, group = the writer's gid, which compose adds to the components' groups
+    # (group_add); as root that is gid 0, the containers' own group (uid 50000, gid 0). Others cannot read it.
+    fd = os.open(CONNECTIONS_FILE, os.O_RDWR | os.O_CREAT, 0o640)
+    with os.fdopen(fd, "r+") as f:
+        if f.read() != text:
+            f.seek(0)
+            f.truncate()
+            f.write(text)
+    os.chmod(CONNECTIONS_FILE, 0o640)
+    os.chown(CONNECTIONS_FILE, -1, os.getegid())
+    return CONNECTIONS_FILE
 
 
 def custom_image(settings: Mapping[str, str]) -> str:

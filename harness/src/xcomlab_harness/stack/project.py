@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from xcomlab_harness.stack import backend_coverage
-from xcomlab_harness.stack.custom_backend import CUSTOM_DIR, custom_backend_source, custom_image, needs_custom_image
+from xcomlab_harness.stack.custom_backend import (CONNECTIONS_FILE, CUSTOM_DIR, custom_backend_source, custom_image,
+                                                  needs_custom_image)
 from xcomlab_harness.stack.env_files import interpolate, read_dotenv
 from xcomlab_harness.stack.paths import COMPOSE_DIR, DOTENV
 from xcomlab_harness.stack.settings import Settings, mwaa_dir
@@ -75,6 +76,7 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
         env.update(XCOM_LAB_BACKEND_SRC=str(src), XCOM_LAB_BACKEND_TARGET=target,
                    XCOM_LAB_BACKEND_ENV=str(CUSTOM_DIR / "backend.env"),
                    XCOM_LAB_COVERAGE_DIR=str(backend_coverage.HOST_DIR),
+                   XCOM_LAB_CONNECTIONS_FILE=str(CONNECTIONS_FILE), XCOM_LAB_CONNECTIONS_GID=str(os.getegid()),
                    XCOM_LAB_COMPONENT_IMAGE=custom_image(settings) if needs_custom_image(settings)
                    else f"xcom-lab/airflow:{settings.version}")
     return env

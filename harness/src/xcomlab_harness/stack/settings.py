@@ -25,7 +25,8 @@ REQUIRED_KEYS = (
 )
 # A user's own backend (`make check`), given in the environment only: XCOM_BACKEND=module.Class, and
 # optionally BACKEND_SRC (a .py file or a folder) and BACKEND_ENV (its settings and connections).
-CUSTOM_KEYS = ("XCOM_BACKEND", "BACKEND_SRC", "BACKEND_ENV", "REQUIREMENTS")
+# CONNECTIONS=my_s3=s3,wasb-default=azure points the backend's own connection ids at the emulators.
+CUSTOM_KEYS = ("XCOM_BACKEND", "BACKEND_SRC", "BACKEND_ENV", "REQUIREMENTS", "CONNECTIONS")
 S3_EMULATORS = ("minio", "ministack", "moto")
 OFFLINE_VALUES = ("auto", "0", "1")
 PROFILES = ("local", "celery")
@@ -120,6 +121,9 @@ def validate(settings: Settings, dotenv: Path = DOTENV) -> None:
         check_mwaa_dir(mwaa_dir(settings))
     if settings.xcom_backend:
         check_custom_backend(settings)
+    elif settings.get("CONNECTIONS"):
+        raise SandboxError("CONNECTIONS is for your own backend (`make check XCOM_BACKEND=... CONNECTIONS=...`): the "
+                           "built-in BACKENDs have their connections already.")
     lock = airflow_lock(settings)
     if not lock.exists():
         raise SandboxError(
@@ -157,6 +161,9 @@ def check_custom_backend(settings: Mapping[str, str]) -> None:
             raise SandboxError(f"{key}={settings[key]} does not exist (relative paths start at {Path.cwd()}).")
     if settings.get("BACKEND_ENV"):
         read_dotenv(Path(settings["BACKEND_ENV"]).expanduser())  # a malformed line fails here, with its number
+    from xcomlab_harness.stack.custom_backend import custom_connections  # imports this module
+
+    custom_connections(settings)  # a bad CONNECTIONS, or one that needs the secrets backend BACKEND_ENV sets
 
 
 def airflow_lock(settings: Mapping[str, str]) -> Path:

@@ -1,0 +1,233 @@
+"""The connection ids a user's backend names, each pointed at its emulator (`make check`).
+
+`CONNECTIONS=s3_xcom_backend_conn=s3,wasb-default=azure` names them; without it (and besides it: the explicit
+one wins) the ids the backend's code and BACKEND_ENV name are found here: keyword arguments and defaults
+(`S3Hook(aws_conn_id="my_s3")`), assignments (`AWS_CONN_ID = "my_s3"`), ObjectStoragePath URLs with a user
+part (`abfs://my_azure@xcom/...`) and BACKEND_ENV's `..._CONN_ID=` values. Which store an id means comes from
+the tables below: the argument's name, the hook called, the URL's scheme, then words in the names. An id
+whose store none of them tells is skipped, never guessed; ids the sandbox or BACKEND_ENV already define are
+left alone.
+
+Delivery: an id an environment variable can carry becomes `AIRFLOW_CONN_<ID>`; any other (a dash, a dot)
+goes into a connections file that Airflow's local-filesystem secrets backend reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+from xcomlab_harness.stack.console import SandboxError
+
+# store -> the sandbox's own connection to its emulator (.env)
+STORES = {"s3": "AIRFLOW_CONN_XCOM_S3", "gcs": "AIRFLOW_CONN_XCOM_GCS", "azure": "AIRFLOW_CONN_XCOM_AZURE",
+          "redis": "AIRFLOW_CONN_XCOM_REDIS"}
+ALIASES = {"aws": "s3", "gs": "gcs", "google": "gcs", "gcp": "gcs", "wasb": "azure", "abfs": "azure", "adls": "azure"}
+# What tells an id's store, strongest first: the argument it is given as, the hook it is given to, the scheme
+# of the URL it is the user part of, and words in the argument's (variable's) name or in the id itself.
+ARGUMENTS = {"aws_conn_id": "s3", "gcp_conn_id": "gcs", "google_cloud_storage_conn_id": "gcs",
+             "wasb_conn_id": "azure", "azure_data_lake_conn_id": "azure", "adls_conn_id": "azure",
+             "redis_conn_id": "redis"}
+HOOKS = {"S3Hook": "s3", "AwsBaseHook": "s3", "AwsGenericHook": "s3", "GCSHook": "gcs", "GoogleBaseHook": "gcs",
+         "WasbHook": "azure", "AzureDataLakeStorageV2Hook": "azure", "AzureDataLakeHook": "azure",
+         "RedisHook": "redis"}
+SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "abfs": "azure", "abfss": "azure", "az": "azure",
+           "adl": "azure", "wasb": "azure", "wasbs": "azure"}
+WORDS = {"s3": "s3", "aws": "s3", "minio": "s3", "gcs": "gcs", "gcp": "gcs", "google": "gcs", "wasb": "azure",
+         "azure": "azure", "blob": "azure", "abfs": "azure", "adls": "azure", "redis": "redis"}
+
+CONN_ID = re.compile(r"[\w#!()\-.:/\\]{1,250}")  # Airflow's own rule (airflow.models.connection.sanitize_conn_id)
+ENV_ID = re.compile(r"[A-Za-z0-9_]+")  # what an AIRFLOW_CONN_<ID> variable can carry
+URL = re.compile(r"\b([a-z][a-z0-9]*)://([\w#!().\-]+)@")  # ObjectStoragePath style: scheme://<conn_id>@bucket
+ASSIGNED = re.compile(r"\b(\w*conn_id)\s*(?::[^=\n]*)?=\s*['\"]([^'\"\n]+)['\"]", re.IGNORECASE)  # unparsable files
+CONN_ID_KEY = re.compile(r".*CONN(ECTION)?_ID", re.IGNORECASE)  # BACKEND_ENV's MY_S3_CONN_ID=my_s3
+SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "site-packages", "build", "dist", ".tox"}
+MAX_FILES = 500
+
+SECRETS_BACKEND = "airflow.secrets.local_filesystem.LocalFilesystemBackend"
+# Settings that choose the secrets backend; 3.x's task processes read [workers] secrets_backend first.
+SECRETS_KEYS = ("AIRFLOW__SECRETS__BACKEND", "AIRFLOW__SECRETS__BACKEND_KWARGS",
+                "AIRFLOW__WORKERS__SECRETS_BACKEND", "AIRFLOW__WORKERS__SECRETS_BACKEND_KWARGS")
+
+
+def store_of(name: str) -> str | None:
+    """s3, gcs, azure or redis for a store name or one of its aliases; None for anything else."""
+    name = name.strip().lower()
+    return name if name in STORES else ALIASES.get(name)
+
+
+def parse(text: str) -> dict[str, str]:
+    """CONNECTIONS=id=store,id=store as {id: store}; a clear SandboxError for anything else."""
+    found = {}
+    for pair in (p.strip() for p in text.split(",")):
+        if not pair:
+            continue
+        conn_id, sep, store = (part.strip() for part in pair.rpartition("="))
+        if not sep or not conn_id:
+            raise SandboxError(f"CONNECTIONS: {pair!r} is not <conn_id>=<store>: write e.g. "
+                               "CONNECTIONS=my_s3=s3,wasb-default=azure (stores: s3, gcs, azure, redis)")
+        if store_of(store) is None:
+            raise SandboxError(f"CONNECTIONS: {pair!r} names no store xcom-lab has: write {conn_id}=s3, "
+                               f"{conn_id}=gcs, {conn_id}=azure or {conn_id}=redis")
+        if not CONN_ID.fullmatch(conn_id):
+            raise SandboxError(f"CONNECTIONS: {conn_id!r} is not a valid Airflow connection id: up to 250 letters, "
+                               "digits and _ - . : / \\ # ! ( ) (e.g. CONNECTIONS=my_s3=s3)")
+        found[conn_id] = store_of(store)
+    return found
+
+
+# --- discovery --------------------------------------------------------------------------------------------
+
+def words(name: str) -> str | None:
+    """The one store the words of a name point at (s3_xcom_backend_conn, wasb-default, AWS_CONN_ID); None
+    when no word or words of two stores."""
+    split = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+    stores = {WORDS[w] for w in re.split(r"[^a-z0-9]+", split) if w in WORDS}
+    return stores.pop() if len(stores) == 1 else None
+
+
+def kind(conn_id: str, argument: str = "", hook: str = "", scheme: str = "") -> str | None:
+    return (ARGUMENTS.get(argument.lower()) or HOOKS.get(hook) or SCHEMES.get(scheme)
+            or words(argument) or words(conn_id))
+
+
+def literal(node: ast.AST | None) -> str | None:
+    """A string literal, or the default of os.getenv("X", "id"), os.environ.get("X", "id"),
+    kwargs.get("aws_conn_id", "id"), conf.get(..., fallback="id")."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Call):
+        fallback = [k.value for k in node.keywords if k.arg in ("fallback", "default")]
+        receiver = target_name(node.func.value) if isinstance(node.func, ast.Attribute) else ""
+        if not fallback and len(node.args) == 2 and (callee(node) == "getenv" or receiver in ("environ", "kwargs")):
+            fallback = [node.args[1]]
+        if fallback and callee(node) in ("get", "getenv"):
+            return literal(fallback[0])
+    return None
+
+
+def callee(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def target_name(node: ast.AST) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+
+
+def in_python(text: str) -> Iterator[tuple[str, str | None]]:
+    """(id, store or None) for every connection id the code names."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:  # still a backend's file: its assignments and URLs
+        yield from ((m.group(2), kind(m.group(2), m.group(1))) for m in ASSIGNED.finditer(text))
+        yield from in_text(text)
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            hook = callee(node)
+            for keyword in node.keywords:
+                if keyword.arg and keyword.arg.lower().endswith("conn_id") and literal(keyword.value):
+                    yield literal(keyword.value), kind(literal(keyword.value), keyword.arg, hook)
+            if hook in HOOKS and node.args and literal(node.args[0]):  # S3Hook("my_s3")
+                yield literal(node.args[0]), HOOKS[hook]
+            if hook == "get_connection" and node.args and literal(node.args[0]):  # BaseHook.get_connection("my_s3")
+                yield literal(node.args[0]), kind(literal(node.args[0]))
+        elif isinstance(node, ast.arguments):  # def __init__(self, aws_conn_id="my_s3")
+            positional = node.posonlyargs + node.args
+            pairs = list(zip(positional[len(positional) - len(node.defaults):], node.defaults))
+            pairs += [(a, d) for a, d in zip(node.kwonlyargs, node.kw_defaults) if d is not None]
+            for arg, default in pairs:
+                if arg.arg.lower().endswith("conn_id") and literal(default):
+                    yield literal(default), kind(literal(default), arg.arg)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):  # AWS_CONN_ID = "my_s3", self.conn_id = "my_s3"
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for name in map(target_name, targets):
+                if name.lower().endswith("conn_id") and literal(node.value):
+                    yield literal(node.value), kind(literal(node.value), name)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield from in_text(node.value)
+
+
+def in_text(text: str) -> Iterator[tuple[str, str | None]]:
+    """The user part of ObjectStoragePath-style URLs: s3://<conn_id>@bucket/..."""
+    for match in URL.finditer(text):
+        if match.group(1) in SCHEMES:
+            yield match.group(2), kind(match.group(2), scheme=match.group(1))
+
+
+def in_env(env: Mapping[str, str]) -> Iterator[tuple[str, str | None]]:
+    """BACKEND_ENV: URLs in any value (AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH), ..._CONN_ID=<id>."""
+    for key, value in env.items():
+        if key.startswith("AIRFLOW_CONN_"):  # defines a connection rather than naming one
+            continue
+        yield from in_text(value)
+        if CONN_ID_KEY.fullmatch(key) and CONN_ID.fullmatch(value):
+            yield value, kind(value, key)
+
+
+def python_files(src: Path) -> list[Path]:
+    if src.is_file():
+        return [src] if src.suffix == ".py" else []
+    files = [p for p in sorted(src.rglob("*.py")) if not SKIPPED_DIRS & set(p.relative_to(src).parts[:-1])]
+    return files[:MAX_FILES]
+
+
+def discover(src: Path | None, env: Mapping[str, str]) -> dict[str, str]:
+    """{id: store} of the ids BACKEND_SRC's .py files and BACKEND_ENV name whose store is told; an id told two
+    different stores is skipped."""
+    named: list[tuple[str, str | None]] = list(in_env(env))
+    for path in python_files(src) if src else []:
+        try:
+            named += in_python(path.read_text(errors="replace"))
+        except (OSError, RecursionError, ValueError):
+            continue
+    stores: dict[str, set[str]] = {}
+    for conn_id, store in named:
+        if CONN_ID.fullmatch(conn_id):
+            stores.setdefault(conn_id, set()).update([store] if store else [])
+    return {conn_id: found.pop() for conn_id, found in stores.items() if len(found) == 1}
+
+
+# --- delivery ---------------------------------------------------------------------------------------------
+
+def defined(conn_id: str, env: Iterable[str]) -> bool:
+    return f"AIRFLOW_CONN_{conn_id.upper()}" in env
+
+
+def resolve(explicit: str, src: Path | None, user_env: Mapping[str, str], sandbox_env: Iterable[str]) -> dict[str, str]:
+    """{id: store}: what the code and BACKEND_ENV name (but not the ids the sandbox or BACKEND_ENV define),
+    then CONNECTIONS over it."""
+    sandbox_env = set(sandbox_env)
+    found = {conn_id: store for conn_id, store in discover(src, user_env).items()
+             if not defined(conn_id, sandbox_env) and not defined(conn_id, user_env)}
+    if any(key in user_env for key in SECRETS_KEYS):  # their own secrets backend: ids no variable carries are theirs
+        found = {conn_id: store for conn_id, store in found.items() if ENV_ID.fullmatch(conn_id)}
+    return {**found, **parse(explicit)}
+
+
+def deliver(resolved: Mapping[str, str], settings: Mapping[str, str], user_env: Mapping[str, str],
+            file_path: str) -> tuple[dict[str, str], dict[str, dict]]:
+    """(variables for the env file, {id: connection} for the connections file). Ids a variable can carry
+    become AIRFLOW_CONN_<ID>; the others go into the file, read through Airflow's local-filesystem secrets
+    backend at file_path (inside the containers)."""
+    variables, in_file = {}, {}
+    for conn_id, store in resolved.items():
+        if ENV_ID.fullmatch(conn_id):
+            variables[f"AIRFLOW_CONN_{conn_id.upper()}"] = settings[STORES[store]]
+        else:
+            in_file[conn_id] = json.loads(settings[STORES[store]])
+    if in_file:
+        theirs = [key for key in SECRETS_KEYS if key in user_env]
+        if theirs:
+            raise SandboxError(
+                f"BACKEND_ENV sets {', '.join(theirs)}, and connection id(s) {', '.join(sorted(in_file))} cannot be "
+                "environment variables (AIRFLOW_CONN_<ID> takes letters, digits and _ only): xcom-lab gives such "
+                "ids to Airflow through its local-filesystem secrets backend, and Airflow uses one secrets backend. "
+                f"Remove {theirs[0]} from BACKEND_ENV, or drop those ids from CONNECTIONS.")
+        variables["AIRFLOW__SECRETS__BACKEND"] = SECRETS_BACKEND
+        variables["AIRFLOW__SECRETS__BACKEND_KWARGS"] = json.dumps({"connections_file_path": file_path})
+    return variables, in_file
