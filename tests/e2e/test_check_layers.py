@@ -53,7 +53,7 @@ def test_layers_in_order_and_a_patch_that_applies(checked, settings, tmp_path):
         assert failing(layer.scenarios) == sorted(wanted["fails"]), f"layer {n}:\n{table(layer.scenarios)}"
         assert sorted(c.title for c in layer.causes) == sorted(wanted["causes"]), f"layer {n}"
     markdown = (check.REPORTS / f"check-{verdict.name}.md").read_text()
-    positions = [markdown.find(f"after fixing {' and '.join(w['fixed'])}") for w in expect["layers"]]
+    positions = [markdown.find(f"fixing {', '.join(w['fixed'])}") for w in expect["layers"]]
     assert -1 not in positions and positions == sorted(positions), "the report lists the layers in order"
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before, "the user's file was edited"
 
