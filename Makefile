@@ -19,6 +19,7 @@ help: ## Show the targets and the settings they read
 	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION=2.10.3|2.11.2|3.0.6|3.2.1|3.3.1|3.3.2  XCOM_THRESHOLD"
 	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
 	@echo "  check: XCOM_BACKEND=module.Class BACKEND_SRC=file|folder BACKEND_ENV=file AIRFLOW_VERSIONS=2.11.2,3.3.1"
+	@echo "         REQUIREMENTS=requirements.txt CONNECTIONS=my_conn=s3,wasb-default=azure FIX_FORWARD=0"
 	@echo "         SCENARIOS=toy,types,... CHECK_NAME=name ALLOW_UNEXERCISED=1 (docs/check.md)"
 
 up: ## Start Airflow + Postgres, Redis, S3, GCS and Azure emulators; wait until all are healthy
@@ -55,21 +56,26 @@ e2e: ## End-to-end: every backend against the real stack, report in reports/ (KE
 	@E2E_SCOPE=$(SCOPE) $(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
 
 # make reports any failing recipe as 2, yet a CI job must tell a failing backend (1) from bad settings (2): so
-# `make check` runs the check while make reads this file and, when it exits 1, puts make in question mode (-q),
-# whose answer for a target still to make is 1. $(shell) in make 4.3 does not get command-line variables.
+# `make check` (and check-merge) runs while make reads this file and, when it exits 1, puts make in question
+# mode (-q), whose answer for a target still to make is 1. $(shell) in make 4.3 does not get command-line variables.
 COMMAND_LINE = $(foreach v,$(filter-out MAKEFLAGS,$(.VARIABLES)),$(if $(filter command line,$(origin $v)),$v='$(subst ','\'',$($v))'))
 ifeq ($(MAKECMDGOALS),check)
-CHECK_EXIT := $(shell env $(COMMAND_LINE) uv run --quiet python -m xcomlab_harness.check >&2; echo $$?)
-ifeq ($(CHECK_EXIT),1)
+VERDICT := uv run --quiet python -m xcomlab_harness.check
+else ifeq ($(MAKECMDGOALS),check-merge)
+VERDICT := uv run --quiet xcomlab-check-merge $(SHARDS)
+endif
+ifdef VERDICT
+VERDICT_EXIT := $(shell env $(COMMAND_LINE) $(VERDICT) >&2; echo $$?)
+ifeq ($(VERDICT_EXIT),1)
 MAKEFLAGS += -q
 endif
 endif
 
 check: ## Judge your own backend: XCOM_BACKEND=module.Class [BACKEND_SRC=file|folder] [BACKEND_ENV=file] [AIRFLOW_VERSIONS=2.11.2,3.3.1]; exit 0 pass, 1 fail, 2 bad settings
-	@exit $(or $(CHECK_EXIT),2)
+	@exit $(or $(VERDICT_EXIT),2)
 
 check-merge: ## One side-by-side report from CI shards' reports: SHARDS="shard-3.3.1/ shard-2.11.2/" (exit codes as check)
-	@uv run --quiet xcomlab-check-merge $(SHARDS)
+	@exit $(or $(VERDICT_EXIT),2)
 
 bench: ## Every backend x JSON size and a DataFrame vs the store's own client, memory, 1,000 small XComs; a 16 MB profile, 200 mapped x 1 MB; warm up, switches, the stack at rest, cleaning 10,000 XComs, time to a check verdict; writes docs/measured.md (needs `make up`; QUICK=1: 3 sizes once; BACKENDS=a,b; BASELINE=reports/bench.json of an earlier run flags ratios that got worse)
 ifeq ($(QUICK),1)
