@@ -73,7 +73,7 @@ def _run(cmd: list[str], source: Path, settings: Mapping[str, str], forced: bool
 
 def failure(source: Path, version: str, stderr: str, forced: bool) -> RequirementsFailed:
     """The resolver's error, naming the requirement it could not install."""
-    lines = [re.sub(r"^(?:cause|error|hint):\s*", "", line.strip(" ×╰─▶│")) for line in stderr.splitlines()
+    lines = [re.sub(r"^(?:cause|error|hint):\s*", "", line.strip(" ×╰─▶│"), flags=re.IGNORECASE) for line in stderr.splitlines()
              if line.strip(" ×╰─▶│")]
     named = UNSATISFIABLE.search(stderr)
     requirement = next(g for g in named.groups() if g).rstrip(".,") if named else ""
