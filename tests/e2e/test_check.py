@@ -56,6 +56,8 @@ def case(path: Path) -> tuple[str, dict]:
     environ = {"XCOM_BACKEND": spec["xcom_backend"], "BACKEND_SRC": str(folder / spec["src"])}
     if spec.get("env"):
         environ["BACKEND_ENV"] = str(folder / spec["env"])
+    if spec.get("connections"):  # CONNECTIONS=id=store; without it the check finds the ids in the code
+        environ["CONNECTIONS"] = spec["connections"]
     return folder.name, environ
 
 
@@ -65,7 +67,8 @@ def runs_on(path: Path, version: str) -> bool:
     if path.parent.name == "correct":
         return False
     spec = manifest(path)
-    return expectation(spec, version) != expectation(spec, "3.0") or path.parent == sandbox.COMPOSE_DIR / "backends"
+    return (expectation(spec, version) != expectation(spec, "3.0") or path.parent == sandbox.COMPOSE_DIR / "backends"
+            or spec.get("every_major", False))
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: case(p)[0])

@@ -23,6 +23,8 @@ URL_CONSTRAINT = re.compile(r"^\s*(?:-c|--constraint)[\s=]+[a-z][\w+.-]*://\S+\s
 UNSATISFIABLE = re.compile(r"Because (?:there is no version of |only )?(\S+?)(?:==\S+)? (?:was not found|is available|"
                            r"cannot be used|depends)|you require (\S+)|No matching distribution found for (\S+)")
 
+PREFIX = re.compile(r"^(?:cause|error|hint):\s*", re.IGNORECASE)  # the resolvers' own labels, not the reason
+
 
 class RequirementsFailed(SandboxError):
     """REQUIREMENTS cannot be installed with this version's constraints: the backend cannot load (`loads` fails)."""
@@ -73,8 +75,7 @@ def _run(cmd: list[str], source: Path, settings: Mapping[str, str], forced: bool
 
 def failure(source: Path, version: str, stderr: str, forced: bool) -> RequirementsFailed:
     """The resolver's error, naming the requirement it could not install."""
-    lines = [re.sub(r"^(?:cause|error|hint):\s*", "", line.strip(" ×╰─▶│"), flags=re.IGNORECASE) for line in stderr.splitlines()
-             if line.strip(" ×╰─▶│")]
+    lines = [PREFIX.sub("", line.strip(" ×╰─▶│")) for line in stderr.splitlines() if line.strip(" ×╰─▶│")]
     named = UNSATISFIABLE.search(stderr)
     requirement = next(g for g in named.groups() if g).rstrip(".,") if named else ""
     under = f"Airflow {version}'s constraints" if forced else "its own constraints"
