@@ -42,21 +42,22 @@ def fetch(settings: Mapping[str, str], context: Path) -> None:
     """Resolve the file as the image's Python would (uv, beside the version's lock when forced), and fetch the
     packages the image lacks, or has at another version, into context/wheels; context/requirements.txt lists them
     for the image build (compose/airflow/Dockerfile.custom-backend), which installs them with no index."""
-    source = requirements_file(settings)
-    text = source.read_text()
-    lock = airflow_lock(settings)
     from xcomlab.mwaa.requirements import has_own_constraints, pins  # MWAA's rules; not standard library
 
-    forced = not has_own_constraints(URL_CONSTRAINT.sub("", text))
-    stripped = context / "requirements.in"
-    stripped.write_text(URL_CONSTRAINT.sub("", text))
-    resolved = _run(["uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python-version", "3.11.2",
-                     "--python-platform", "x86_64-manylinux_2_36", str(source if stripped.read_text() == text else stripped),
-                     *(["-c", str(lock)] if forced else [])], source, settings, forced)
-    resolved_file = context / "resolved.txt"
-    resolved_file.write_text(resolved)
+    source = requirements_file(settings)
+    text = source.read_text()
+    kept = URL_CONSTRAINT.sub("", text)
+    forced = not has_own_constraints(kept)
+    given = source if kept == text else context / "requirements.in"
+    if given != source:
+        given.write_text(kept)
+    lock = airflow_lock(settings)
+    resolved = context / "resolved.txt"
+    resolved.write_text(_run(["uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python-version",
+                              "3.11.2", "--python-platform", "x86_64-manylinux_2_36", str(given),
+                              *(["-c", str(lock)] if forced else [])], source, settings, forced))
     image = pins(lock)
-    wanted = [f"{name}=={version}" for name, version in pins(resolved_file).items() if image.get(name) != version]
+    wanted = [f"{name}=={version}" for name, version in pins(resolved).items() if image.get(name) != version]
     (context / "requirements.txt").write_text("".join(f"{line}\n" for line in wanted))
     wheels = context / "wheels"
     shutil.rmtree(wheels, ignore_errors=True)
