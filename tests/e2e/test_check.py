@@ -8,7 +8,8 @@ scenario and must fail none, as a package and given as its single module file. F
 report must show which of its lines ran: coverage in every scenario, the never-run lines marked in the HTML. Built-in backends whose manifest (compose/backends/
 <name>.toml) has a [check] table are judged alike: their listed failures are upstream bugs, expected
 strictly (a scenario that starts to pass fails the test, so an upstream fix shows).
-On Airflow 2 only the cases whose expectation differs from Airflow 3's run, and the correct backend.
+On Airflow 2 only the cases whose expectation differs from Airflow 3's run, those whose manifest says
+`every_major = true`, and the correct backend.
 """
 
 from __future__ import annotations

@@ -227,7 +227,8 @@ def deliver(resolved: Mapping[str, str], settings: Mapping[str, str], user_env: 
                 f"BACKEND_ENV sets {', '.join(theirs)}, and connection id(s) {', '.join(sorted(in_file))} cannot be "
                 "environment variables (AIRFLOW_CONN_<ID> takes letters, digits and _ only): xcom-lab gives such "
                 "ids to Airflow through its local-filesystem secrets backend, and Airflow uses one secrets backend. "
-                f"Remove {theirs[0]} from BACKEND_ENV, or drop those ids from CONNECTIONS.")
+                f"Remove {theirs[0]} from BACKEND_ENV (xcom-lab then defines them), or drop those ids from "
+                "CONNECTIONS and define them in your own secrets backend.")
         variables["AIRFLOW__SECRETS__BACKEND"] = SECRETS_BACKEND
         variables["AIRFLOW__SECRETS__BACKEND_KWARGS"] = json.dumps({"connections_file_path": file_path})
     return variables, in_file
