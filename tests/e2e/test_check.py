@@ -101,6 +101,17 @@ def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, rep
         assert results["toy"].status == PASS and results["leftovers"].status == PASS, table
     if "XCOM_BACKEND" in environ:
         assert_own_code_measured(name, verdict)
+    for conn_id in spec.get("connection_ids", []):  # its own ids: an undefined aws_conn_id still works via boto3's env
+        assert resolves(conn_id, dict(os.environ, **environ), version), f"{name}: {conn_id!r} is not defined\n{table}"
+
+
+def resolves(conn_id: str, environ: dict, version: str) -> bool:
+    """Task code in the task container (the scheduler's under LocalExecutor) finds the connection."""
+    settings = sandbox.load_settings(environ=dict(environ, AIRFLOW_VERSION=version))
+    code = "import sys; from airflow.hooks.base import BaseHook; print('conn-type', BaseHook.get_connection(sys.argv[1]).conn_type)"
+    done = sandbox.compose(sandbox.compose_env(settings, sandbox.offline_from_state(settings)), "exec", "-T",
+                           "airflow-scheduler", "python", "-c", code, conn_id, check=False, capture_output=True, text=True)
+    return "conn-type " in done.stdout
 
 
 def assert_own_code_measured(name: str, verdict) -> None:
