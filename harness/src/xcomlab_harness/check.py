@@ -198,14 +198,14 @@ def see_past_walls(verdict: Verdict, environ: dict[str, str], offline: dict) -> 
     the others wrote) on the copy, and record what fails next as a Layer; verdict.patch is every fix as one diff."""
     if not environ.get("XCOM_BACKEND") or not environ.get("BACKEND_SRC") or environ.get("FIX_FORWARD") == "0":
         return
-    source = Path(environ["BACKEND_SRC"]).expanduser().resolve()
-    copy = None
+    source = copy = Path(environ["BACKEND_SRC"]).expanduser().resolve()
     causes_now = verdict.causes
     for layer in range(1, MAX_LAYERS + 1):
         fixable = [c for c in causes_now if c.fix_id in patches.PATCHABLE]
         if not fixable:
             break
-        copy = copy or patches.copy_source(source, FIX_FORWARD / verdict.name / verdict.airflow_version)
+        # a folder per layer: a new mount, so every component restarts and imports the patched code afresh
+        copy = patches.copy_source(copy, FIX_FORWARD / verdict.name / verdict.airflow_version / f"layer-{layer}")
         if not patches.apply(copy, [(c.fix_id, c.evidence) for c in fixable]):
             break
         rerun = [s for s in selected(environ) if any(s in c.scenarios for c in fixable) or s in JUDGES]
