@@ -49,7 +49,7 @@ def test_the_ci_recipe_checks_a_backend_from_another_repository(checked, setting
     version = settings["AIRFLOW_VERSION"]
     assert version in workflow["jobs"]["check"]["strategy"]["matrix"]["airflow"]
     shutil.copytree(MINIO, tmp_path / "backend")  # actions/checkout of the user's repository
-    env = dict(os.environ, **workflow["env"], **BACKEND, GITHUB_WORKSPACE=str(tmp_path), SCENARIOS=SCENARIOS)
+    env = dict(os.environ, **{**workflow["env"], **BACKEND}, GITHUB_WORKSPACE=str(tmp_path), SCENARIOS=SCENARIOS)
     values = {"matrix.airflow": version, **{f"env.{k}": v for k, v in workflow["env"].items()}}
 
     assert run_job(workflow["jobs"]["check"], tmp_path, values, env) == 0
@@ -77,7 +77,7 @@ def test_make_check_exits_1_for_the_backend_and_2_for_the_settings(checked, tmp_
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("minio==7.2.20\nxcomlab-no-such-package==1.0\n")
     env = dict(os.environ, SCENARIOS="toy")
-    done = make_check(env, **BACKEND, BACKEND_SRC=str(MINIO / BACKEND["BACKEND_SRC"]),
+    done = make_check(env, **{**BACKEND, "BACKEND_SRC": str(MINIO / BACKEND["BACKEND_SRC"])},
                       REQUIREMENTS=str(requirements), CHECK_NAME="e2e-bad-requirement")
     assert done.returncode == 1, done.stderr[-2000:]
     version = sandbox.load_settings()["AIRFLOW_VERSION"]

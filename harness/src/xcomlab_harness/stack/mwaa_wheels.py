@@ -12,6 +12,10 @@ from xcomlab_harness.stack.project import image_python
 from xcomlab_harness.stack.settings import airflow_lock, mwaa_dir
 
 MWAA_WHEELS = CACHE / "mwaa-wheels"
+# Every manylinux tag the images' glibc (Debian 12's 2.36) runs: pip takes --platform literally, so a wheel tagged
+# only manylinux2014 (pycryptodome, cffi...) needs its own.
+PLATFORMS = [arg for n in range(36, 4, -1) for arg in ("--platform", f"manylinux_2_{n}_x86_64")] + \
+    [arg for tag in ("manylinux2014", "manylinux2010", "manylinux1") for arg in ("--platform", f"{tag}_x86_64")]
 
 
 def fetch_mwaa_requirements(settings: Mapping[str, str], offline: bool) -> None:
@@ -23,7 +27,7 @@ def fetch_mwaa_requirements(settings: Mapping[str, str], offline: bool) -> None:
         return
     result = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "-r", str(requirements), "-c", str(airflow_lock(settings)),
-         "--only-binary=:all:", "--python-version", image_python(settings, offline), "--platform", "manylinux_2_36_x86_64",
+         "--only-binary=:all:", "--python-version", image_python(settings, offline), *PLATFORMS,
          "--find-links", str(CACHE / "wheelhouse"), "-d", str(MWAA_WHEELS)],
         capture_output=True, text=True,
     )
