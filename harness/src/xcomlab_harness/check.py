@@ -1,12 +1,15 @@
 """`make check`: judge a user's own XCom backend on each Airflow version, observed from outside Airflow.
 
     make check XCOM_BACKEND=my_xcom.S3XComBackend BACKEND_SRC=path/to/my_xcom.py \\
-               [BACKEND_ENV=my.env] [AIRFLOW_VERSIONS=2.11.2,3.3.1] [SCENARIOS=toy,types] [CHECK_NAME=mine]
+               [BACKEND_ENV=my.env] [REQUIREMENTS=requirements.txt] [CONNECTIONS=my_s3=s3] \\
+               [AIRFLOW_VERSIONS=2.11.2,3.3.1] [SCENARIOS=toy,types] [CHECK_NAME=mine] [FIX_FORWARD=0]
     make check BACKEND=xcomlab-s3        # one of the built-in backends (compose/backends/), judged alike
 
-Per version: the stack comes up with the backend mounted into every Airflow component, each scenario runs
-in turn (xcomlab_harness.scenarios), and reports/check-<name>-<version>.json records the verdict; the
-Markdown, JUnit and HTML reports put the versions side by side, led by the root causes. Exit 0 when every
+Per version: the stack comes up with the backend mounted into every Airflow component (REQUIREMENTS installed,
+CONNECTIONS pointed at the emulators), each scenario runs in turn (xcomlab_harness.scenarios), and when a root
+cause has a mechanical fix the affected scenarios run again on a patched copy, layer after layer
+(see_past_walls); reports/check-<name>-<version>.json records the verdict; the Markdown, JUnit and HTML
+reports put the versions side by side, led by the root causes. Exit 0 when every
 scenario passes (or is n/a), 1 when one fails or was not exercised (ALLOW_UNEXERCISED=1: only failures), 2 on
 bad settings or when the harness itself broke (its traceback is in the report).
 """
