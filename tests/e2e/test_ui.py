@@ -163,3 +163,28 @@ def test_check_report_leads_with_root_causes(report_page, settings, report):
     shot = REPORTS / f"ui-check-causes-{version}.png"
     report_page.screenshot(path=str(shot), full_page=True)
     report.add_ui("make check root causes", f"{len(verdict['causes'])} causes above the matrix ({shot.name})")
+
+
+def test_check_report_shows_the_layers_behind_the_wall(report_page, settings, report):
+    """The Airflow-2-era backend of test_check_layers: below its root cause (the signature), each layer in
+    order with what failed after the fix before it, then the patch to apply."""
+    name, version = "e2e-stacked_airflow2", settings["AIRFLOW_VERSION"]
+    verdict_file = REPORTS / f"check-{name}-{version}.json"
+    if not verdict_file.exists():
+        pytest.skip(f"{verdict_file.name} is written by test_check_layers (Airflow 3), before this module")
+    verdict = json.loads(verdict_file.read_text())
+    report_page.goto((REPORTS / f"check-{name}.html").as_uri())
+    section = report_page.locator(f'section[id="layers-{version}"]')
+    layers = section.locator("div.layer")
+    expect(layers).to_have_count(len(verdict["layers"]))
+    for n, (shown, layer) in enumerate(zip(layers.all(), verdict["layers"]), start=1):
+        expect(shown).to_have_attribute("data-layer", str(n))
+        expect(shown).to_contain_text(", ".join(layer["fixed"]))
+        for cause in layer["causes"]:
+            expect(shown).to_contain_text(cause["title"])
+    assert report_page.locator("#root-causes").bounding_box()["y"] < section.bounding_box()["y"]
+    patch = report_page.locator(f'pre[id="patch-{version}"]')
+    expect(patch).to_contain_text("def serialize_value(value, **kwargs):")
+    shot = REPORTS / f"ui-check-layers-{version}.png"
+    report_page.screenshot(path=str(shot), full_page=True)
+    report.add_ui("make check layers", f"{len(verdict['layers'])} layers and the patch ({shot.name})")
