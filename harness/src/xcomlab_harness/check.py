@@ -48,8 +48,6 @@ JUDGES = ("pickle", "leftovers")
 MAX_LAYERS = 4
 REPORTS = sandbox.ROOT / "reports"
 FIX_FORWARD = sandbox.CACHE / "fix-forward"  # the patched copies of BACKEND_SRC each layer runs
-REQUIREMENTS_FIX = ("name a requirement that exists at a version the constraints allow (MWAA installs requirements.txt "
-                    "under the same constraints), or give the file its own -c line to lift them")
 
 
 def selected(environ: dict[str, str]) -> list[str]:
@@ -102,7 +100,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
         if settings.get("XCOM_BACKEND"):
             sandbox.prepare_custom_backend(settings)
     except RequirementsFailed as err:
-        refused = ScenarioResult("loads", FAIL, str(err), REQUIREMENTS_FIX)
+        refused = ScenarioResult("loads", FAIL, str(err), err.FIX)
     found = loading.loads_before_up(env) if refused is None else {}
     if refused is None and not found["loaded"]:
         refused = loading.not_loaded("airflow-scheduler", found, backend)

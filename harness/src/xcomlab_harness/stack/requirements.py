@@ -29,6 +29,9 @@ PREFIX = re.compile(r"^(?:cause|error|hint):\s*", re.IGNORECASE)  # the resolver
 class RequirementsFailed(SandboxError):
     """REQUIREMENTS cannot be installed with this version's constraints: the backend cannot load (`loads` fails)."""
 
+    FIX = ("name a requirement that exists at a version the constraints allow (MWAA installs requirements.txt under "
+           "the same constraints), or give the file its own -c line to lift them")
+
     def __init__(self, message: str, requirement: str):
         super().__init__(message)
         self.requirement = requirement
