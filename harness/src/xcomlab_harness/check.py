@@ -60,6 +60,15 @@ def selected(environ: dict[str, str]) -> list[str]:
     return [s for s in ALL if not wanted or s in wanted or s == "loads"]
 
 
+def check_name(environ: dict[str, str]) -> str:
+    """CHECK_NAME ("" when not given): it names the report files and the fix-forward folder, which is emptied."""
+    name = environ.get("CHECK_NAME", "")
+    if name and not report.file_name_part(name):
+        raise sandbox.SandboxError(f"CHECK_NAME={name!r} cannot name the report files: use {report.FILE_NAME_RULE}, "
+                                   "e.g. CHECK_NAME=my-backend")
+    return name
+
+
 def backend_under_test(settings: dict[str, str]) -> tuple[str, str]:
     """(class, report name): XCOM_BACKEND's, or the built-in BACKEND's."""
     if settings.get("XCOM_BACKEND"):
@@ -76,7 +85,7 @@ def progress(version: str, result: ScenarioResult) -> None:
 def check_version(version: str, environ: dict[str, str], offline: dict, layer: int = 0) -> Verdict:
     settings = sandbox.load_settings(environ=dict(environ, AIRFLOW_VERSION=version))
     backend, name = backend_under_test(settings)
-    verdict = Verdict(backend, environ.get("CHECK_NAME") or name, version)
+    verdict = Verdict(backend, check_name(environ) or name, version)
     scenarios = selected(environ)
     if "mode" not in offline:
         offline["mode"] = sandbox.is_offline(settings)
@@ -235,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                     "(or BACKEND=<built-in> to check one of compose/backends/)")
         return 2
     try:
+        check_name(environ)
         versions = [v.strip() for v in environ.get("AIRFLOW_VERSIONS", "").split(",") if v.strip()] or \
             [sandbox.load_settings(environ=environ)["AIRFLOW_VERSION"]]
         selected(environ)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from xcomlab_harness import sandbox
 from xcomlab_harness.stack.env_files import read_dotenv
+from xcomlab_harness.stack.private_files import shell_exports, write_private
 from xcomlab_harness.fixes import fix_for
 from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, ScenarioResult
 
@@ -107,7 +108,7 @@ def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioRes
     if settings.get("REQUIREMENTS"):  # once, here: the three preflights below would race for the same folder
         folder = sandbox.CACHE / "check-mwaa" / "requirements"
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(Path(settings["REQUIREMENTS"]).expanduser(), folder / "requirements.txt")
+        write_private(folder / "requirements.txt", Path(settings["REQUIREMENTS"]).expanduser().read_text())
         sandbox.fetch_mwaa_requirements(dict(settings, MWAA_DIR=str(folder)), offline=True)
     with ThreadPoolExecutor(len(PLACES)) as pool:
         found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, source, place, options), PLACES)))
@@ -150,16 +151,16 @@ def mwaa_bucket(settings: dict[str, str], source: tuple[Path, str], place: str,
     else:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, destination)
-    if settings.get("REQUIREMENTS"):
-        shutil.copy(Path(settings["REQUIREMENTS"]).expanduser(), bucket / "requirements.txt")
-    value = settings["XCOM_BACKEND"] if place != "include" else f"include.{settings['XCOM_BACKEND']}"
-    (bucket / "airflow-configuration-options.json").write_text(json.dumps({"core.xcom_backend": value, **options},
-                                                                          indent=2))
-    exports = "".join(f"export {k}='{v}'\n" for k, v in sandbox.custom_backend_env(settings).items()
-                      if not k.startswith("AIRFLOW__"))
-    (bucket / "startup.sh").write_text(exports)
-    for path in [bucket, *bucket.rglob("*")]:
+    for path in [bucket, *bucket.rglob("*")]:  # the code and the DAG, for the containers' uid
         path.chmod(0o755 if path.is_dir() else 0o644)
+    # The settings (the user's values, the emulators' keys): 0640, read through compose/mwaa.yml's group_add.
+    if settings.get("REQUIREMENTS"):  # it may name a private index with its token
+        write_private(bucket / "requirements.txt", Path(settings["REQUIREMENTS"]).expanduser().read_text(), group=True)
+    value = settings["XCOM_BACKEND"] if place != "include" else f"include.{settings['XCOM_BACKEND']}"
+    write_private(bucket / "airflow-configuration-options.json",
+                  json.dumps({"core.xcom_backend": value, **options}, indent=2), group=True)
+    exports = {k: v for k, v in sandbox.custom_backend_env(settings).items() if not k.startswith("AIRFLOW__")}
+    write_private(bucket / "startup.sh", shell_exports(exports), group=True)
     return bucket, value
 
 

@@ -42,6 +42,15 @@ from xcomlab_harness.verdict import (
 NOT_RUN = "not run"  # a scenario one version ran and another did not
 NOT_MEASURED = "not measured"  # a scenario whose lines coverage.py did not measure
 TEMPLATES = Path(__file__).with_name("templates")
+# A report name or version goes into file and folder names (reports/check-<name>-<version>.json, the fix-forward
+# copies under .cache/, emptied first): one name, never a path.
+FILE_NAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+FILE_NAME_RULE = "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, no '..'"
+
+
+def file_name_part(text: str) -> bool:
+    """Whether text may name reports and folders (FILE_NAME_RULE)."""
+    return bool(FILE_NAME_PART.fullmatch(text)) and ".." not in text
 
 
 def write_json(verdict: Verdict, path: Path) -> None:
@@ -682,9 +691,13 @@ def read_shard(path: Path) -> Verdict:
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON: {err}") from err
     try:
-        return Verdict.from_json(data)
+        verdict = Verdict.from_json(data)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise ValueError(f"{path}: not a check verdict ({type(err).__name__}: {err})") from err
+    for what, value in (("name", verdict.name), ("airflow_version", verdict.airflow_version)):
+        if not isinstance(value, str) or not file_name_part(value):
+            raise ValueError(f"{path}: its {what} {value!r} cannot name a report file: it must be {FILE_NAME_RULE}")
+    return verdict
 
 
 def _version_key(version: str) -> tuple:

@@ -4,32 +4,44 @@ The caller passes a prefix (at most SNIFF_BYTES) of an object that may be much l
 tolerates a cut anywhere: mid-JSON, mid-line, mid-UTF-8 character, mid-compressed-stream.
 Compressed containers name what they hold: "gzip+json", "xz+pickle", or just "bz2" when the prefix is too short
 to decompress anything (a bz2 block is up to 900 kB).
+
+Pickles are told by their opcodes (pickletools.genops: decoded, never loaded), every protocol 0-5: a complete one
+must be well-formed (its stack and memo) up to a STOP that ends the data; a prefix cut before its STOP must be
+well-formed so far and show the PROTO header (protocols 2-5) or a memo store (pickle.dumps memoizes the first
+container, string or class it writes), which no text does. So a protocol 0/1 pickle of one big string, cut before
+its end, stays "text" or "binary". Base64 text (standard or URL-safe, line-wrapped or not), alone or as a JSON
+string (how Airflow 3 stores a str XCom in its row), is named only when it decodes to a pickle, or to a compressed
+container holding one: "base64+pickle", "base64+gzip+pickle", "json+base64+pickle".
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bz2
 import codecs
 import csv
 import io
 import json
 import lzma
+import pickletools
 import re
 import zlib
 
 SNIFF_BYTES = 64 * 1024  # enough for every check below; the rest of a big object changes nothing
 _MAX_NESTING = 4  # gzip of gzip of ... stops being sniffed here
 
-# Protocol 2-5 pickles start with PROTO (0x80) and the protocol number: reliable.
+# How pickle.dumps starts since protocol 2: PROTO (0x80) and the protocol number.
 _PICKLE_PROTO = tuple(bytes([0x80, protocol]) for protocol in (2, 3, 4, 5))
-# Protocol 0/1 have no header; these starts are the common ones and no text or format starts so:
-# protocol 0 dict/list "(dp0\n" "(lp0\n", a GLOBAL of a library class "cpandas.core.frame\nDataFrame\n",
-# protocol 1 EMPTY_DICT/EMPTY_LIST + BINPUT 0 "}q\x00" "]q\x00".
-_PICKLE_OLD = re.compile(
-    rb"\((?:dp|lp)0\n"
-    rb"|c(?:pandas|numpy|copy_reg|copyreg|builtins|__builtin__|collections|datetime|decimal)[\w.]*\n\w+\n"
-    rb"|[}\]]q\x00"
-)
+_HIGHEST_PROTOCOL = max(op.proto for op in pickletools.opcodes)
+_MEMO_STORES = frozenset({"PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"})
+_MEMO_LOADS = frozenset({"GET", "BINGET", "LONG_BINGET"})
+_MAX_OPCODES = 20_000  # well-formed this far: the rest of a big pickle changes nothing
+# Base64 shorter than this never came from a cut (only a prefix of a big object is cut); a short word such as
+# "gASP" decodes to a PROTO header and one opcode, so a short text must decode to a complete pickle.
+_MIN_CUT_BASE64 = 64
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_BASE64_URLSAFE = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")  # local file header, empty archive, spanned archive
 _BZ2 = re.compile(rb"BZh[1-9]")
 _XZ = b"\xfd7zXZ\x00"
@@ -52,7 +64,7 @@ def is_pickle(fmt: str) -> bool:
 def _sniff(data: bytes, depth: int) -> str:
     if not data:
         return "empty"
-    if data.startswith(_PICKLE_PROTO) or _PICKLE_OLD.match(data):
+    if _pickle_kind(data):
         return "pickle"
     if data.startswith(b"PAR1"):
         return "parquet"
@@ -67,11 +79,115 @@ def _sniff(data: bytes, depth: int) -> str:
     text = _utf8_prefix(data)
     if text is None:
         return "binary"
+    if depth < _MAX_NESTING and (encoded := _base64_pickle(text, depth)):
+        return encoded
     if _looks_like_json(text):
         return "json"
     if _looks_like_csv(text):
         return "csv"
     return "text"
+
+
+class _Prefix(io.BytesIO):
+    """The bytes genops reads, noting whether a read ran past their end: the pickle goes on beyond the prefix
+    (a cut), where a read that got its bytes and still failed means a malformed argument."""
+
+    ran_out = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.ran_out |= size is not None and len(chunk) < size
+        return chunk
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        self.ran_out |= not line.endswith(b"\n")
+        return line
+
+
+def _pickle_kind(data: bytes) -> str | None:
+    """"complete": one or more well-formed pickles (pickle.dump twice on one file), the last ending the data;
+    "cut": the well-formed start of one showing the PROTO header or a memo store; None: no pickle."""
+    stream = _Prefix(data)
+    while True:
+        start = stream.tell()
+        ended, memoized = _walk(stream)
+        if ended is None:
+            return None
+        if not ended:
+            return "cut" if memoized or data.startswith(_PICKLE_PROTO, start) else None
+        if stream.tell() == len(data):
+            return "complete"
+
+
+def _walk(stream: _Prefix) -> tuple[bool | None, bool]:
+    """(True: well-formed up to its STOP, False: well-formed until the data ran out or for _MAX_OPCODES opcodes,
+    None: malformed; whether a memo store was seen). The stack and memo are checked as pickletools.dis checks them."""
+    mark = pickletools.markobject
+    stack: list[bool] = []  # True: a MARK, False: any other object
+    memo: set[int] = set()
+    try:
+        for count, (opcode, arg, _) in enumerate(pickletools.genops(stream)):
+            if count >= _MAX_OPCODES:
+                return False, bool(memo)
+            before = opcode.stack_before
+            if mark in before or (opcode.name == "POP" and stack[-1:] == [True]):
+                if True not in stack:
+                    return None, bool(memo)  # no MARK to pop to
+                del stack[len(stack) - 1 - stack[::-1].index(True):]
+                before = before[:before.index(mark)] if mark in before else []
+            if opcode.name in _MEMO_STORES:  # stores the top of the stack, which must be an object
+                key = len(memo) if opcode.name == "MEMOIZE" else arg
+                if key in memo or stack[-1:] != [False]:
+                    return None, bool(memo)
+                memo.add(key)
+            elif opcode.name in _MEMO_LOADS and arg not in memo:
+                return None, bool(memo)
+            elif opcode.name == "PROTO" and not 2 <= arg <= _HIGHEST_PROTOCOL:
+                return None, bool(memo)
+            if len(before) > len(stack) or True in stack[len(stack) - len(before):]:
+                return None, bool(memo)  # pops more than there is, or a MARK as an object
+            del stack[len(stack) - len(before):]
+            stack += [item is mark for item in opcode.stack_after]
+            if opcode.name == "STOP":
+                return (None if stack else True), bool(memo)
+    except ValueError:  # an unknown opcode or a malformed argument, unless the bytes ran out: a cut
+        return (False if stream.ran_out else None), bool(memo)
+    return None, bool(memo)  # not reached: genops ends at a STOP or raises
+
+
+def _base64_pickle(text: str, depth: int) -> str | None:
+    """"base64+pickle", "base64+gzip+pickle", ... ("json+base64+..." for a JSON string holding it) when the text is
+    base64 of a pickle; None otherwise, so base64 of anything else is sniffed as the text it is."""
+    doc, outer = text.strip(), ""
+    if doc.startswith('"'):
+        doc, outer = doc[1:].removesuffix('"'), "json+"
+    doc = doc.replace("\r", "").replace("\n", "")  # MIME wraps base64 at 76 characters
+    decoded = _base64_decoded(doc)
+    if decoded is None:
+        return None
+    kind = _pickle_kind(decoded)
+    if kind == "cut" and len(doc) < _MIN_CUT_BASE64:
+        return None
+    inner = "pickle" if kind else _sniff(decoded, depth + 1)
+    return f"{outer}base64+{inner}" if is_pickle(inner) else None
+
+
+def _base64_decoded(doc: str) -> bytes | None:
+    """What base64 text decodes to; a cut last group decodes to the whole bytes it holds."""
+    if _BASE64.fullmatch(doc):
+        altchars = None
+    elif _BASE64_URLSAFE.fullmatch(doc):
+        altchars = b"-_"
+    else:
+        return None
+    body = doc.rstrip("=")
+    if len(body) % 4 == 1:
+        body = body[:-1]  # 6 bits: no whole byte
+    try:
+        return base64.b64decode(body + "=" * (-len(body) % 4), altchars=altchars, validate=True)
+    except binascii.Error:
+        return None
 
 
 def _decompress(data: bytes) -> tuple[str, bytes | None] | None:

@@ -156,3 +156,22 @@ def test_not_exercised_fails_the_check_unless_allowed():
 
 def test_exit_2_when_the_harness_broke_whatever_else_failed():
     assert check.exit_code([verdict_of(FAIL, NOT_EXERCISED), verdict_of(PASS, ERROR, version="2.11.2")], {}) == 2
+
+
+@pytest.mark.parametrize("name", ["../../tmp/x", "a/b", "..", "-rf", "x" * 65, "my name", "a..b"])
+def test_a_check_name_that_would_be_a_path_is_a_settings_error(name, capsys, monkeypatch, tmp_path):
+    # it names the report files and the fix-forward folder, which is emptied first
+    monkeypatch.setattr(check, "REPORTS", tmp_path / "reports")
+    monkeypatch.setattr(check, "FIX_FORWARD", tmp_path / "fix-forward")
+    monkeypatch.setenv("XCOM_BACKEND", "my_xcom.S3XComBackend")
+    monkeypatch.setenv("CHECK_NAME", name)
+    assert check.main() == 2
+    err = capsys.readouterr().err
+    assert f"CHECK_NAME={name!r} cannot name the report files: use 1-64 letters, digits" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["mine", "e2e-stacked_airflow2", "S3XComBackend", "v1.2", "x" * 64])
+def test_a_check_name_of_letters_digits_dots_dashes_is_taken(name):
+    assert check.check_name({"CHECK_NAME": name}) == name
+    assert check.check_name({}) == ""

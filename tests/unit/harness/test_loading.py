@@ -2,10 +2,15 @@
 preflight found for each place in the bucket, and which of the user's settings become MWAA configuration
 options. No container: the preflight's output is its own report(), the schema lookup is faked."""
 
+import json
+import os
+import stat
+import subprocess
+
 import pytest
 from xcomlab.mwaa.preflight import Problem, report
 
-from xcomlab_harness import loading
+from xcomlab_harness import loading, sandbox
 from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS
 
 # What the preflight notes for a bucket it has nothing against (xcomlab.mwaa.preflight.check).
@@ -152,3 +157,32 @@ def test_the_backends_own_module_missing_gets_the_cannot_load_fix_not_requiremen
     found = {"loaded": False, "error": "ModuleNotFoundError: No module named 'my_xcom'", "errors": []}
     result = loading.not_loaded("airflow-scheduler", found, "my_xcom.S3XComBackend")
     assert "requirements.in" not in result.fix and "plugins/" in result.fix
+
+
+# --- the MWAA buckets mwaa-placement writes: the user's settings in startup.sh and the options ------------------
+
+def test_a_bucket_keeps_the_users_settings_private_and_exact(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "CACHE", tmp_path / "cache")
+    (tmp_path / "my_xcom.py").write_text("class S3XComBackend: ...\n")
+    (tmp_path / "requirements.txt").write_text("--index-url https://me:token@pypi.example.com/simple\nacme-xcom\n")
+    (tmp_path / "my.env").write_text("MY_TOKEN=it's \"quoted\" `id` $HOME $(whoami) \\\n"
+                                     "AIRFLOW__ACME__SECRET=s3cr'et\n")
+    settings = sandbox.load_settings(environ={
+        "XCOM_BACKEND": "my_xcom.S3XComBackend", "BACKEND_SRC": str(tmp_path / "my_xcom.py"),
+        "BACKEND_ENV": str(tmp_path / "my.env"), "REQUIREMENTS": str(tmp_path / "requirements.txt")})
+    options = {"acme.secret": "s3cr'et"}
+    bucket, _ = loading.mwaa_bucket(settings, sandbox.custom_backend_source(settings), "plugins", options)
+
+    for name in ("startup.sh", "airflow-configuration-options.json", "requirements.txt"):
+        path = bucket / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.stat().st_gid == os.getegid(), name
+    assert stat.S_IMODE((bucket / "plugins" / "my_xcom.py").stat().st_mode) == 0o644  # code: any container uid
+    assert json.loads((bucket / "airflow-configuration-options.json").read_text())["acme.secret"] == "s3cr'et"
+
+    # sourced as MWAA sources it (bash; sh alike): every value exactly as given, nothing run
+    done = subprocess.run(["sh", "-c", '. "$1" && env -0', "sh", str(bucket / "startup.sh")],
+                          env={"PATH": os.environ["PATH"]}, capture_output=True, check=True)
+    exported = dict(item.split("=", 1) for item in done.stdout.decode().split("\0") if "=" in item)
+    assert exported["MY_TOKEN"] == "it's \"quoted\" `id` $HOME $(whoami) \\"
+    assert exported["AWS_SECRET_ACCESS_KEY"] == settings["S3_SECRET_KEY"]
+    assert not any(k.startswith("AIRFLOW__") for k in exported)  # those are options

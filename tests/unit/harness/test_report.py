@@ -744,3 +744,15 @@ def test_merge_main_writes_where_check_does_by_default(tmp_path, monkeypatch, ca
     assert report.merge_main([str(tmp_path / "shard")]) == 0
     assert (tmp_path / "reports" / "check-acme.html").is_file()
     assert f"  {tmp_path / 'reports' / 'check-acme.md'}" in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize(("field", "value"), [("name", "../../escaped"), ("name", "a/b"), ("airflow_version", "../3.3.1"),
+                                               ("name", "..hidden"), ("name", "")])
+def test_merge_refuses_a_shard_whose_name_would_be_a_path(tmp_path, field, value):
+    data = passing("3.3.1").to_json()
+    data[field] = value
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "check-x-3.3.1.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=rf"its {field} .* cannot name a report file: it must be 1-64 letters"):
+        report.merge([tmp_path / "in"], tmp_path / "out" / "reports")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["in", "in/check-x-3.3.1.json"]

@@ -4,7 +4,6 @@ get in BACKEND's place."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from xcomlab_harness.stack import backend_coverage, connections, requirements
 from xcomlab_harness.stack.console import run
 from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR
+from xcomlab_harness.stack.private_files import env_file, write_private
 from xcomlab_harness.stack.settings import Settings
 
 PLUGINS = "/opt/airflow/plugins"  # on sys.path in every component of both majors, as MWAA's plugins/
@@ -90,14 +90,12 @@ def custom_connections(settings: Mapping[str, str]) -> tuple[dict[str, str], dic
 
 
 def write_custom_backend_env(settings: Mapping[str, str]) -> Path:
-    """The env file compose gives the components; rewritten only when it changes (compose recreates on change)."""
+    """The env file compose gives the components; rewritten only when it changes (compose recreates on change).
+    0600: compose reads it on the host, the components get its values as their environment."""
     CUSTOM_DIR.mkdir(parents=True, exist_ok=True)
     path = CUSTOM_DIR / "backend.env"
-    quote = lambda v: f"'{v}'" if "'" not in v else f'"{v}"'  # noqa: E731 - compose's env_file quoting
     values = {**custom_backend_env(settings), **backend_coverage.prepare(settings)}  # the check's own, not the user's
-    text = "".join(f"{k}={quote(v)}\n" for k, v in values.items())
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+    write_private(path, env_file(values))
     write_connections_file(settings)
     return path
 
@@ -105,17 +103,9 @@ def write_custom_backend_env(settings: Mapping[str, str]) -> Path:
 def write_connections_file(settings: Mapping[str, str]) -> Path:
     """The connections no variable can carry ({} when none: compose mounts the file either way)."""
     _, in_file = custom_connections(settings)
-    text = json.dumps(in_file, indent=2) + "\n"
-    # Emulator credentials: 0640, group = the writer's gid, which compose adds to the components' groups
-    # (group_add); as root that is gid 0, the containers' own group (uid 50000, gid 0). Others cannot read it.
-    fd = os.open(CONNECTIONS_FILE, os.O_RDWR | os.O_CREAT, 0o640)
-    with os.fdopen(fd, "r+") as f:
-        if f.read() != text:
-            f.seek(0)
-            f.truncate()
-            f.write(text)
-    os.chmod(CONNECTIONS_FILE, 0o640)
-    os.chown(CONNECTIONS_FILE, -1, os.getegid())
+    # Emulator credentials, read by the components: 0640, group = the writer's gid, which compose adds to their
+    # groups (group_add); as root that is gid 0, the containers' own group (uid 50000, gid 0).
+    write_private(CONNECTIONS_FILE, json.dumps(in_file, indent=2) + "\n", group=True)
     return CONNECTIONS_FILE
 
 

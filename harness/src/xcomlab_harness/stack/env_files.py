@@ -26,7 +26,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
             continue
         key, sep, value = line.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
-            raise SandboxError(f"{path.name} line {number} is not KEY=VALUE: {line[:60]!r}")
+            # the line itself is not shown: it may be a secret that lost its KEY=
+            raise SandboxError(f"{path.name} line {number} is not KEY=VALUE (KEY: letters, digits, _; not a digit first)")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]

@@ -60,6 +60,7 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
         AIRFLOW_VERSION=settings.version,  # also names the e2e reports
         XCOM_LAB_BASE_IMAGE=base_image_tag(),
         MWAA_DIR=str(mwaa_dir(settings)),  # absolute: compose resolves relative mounts from compose/
+        XCOM_LAB_FILES_GID=str(os.getegid()),  # the group that reads the harness's 0640 files (stack/private_files.py)
     )
     python = image_python(settings, offline)
     if python != "3.11":  # online MWAA mode: the official image on MWAA's Python, tagged apart
@@ -76,7 +77,7 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
         env.update(XCOM_LAB_BACKEND_SRC=str(src), XCOM_LAB_BACKEND_TARGET=target,
                    XCOM_LAB_BACKEND_ENV=str(CUSTOM_DIR / "backend.env"),
                    XCOM_LAB_COVERAGE_DIR=str(backend_coverage.HOST_DIR),
-                   XCOM_LAB_CONNECTIONS_FILE=str(CONNECTIONS_FILE), XCOM_LAB_CONNECTIONS_GID=str(os.getegid()),
+                   XCOM_LAB_CONNECTIONS_FILE=str(CONNECTIONS_FILE),
                    XCOM_LAB_COMPONENT_IMAGE=custom_image(settings) if needs_custom_image(settings)
                    else f"xcom-lab/airflow:{settings.version}")
     return env

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from xcomlab_harness.stack.console import SandboxError
 from xcomlab_harness.stack.paths import CACHE
+from xcomlab_harness.stack.private_files import write_private
 from xcomlab_harness.stack.settings import airflow_lock
 
 # a constraint pip would have to fetch: this machine reaches PyPI only, so the version's lock stands in for it
@@ -53,7 +54,7 @@ def fetch(settings: Mapping[str, str], context: Path) -> None:
     forced = not has_own_constraints(kept)
     given = source if kept == text else context / "requirements.in"
     if given != source:
-        given.write_text(kept)
+        write_private(given, kept)  # its index URLs may carry a token
     lock = airflow_lock(settings)
     resolved = context / "resolved.txt"
     resolved.write_text(_run(["uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python-version",

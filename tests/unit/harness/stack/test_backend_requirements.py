@@ -1,7 +1,10 @@
 """REQUIREMENTS=: what the resolvers' refusals become (a `loads` failure naming the requirement) and which
 constraints apply, as MWAA decides it."""
 
+import stat
 from pathlib import Path
+
+import pytest
 
 from xcomlab_harness.stack import requirements
 
@@ -45,3 +48,15 @@ def test_a_constraints_url_gives_way_to_the_versions_lock():
     text = "minio==7.2.20\n-c https://raw.githubusercontent.com/apache/airflow/constraints-3.0.6/constraints-3.12.txt\n"
     assert requirements.URL_CONSTRAINT.sub("", text) == "minio==7.2.20\n"
     assert requirements.URL_CONSTRAINT.sub("", "-c ./pins.txt\nminio\n") == "-c ./pins.txt\nminio\n"
+
+
+def test_the_copy_without_the_constraints_url_is_the_owners_alone(tmp_path):
+    # it keeps the file's index lines, and with them any token in an index URL
+    source = tmp_path / "requirements.txt"
+    source.write_text("--index-url https://me:token@127.0.0.1:9/simple\n--no-index\nxcomlab-no-such-package==1.0\n"
+                      "-c https://raw.githubusercontent.com/apache/airflow/constraints-3.0.6/constraints-3.12.txt\n")
+    (tmp_path / "image").mkdir()
+    with pytest.raises(requirements.RequirementsFailed):  # --no-index: nothing to install it from
+        requirements.fetch({"REQUIREMENTS": str(source), "AIRFLOW_VERSION": "3.3.1"}, tmp_path / "image")
+    copy = tmp_path / "image" / "requirements.in"
+    assert "token" in copy.read_text() and stat.S_IMODE(copy.stat().st_mode) == 0o600

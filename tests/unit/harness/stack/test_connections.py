@@ -6,8 +6,9 @@ import os
 import stat
 
 import pytest
+from test_private_files import compose_reads  # docker compose's env_file reading
 
-from xcomlab_harness.stack import connections, custom_backend
+from xcomlab_harness.stack import backend_coverage, connections, custom_backend
 from xcomlab_harness.stack.console import SandboxError
 from xcomlab_harness.stack.paths import DOTENV
 from xcomlab_harness.stack.settings import load_settings
@@ -166,3 +167,16 @@ def test_connections_are_checked_with_the_other_settings(check, tmp_path):
         check(CONNECTIONS="my_s3=ftp")
     with pytest.raises(SandboxError, match="CONNECTIONS is for your own backend"):
         load_settings(environ={"CONNECTIONS": "my_s3=s3"}, dotenv=tmp_path / ".env")
+
+
+def test_the_env_file_compose_reads_is_the_owners_alone_and_keeps_every_value(check, tmp_path, monkeypatch):
+    monkeypatch.setattr(custom_backend, "CUSTOM_DIR", tmp_path / "custom-backend")
+    monkeypatch.setattr(backend_coverage, "HOST_DIR", tmp_path / "check-coverage")
+    mine = "MY_TOKEN=it's \"quoted\" `id` $HOME \\n\nMY_URL='s3://xcom/$(whoami)'\n"
+    settings = check(env=mine)
+    path = custom_backend.write_custom_backend_env(settings)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    values = compose_reads(path.read_text())
+    assert values["MY_TOKEN"] == "it's \"quoted\" `id` $HOME \\n" and values["MY_URL"] == "s3://xcom/$(whoami)"
+    assert values["AWS_SECRET_ACCESS_KEY"] == settings["S3_SECRET_KEY"]
+    assert values["AIRFLOW_CONN_AWS_DEFAULT"] == settings["AIRFLOW_CONN_XCOM_S3"]  # JSON, its quotes kept
