@@ -9,27 +9,39 @@ big ones to a store, leaving `xcomlab:ref:<url>` in the row.
   anything is written; a reference whose object is gone, or is not what was written, fails the pull with
   the XCom's name; a store that fails (unreachable, credentials, permission, full, throttling, no bucket)
   fails the task with the XCom, the URL, the cause and what to do (xcomlab.errors).
-A store subclass says where an XCom goes (`object_location`) and how to write, read, delete, size and list
-what it stores.
+- A row is untrusted (Airflow 3's REST API and UI, or SQL, write rows without the backend). Its reference is
+  followed only when it is an XCom's own path (layout.ids_under: no `..`, encoded dot, `//`, other bucket,
+  connection or scheme) inside this class's root or an xcomlab store of `[xcomlab] stores`, and, on file://,
+  when its real path (symlinks resolved) stays inside the root's; the class whose root holds it reads and
+  deletes it. Otherwise the pull fails (errors.outside_root) and purge deletes nothing and logs why.
+- Rows are JSON on both majors (compat.encode_row, compat.decode_row): never pickled, never unpickled, even
+  with Airflow 2's `[core] enable_xcom_pickling = True`; a row that is not JSON fails the pull.
+A store subclass says where an XCom goes (`object_location`, from which `root` follows) and how to write,
+read, delete, size and list what it stores.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from airflow.utils.json import XComDecoder, XComEncoder
 
-from xcomlab import codec, compat, errors, reference
+from xcomlab import codec, compat, errors, inventory, reference
 from xcomlab.inventory import StoredObject
-from xcomlab.layout import XComIds, ids_of
+from xcomlab.layout import XComIds, ids_under
 from xcomlab.threshold import stays_in_db
 
 conf = compat.conf()
+log = logging.getLogger(__name__)
 
 BaseXCom = compat.base_xcom()
 SECTION = "xcomlab"
+FILE = "file://"
+PROBE = XComIds("dag", "run", "task", -1, "key")  # any XCom: root() finds the folder above the layout with it
 
 
 class OffloadingXComBackend(BaseXCom):
@@ -55,6 +67,12 @@ class OffloadingXComBackend(BaseXCom):
 
     @classmethod
     def object_size(cls, url: str) -> int:
+        raise NotImplementedError
+
+    @classmethod
+    def stat_object(cls, url: str) -> StoredObject:
+        """The object's size and last change as the store reports them now (no cached listing); FileNotFoundError
+        when there is none. The lifecycle tools ask it right before deleting."""
         raise NotImplementedError
 
     @classmethod
@@ -90,8 +108,7 @@ class OffloadingXComBackend(BaseXCom):
             except Exception as err:
                 raise errors.store_failed(ids, url, "write", err) from err
             stored = reference.make(url)
-        return BaseXCom.serialize_value(stored, key=key, task_id=task_id, dag_id=dag_id, run_id=run_id,
-                                        map_index=map_index)
+        return compat.encode_row(stored, key=key, task_id=task_id, dag_id=dag_id, run_id=run_id, map_index=map_index)
 
     @classmethod
     def _encode(cls, ids: XComIds, value: Any) -> codec.Encoded | None:
@@ -111,16 +128,15 @@ class OffloadingXComBackend(BaseXCom):
 
     @classmethod
     def deserialize_value(cls, result) -> Any:
-        stored = BaseXCom.deserialize_value(result)
+        stored = _stored(result)
         url = reference.url_of(stored)
         if url is None:
             return reference.unescape(stored)
-        suffix = codec.suffix_of(url)
-        ids = ids_of(url, suffix)
+        store, ids, suffix = cls._locate(result, url)
         try:
-            data = cls.read_object(url)
+            data = store.read_object(url)
         except FileNotFoundError:
-            raise errors.missing(ids, url, cls.missing_hint(url)) from None
+            raise errors.missing(ids, url, store.missing_hint(url)) from None
         except Exception as err:
             raise errors.store_failed(ids, url, "read", err) from err
         try:
@@ -130,23 +146,111 @@ class OffloadingXComBackend(BaseXCom):
 
     @classmethod
     def purge(cls, xcom, *args, **kwargs) -> None:
-        """Delete what a row references (Airflow calls this when it deletes the row)."""
-        # Airflow 3 passes the row's value parsed; 2.x's XCom.clear a row whose value its loader decoded.
-        stored = xcom.value if isinstance(xcom.value, str) else BaseXCom.deserialize_value(xcom)
-        url = reference.url_of(stored)
-        if url is not None:
-            try:
-                cls.delete_object(url)
-            except Exception as err:
-                raise errors.store_failed(ids_of(url, codec.suffix_of(url)), url, "delete", err) from err
+        """Delete what a row references (Airflow calls this when it deletes the row). A row that is not JSON
+        or references something outside every root deletes nothing and is logged: Airflow still deletes it."""
+        # Airflow 3 passes the row's value parsed, 2.x's XCom.clear a row its loader decoded; bytes are a 2.x
+        # value column as stored.
+        try:
+            stored = _stored(xcom) if isinstance(xcom.value, (bytes, bytearray, memoryview)) else xcom.value
+            url = reference.url_of(stored)
+            if url is None:
+                return
+            store, ids, _ = cls._locate(xcom, url, "delete")
+        except (errors.XComRowError, errors.XComOutsideRootError) as err:
+            log.warning("%s", err)
+            return
+        try:
+            store.delete_object(url)
+        except Exception as err:
+            raise errors.store_failed(ids, url, "delete", err) from err
 
     def orm_deserialize_value(self) -> Any:
-        """What Airflow 2.x's UI shows: the reference and the object's size, without reading the object."""
-        stored = BaseXCom.deserialize_value(self)
+        """What Airflow 2.x's UI shows: the reference and the object's size, without reading the object. Never
+        an error: one row that cannot be shown must not break the UI's XCom list."""
+        try:
+            stored = _stored(self, orm=True)
+        except errors.XComRowError:
+            return "(not JSON: xcomlab never unpickles a row)"
+        except Exception as err:
+            return f"(row not shown: {type(err).__name__})"
         url = reference.url_of(stored)
         if url is None:
             return reference.unescape(stored)
         try:
-            return f"{url} ({self.object_size(url)} bytes)"
+            store = self._locate(self, url)[0]
+            return f"{url} ({store.object_size(url)} bytes)"
+        except errors.XComOutsideRootError:
+            return f"{url} (outside this backend's root: not read)"
         except FileNotFoundError:
             return f"{url} (missing)"
+        except Exception as err:
+            return f"{url} (store error: {type(err).__name__})"
+
+    # --- where a row's reference may point ---------------------------------------------------------------
+    @classmethod
+    def root(cls) -> str:
+        """The store root this class writes under: object_location's folder above the layout."""
+        url, tail = cls.object_location(PROBE, codec.JSON), PROBE.path("", codec.JSON)
+        if not url.endswith(tail):
+            raise ValueError(f"{cls.__name__}.object_location({PROBE}) is {url}, not in xcomlab's layout "
+                             f"(<root>{tail}): override root() to say where this class stores")
+        return url[:-len(tail)]
+
+    @classmethod
+    def roots(cls) -> Iterator[tuple[str, type]]:
+        """Where a row's reference may point, each root with the class that handles it: this class's own root
+        (so a subclass keeps its overrides), then each xcomlab store of [xcomlab] stores (rows from before a
+        backend switch stay readable, by the class that wrote them). A localfs root without its host."""
+        yield _for(cls.root(), cls)
+        for store in inventory.configured_stores():
+            if store.kind == "xcomlab":
+                yield _for(store.root, inventory.backend_class(store.root))
+
+    @classmethod
+    def _locate(cls, row, url: str, action: str = "read") -> tuple[type, XComIds, str]:
+        """(the class that handles url, its XCom, its suffix) when url is an XCom's own path in one of the roots
+        (canonical: layout.ids_under; for file://, symlinks resolved); else errors.outside_root."""
+        for root, store in cls.roots():  # lazily: most references lie in the first
+            found = ids_under(root, _without_host(url) if _names_writer(store) else url)
+            if found and _resolves_inside(store, root, url):
+                return (store, *found)
+        raise errors.outside_root(row, url, [root for root, _ in cls.roots()], action)
+
+
+def _stored(row, orm: bool = False) -> Any:
+    """What xcomlab kept in the row: JSON always (compat.decode_row), never unpickled."""
+    try:
+        return compat.decode_row(row.value, orm=orm)
+    except compat.NotJSONError as err:
+        raise errors.not_json(row, err) from err
+
+
+def _for(root: str, store: type) -> tuple[str, type]:
+    return (_without_host(root) if _names_writer(store) else root), store
+
+
+def _names_writer(store: type) -> bool:
+    """localfs references name the host that wrote them (file://<host>/<path>) and are read by path alone."""
+    from xcomlab.localfs import XComLocalFsBackend  # imported on use: it imports this module
+
+    return issubclass(store, XComLocalFsBackend)
+
+
+def _without_host(url: str) -> str:
+    return FILE + "/" + url.removeprefix(FILE).partition("/")[2] if url.startswith(FILE) else url
+
+
+def _resolves_inside(store: type, root: str, url: str) -> bool:
+    """For a store on the local filesystem, the object's real path (symlinks resolved) lies inside the root's
+    real path, so a link planted inside the root leads nowhere else. Other stores have no links."""
+    path = _local_file(store, url)
+    return path is None or os.path.realpath(path).startswith(os.path.realpath(_local_file(store, root)).rstrip("/") + "/")
+
+
+def _local_file(store: type, url: str) -> str | None:
+    """The file the store reads for url, when it is on the local filesystem (fsspec's file:// and local://)."""
+    if _names_writer(store):
+        return "/" + url.removeprefix(FILE).partition("/")[2]
+    if url.partition(":")[0].lower() not in ("file", "local"):
+        return None
+    return compat.object_storage_path(url).path

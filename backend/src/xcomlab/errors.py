@@ -1,4 +1,5 @@
-"""The errors a task sees when xcomlab refuses a value or cannot find one: each names the XCom and what to do."""
+"""The errors a task sees when xcomlab refuses a value, cannot find one, or will not follow a row (a reference
+outside its roots, a row that is not JSON): each names the XCom and what to do."""
 
 from __future__ import annotations
 
@@ -27,6 +28,15 @@ def raw_bytes(ids: XComIds, value: bytes) -> XComRefusedError:
         f"{ids} cannot be stored: raw bytes ({len(value)} bytes) are not an XCom value. Decode text with "
         ".decode(), base64-encode binary data, or write the bytes to storage yourself and push its path. "
         "Nothing was written.")
+
+
+def evicting_policy(ids: XComIds, store: str, policy: str) -> XComRefusedError:
+    evicts = "any key" if policy.startswith("allkeys-") else "keys with a TTL, and [xcomlab] redis_ttl gives one"
+    return XComRefusedError(
+        f"{ids} cannot be stored: Redis {store} has maxmemory-policy {policy!r}, which evicts {evicts} once Redis "
+        "reaches maxmemory, so XComs would be lost without an error. Nothing was written. Set the policy to "
+        "noeviction (a full Redis then fails the push instead), or keep a volatile-* policy with [xcomlab] "
+        "redis_ttl = 0; or point [xcomlab] redis_conn_id at a Redis that keeps its keys.")
 
 
 def too_big(ids: XComIds, size: int, limit: int, option: str, alternative: str) -> XComRefusedError:
@@ -70,10 +80,13 @@ STORE_FAULTS = (
       "InsufficientStorage"),
      "the store is full",
      "Free space (or raise Redis's maxmemory, the volume's size); the task's retry pushes again."),
+    (("TimeoutError", "timed out", "ConnectTimeout", "ReadTimeout"),
+     "the store is unreachable: it did not answer in time",
+     "Check that it runs and answers; the task's retry pushes again. How long each request waits: "
+     "[xcomlab] store_timeout (seconds) for Redis, the connection's own timeouts for S3, GCS and Azure."),
     (("ConnectionError", "ConnectError", "ConnectorError", "Could not connect", "Connection refused",
-      "Name or service not known", "Temporary failure in name resolution", "TimeoutError", "timed out",
-      "ConnectTimeout", "ReadTimeout", "ServiceRequestError", "ServerDisconnected", "Connection reset",
-      "EndpointConnectionError", "unreachable"),
+      "Name or service not known", "Temporary failure in name resolution", "ServiceRequestError",
+      "ServerDisconnected", "Connection reset", "EndpointConnectionError", "unreachable"),
      "the store is unreachable",
      "Check that it runs and that the connection's endpoint is right; the task's retry pushes again."),
 )
@@ -91,7 +104,9 @@ def _cause_words(cause: BaseException) -> str:
 
 def store_fault(cause: BaseException, action: str = "read") -> tuple[str, str]:
     words = _cause_words(cause)
-    if action == "write" and isinstance(cause, FileNotFoundError):  # an object write has no parent to miss
+    # An object store's write has no folder to miss, so its FileNotFoundError (gcsfs: just the URL) means the
+    # bucket. A local filesystem's names the file (a temporary file or folder removed mid-write): not a bucket.
+    if action == "write" and isinstance(cause, FileNotFoundError) and cause.filename is None:
         words += " NoSuchBucket"
     for needles, what, todo in STORE_FAULTS:
         if any(needle in words for needle in needles):
@@ -110,3 +125,47 @@ def corrupt(ids: XComIds, url: str, cause: BaseException) -> XComCorruptError:
     return XComCorruptError(
         f"{ids} references {url}, which is not what xcomlab wrote (truncated, or replaced outside Airflow): "
         f"{type(cause).__name__}: {str(cause)[:200]}. Clear task {ids.task_id!r} of this run to push it again.")
+
+
+class XComOutsideRootError(ValueError):
+    """A row references a URL outside every store root xcomlab may use; nothing was read or deleted."""
+
+
+class XComRowError(ValueError):
+    """A metadata DB row is not what xcomlab writes (not JSON); it was not decoded any further."""
+
+
+def row_name(row: object) -> str:
+    """The XCom a row is, from the row's own columns (never from the URL it holds: that is untrusted).
+    Airflow 3 hands the backend only the key and the value, 2.x the whole row."""
+    ids = {name: getattr(row, name, None) for name in ("dag_id", "run_id", "task_id", "map_index", "key")}
+    if None not in ids.values():
+        return str(XComIds(**ids))
+    known = ", ".join(f"{name} {value!r}" for name, value in ids.items() if value is not None and name != "key")
+    if ids["key"] is None:
+        return "An XCom" + (f" ({known})" if known else "")
+    return f"XCom {ids['key']!r}" + (f" ({known})" if known else "")
+
+
+def _untrusted(text: str, limit: int = 500) -> str:
+    """text from a row, as a message may show it: printable (no forged log lines), and not too long."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return shown + ("..." if len(text) > limit else "")
+
+
+def outside_root(row: object, url: str, roots: list[str], action: str = "read") -> XComOutsideRootError:
+    done = "read" if action == "read" else "deleted"
+    return XComOutsideRootError(
+        f"{row_name(row)} references {_untrusted(url)}: reference outside this backend's root (roots: {', '.join(roots)}). "
+        f"Nothing was {done}. A row's reference is honoured only inside these roots, since anyone who may edit "
+        "XComs (REST API, UI, SQL) can write one. If it lies in a store this deployment wrote to before, add that "
+        "store to [xcomlab] stores (AIRFLOW__XCOMLAB__STORES, e.g. xcomlab=<root>); otherwise delete the row, "
+        "or clear the task that pushed it.")
+
+
+def not_json(row: object, cause: BaseException) -> XComRowError:
+    return XComRowError(
+        f"{row_name(row)}: the metadata DB row is not JSON ({type(cause).__name__}: {str(cause)[:200]}); xcomlab "
+        "never unpickles a row. xcomlab's rows are always JSON: a pickled row was written with [core] "
+        "enable_xcom_pickling = True by another XCom backend, or outside Airflow. Clear the task that pushed it "
+        "so that it pushes again (and leave enable_xcom_pickling off).")

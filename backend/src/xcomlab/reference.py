@@ -2,6 +2,8 @@
 
 The prefix is explicit so that a user's own string is never taken for a reference: a pushed string that
 happens to start with a reserved prefix is stored escaped (``xcomlab:str:<value>``) and comes back as is.
+A reference read from a row is untrusted (anyone who may edit XComs can write one): xcomlab.base follows it
+only when it is an XCom's own path inside one of its roots.
 """
 
 from __future__ import annotations
