@@ -43,6 +43,7 @@ PROVIDER = "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
 XCOMLAB_OPTIONS = {
     "threshold": "integer", "compression": "string", "objectstorage_path": "string", "localfs_path": "string",
     "redis_conn_id": "string", "redis_prefix": "string", "redis_max_bytes": "integer", "redis_ttl": "integer",
+    "store_timeout": "float",
     "stores": "string", "metadata_conn_id": "string", "cleanup_schedule": "string",
 }
 # The settings each backend reads that have no working default: (section, option, what happens without it).

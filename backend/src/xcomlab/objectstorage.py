@@ -4,17 +4,24 @@ Big values go to `<[xcomlab] objectstorage_path>/<dag_id>/<run_id>/<task_id>/<ma
 `.json[.gz|.bz2|.xz]`, or `.parquet` for DataFrames (see xcomlab.base and xcomlab.codec).
 Configuration: AIRFLOW__XCOMLAB__OBJECTSTORAGE_PATH (e.g. s3://aws_default@bucket/xcom), THRESHOLD,
 COMPRESSION.
+
+Writes are atomic: one PUT on s3, gs and abfs (an object appears whole or not at all); on a file:// root a
+temporary file renamed into place and fsynced, as the localfs backend writes (xcomlab.localfs.write_file).
+How long a request to S3, GCS or Azure may take is the connection's setting (e.g. an aws connection's extra
+`config_kwargs`: `connect_timeout`, `read_timeout`), not `[xcomlab] store_timeout`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 from xcomlab import compat
 from xcomlab.base import SECTION, OffloadingXComBackend
 from xcomlab.inventory import StoredObject
 from xcomlab.layout import XComIds
+from xcomlab.localfs import write_file
 
 conf = compat.conf()
 
@@ -46,10 +53,12 @@ class XComObjectStorageBackend(OffloadingXComBackend):
     @classmethod
     def write_object(cls, url: str, data: bytes) -> None:
         path = compat.object_storage_path(url)
-        # Folders for file:// only: s3fs, gcsfs and adlfs create a missing bucket on mkdir, and a misspelt
-        # bucket must fail the write instead (all three refuse to write into a bucket that does not exist).
+        # file:// is written through a temporary file: pipe_file writes a local file in place, so a killed write
+        # would leave a truncated object at its name. (No mkdir elsewhere: s3fs, gcsfs and adlfs create a
+        # missing bucket on mkdir, and a misspelt bucket must fail the write instead.)
         if _is_local(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            write_file(Path(path.path), data)
+            return
         # One put (a multipart upload past fsspec's chunk size), so readers never see a partial object; unlike
         # write_bytes, no copy into a write buffer and no 5 MB multipart parts.
         path.fs.pipe_file(path.path, data)
@@ -66,6 +75,15 @@ class XComObjectStorageBackend(OffloadingXComBackend):
     @classmethod
     def object_size(cls, url: str) -> int:
         return compat.object_storage_path(url).stat().st_size
+
+    @classmethod
+    def stat_object(cls, url: str) -> StoredObject:
+        path = compat.object_storage_path(url)
+        path.fs.invalidate_cache(path.path)  # s3fs and others answer info() from the last listing otherwise
+        info = path.fs.info(path.path)
+        if info.get("type") == "directory":
+            raise FileNotFoundError(url)  # a folder (or prefix) is not an object
+        return StoredObject(url, info["size"], _modified(info))
 
     @classmethod
     def list_objects(cls, root: str) -> Iterator[StoredObject]:

@@ -1,12 +1,15 @@
-"""The object-storage backend writes objects other tools open: parquet for pandas, gzip for zcat."""
+"""The object-storage backend writes objects other tools open (parquet for pandas, gzip for zcat), and on a
+file:// root never leaves a partial object at an XCom's name."""
 
 import gzip
 import json
+import signal
 
 import pandas as pd
 import pytest
 
 from conftest import pull, push
+from test_localfs import killed_push
 from xcomlab.objectstorage import XComObjectStorageBackend
 
 
@@ -35,3 +38,11 @@ def test_an_unknown_codec_fails_the_push_with_the_choices(bucket, options):
     with pytest.raises(ValueError, match="compression = 'gz' is not supported: use one of gzip, bz2, lzma"):
         push(XComObjectStorageBackend, "x" * 50)
     assert not bucket.exists()
+
+
+def test_a_write_killed_midway_on_a_file_root_leaves_the_previous_object_whole(bucket):
+    stored = push(XComObjectStorageBackend, "a" * 50, key="k")
+    killed = killed_push("xcomlab.objectstorage.XComObjectStorageBackend", "k")
+    assert killed.returncode == -signal.SIGXFSZ, killed.stderr  # killed while writing the 5002-byte value
+    assert pull(XComObjectStorageBackend, stored) == "a" * 50
+    assert (bucket / "k.json").read_text() == '"' + "a" * 50 + '"'
