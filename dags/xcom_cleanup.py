@@ -10,7 +10,10 @@ Parameters (trigger with config, or edit the defaults):
 - batch_size: rows per transaction.
 Stores come from `[xcomlab] stores` plus the current backend's settings (see xcomlab.inventory). On Airflow 3
 the tasks reach the metadata DB through the connection `[xcomlab] metadata_conn_id`. Each task logs a
-table per store and returns it. Schedule: `[xcomlab] cleanup_schedule` (default @daily; empty = manual only).
+table per store and returns it. What a task refuses to delete (rows it cannot read, a root another metadata DB
+owns, objects outside every configured store; see xcomlab.cleanup) it logs with what to do, and then fails, so
+that it is seen; delete_orphans runs even when delete_old_xcoms failed.
+Schedule: `[xcomlab] cleanup_schedule` (default @daily; empty = manual only).
 """
 
 from __future__ import annotations
@@ -37,6 +40,16 @@ def _settings() -> dict:
     return dict(backends=cleanup.check_backends(params["backends"]), dry_run=bool(params["dry_run"]))
 
 
+def _report(title: str, outcome, dry_run: bool) -> dict:
+    """Log the outcome; fail the task if something was refused (after logging what and why)."""
+    from xcomlab import cleanup
+
+    print(cleanup.render(title, outcome.tallies, outcome.refused))
+    if outcome.refused:
+        raise RuntimeError("xcom_cleanup refused to delete some XComs: " + " | ".join(outcome.refused))
+    return {"dry_run": dry_run, "stores": cleanup.as_dict(outcome.tallies)}
+
+
 @dag(
     schedule=conf().get("xcomlab", "cleanup_schedule", fallback="@daily") or None,
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
@@ -61,23 +74,22 @@ def xcom_cleanup():
         params = get_current_context()["params"]
         older_than = datetime.now(timezone.utc) - timedelta(days=float(params["age_days"]))
         settings = _settings()
-        tallies = cleanup.delete_old_xcoms(metadata.engine(), inventory.configured_stores(), older_than=older_than,
+        outcome = cleanup.delete_old_xcoms(metadata.engine(), inventory.configured_stores(), older_than=older_than,
                                            batch=int(params["batch_size"]), **settings)
         verb = "Would delete" if settings["dry_run"] else "Deleted"
-        print(cleanup.render(f"{verb} XComs older than {older_than:%Y-%m-%d %H:%M:%S} UTC of finished DAG runs:",
-                             tallies))
-        return {"dry_run": settings["dry_run"], "stores": cleanup.as_dict(tallies)}
+        return _report(f"{verb} XComs older than {older_than:%Y-%m-%d %H:%M:%S} UTC of finished DAG runs:",
+                       outcome, settings["dry_run"])
 
-    @task
+    @task(trigger_rule="all_done")
     def delete_orphans():
         from xcomlab import cleanup, inventory, metadata
 
         grace = timedelta(minutes=float(get_current_context()["params"]["orphan_grace_minutes"]))
         settings = _settings()
-        tallies = cleanup.delete_orphans(metadata.engine(), inventory.configured_stores(), grace=grace, **settings)
+        outcome = cleanup.delete_orphans(metadata.engine(), inventory.configured_stores(), grace=grace, **settings)
         verb = "Would delete" if settings["dry_run"] else "Deleted"
-        print(cleanup.render(f"{verb} orphans (objects no XCom row references) older than {grace}:", tallies))
-        return {"dry_run": settings["dry_run"], "stores": cleanup.as_dict(tallies)}
+        return _report(f"{verb} orphans (objects no XCom row references) older than {grace}:", outcome,
+                       settings["dry_run"])
 
     delete_old_xcoms() >> delete_orphans()
 

@@ -3,10 +3,12 @@
     python -m xcomlab.doctor [--fix [--grace-minutes 60] [--fix-dangling]] [--json] [--stores SPEC]
 
 Lists, per store, orphans (objects no XCom row references) and dangling rows (rows whose object is
-missing), with sizes and ages. --fix deletes orphans older than the grace period; dangling rows are only
-reported unless --fix-dangling is given too. Runs wherever Airflow is configured (it reads the metadata DB
-and the stores' connections). Exit status: 0 when nothing is left to fix, 1 when orphans or dangling rows
-remain, 2 on bad input.
+missing), with sizes and ages, and who owns the store's root (xcomlab.ownership). --fix deletes orphans older
+than the grace period, under roots this metadata DB owns (claiming unowned ones); dangling rows are only
+reported unless --fix-dangling is given too. Rows it cannot read (pickles) stop --fix from deleting anything.
+Runs wherever Airflow is configured (it reads the metadata DB and the stores' connections).
+Exit status: 0 when nothing is left to fix, 1 when orphans or dangling rows remain, 2 on bad input, 3 when
+it refuses: rows it cannot read, or a root another metadata DB owns (or whose marker it cannot read).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import sys
 from datetime import datetime, timedelta
 
-from xcomlab import audit, metadata
+from xcomlab import audit, metadata, ownership
 from xcomlab.inventory import configured_stores, parse_stores
 
 
@@ -52,15 +54,21 @@ def age(then: datetime | None, now: datetime) -> str:
     return f"{seconds} s old"
 
 
-def as_json(found: audit.Audit, fixed_orphans, fixed_rows) -> dict:
+def as_json(found: audit.Audit, fixed: audit.Fixed) -> dict:
     return {
         "at": found.at.isoformat(),
+        "identity": found.identity,
         "rows": found.rows,
         "inline": found.inline,
+        "unreadable": {"count": found.unreadable,
+                       "rows": [{**row.primary_key, "dag_id": row.dag_id, "run_id": row.run_id}
+                                for row in found.unreadable_sample]},
         "stores": {
             name: {
                 "objects": store.objects, "bytes": store.bytes, "referenced": store.referenced,
                 "foreign": store.foreign,
+                "owner": store.ownership and {"state": store.ownership.state, "owner": store.ownership.owner,
+                                              "marker": store.ownership.marker, "error": store.ownership.error},
                 "orphans": [{"url": o.url, "size": o.size, "modified": o.modified and o.modified.isoformat()}
                             for o in store.orphans],
                 "dangling": [{**d.row.primary_key, "dag_id": d.row.dag_id, "run_id": d.row.run_id, "url": d.url,
@@ -68,24 +76,35 @@ def as_json(found: audit.Audit, fixed_orphans, fixed_rows) -> dict:
             }
             for name, store in found.stores.items()
         },
-        "fixed": {"orphans": [o.url for o in fixed_orphans], "dangling": [d.url for d in fixed_rows]},
+        "fixed": {"orphans": [o.url for o in fixed.orphans], "dangling": [d.url for d in fixed.dangling]},
+        "refused": refusals(found, fixed),
     }
+
+
+def refusals(found: audit.Audit, fixed: audit.Fixed) -> list[str]:
+    """What --fix refused, or (without --fix) would refuse."""
+    return list(dict.fromkeys(fixed.refused + found.refusals()))
 
 
 def as_text(found: audit.Audit, limit: int) -> str:
     now = found.at
     width = max([len(name) for name in found.stores] + [5])
+    unreadable = f", {found.unreadable:,} unreadable" if found.unreadable else ""
     lines = [f"XCom audit, {now:%Y-%m-%d %H:%M:%S} UTC: {found.rows:,} rows ({found.inline:,} kept in the DB, "
-             f"{found.rows - found.inline:,} referencing objects), {len(found.stores)} stores", "",
+             f"{found.rows - found.inline - found.unreadable:,} referencing objects{unreadable}), "
+             f"{len(found.stores)} stores; metadata DB {found.identity}", "",
              f"{'store':<{width}}  {'objects':>7}  {'bytes':>13}  {'referenced':>10}  {'orphans':>7}  "
-             f"{'orphan bytes':>13}  {'dangling':>8}  {'foreign':>7}"]
+             f"{'orphan bytes':>13}  {'dangling':>8}  {'foreign':>7}  owner"]
     for name, store in found.stores.items():
         lines.append(f"{name:<{width}}  {store.objects:>7,}  {store.bytes:>13,}  {store.referenced:>10,}  "
                      f"{len(store.orphans):>7,}  {sum(o.size for o in store.orphans):>13,}  "
-                     f"{len(store.dangling):>8,}  {store.foreign:>7,}")
+                     f"{len(store.dangling):>8,}  {store.foreign:>7,}  {store.ownership.state if store.ownership else '-'}")
     for name, store in found.stores.items():
-        if store.orphans or store.dangling:
+        owner = store.ownership
+        if store.orphans or store.dangling or (owner and owner.state != ownership.OURS):
             lines += ["", name]
+        if owner and owner.state != ownership.OURS:
+            lines.append(f"  root      {owner.describe()}")
         for orphan in sorted(store.orphans, key=lambda o: o.modified or now)[:limit]:
             lines.append(f"  orphan    {orphan.url}  {orphan.size:,} bytes, {age(orphan.modified, now)}")
         for dangling in store.dangling[:limit]:
@@ -120,22 +139,27 @@ def main(argv: list[str] | None = None) -> int:
     with stdout_to_stderr():
         db = metadata.engine(args.conn_id)
         found = audit.run(db, stores)
-        fixed_orphans, fixed_rows = [], []
+        fixed = audit.Fixed()
         if args.fix:
-            fixed_orphans, fixed_rows = audit.fix(db, stores, found, grace=timedelta(minutes=args.grace_minutes),
-                                                  fix_dangling=args.fix_dangling)
+            fixed = audit.fix(db, stores, found, grace=timedelta(minutes=args.grace_minutes),
+                              fix_dangling=args.fix_dangling)
+    refused = refusals(found, fixed)
     if args.json:
-        print(json.dumps(as_json(found, fixed_orphans, fixed_rows), indent=2))
+        print(json.dumps(as_json(found, fixed), indent=2))
     else:
         print(as_text(found, args.limit))
         print()
         if args.fix:
-            print(f"Deleted {len(fixed_orphans):,} orphans ({sum(o.size for o in fixed_orphans):,} bytes) older "
-                  f"than {args.grace_minutes:g} min and {len(fixed_rows):,} dangling rows.")
+            print(f"Deleted {len(fixed.orphans):,} orphans ({sum(o.size for o in fixed.orphans):,} bytes) older "
+                  f"than {args.grace_minutes:g} min and {len(fixed.dangling):,} dangling rows.")
         else:
             print(f"--fix deletes orphans older than --grace-minutes ({args.grace_minutes:g}); --fix-dangling "
                   "also deletes dangling rows.")
-    left = len(found.orphans) - len(fixed_orphans) + len(found.dangling) - len(fixed_rows)
+        for reason in refused:
+            print(f"Refused: {reason}")
+    if refused:
+        return 3
+    left = len(found.orphans) - len(fixed.orphans) + len(found.dangling) - len(fixed.dangling)
     return 1 if left else 0
 
 

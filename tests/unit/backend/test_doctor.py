@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from conftest import push
+from conftest import IDS, push
+from test_audit import pickled
 from xcomlab import doctor, metadata, reference
 
 BIG = {"rows": ["x" * 50]}
@@ -47,6 +48,29 @@ def test_a_dangling_row_is_kept_unless_asked(run_doctor, store, metadata_db):
     assert status == 1 and "dangling  XCom 'return_value' of task 'extract'" in out
     status, _ = run_doctor("--fix", "--grace-minutes", "0", "--fix-dangling")
     assert status == 0 and metadata_db.keys() == set()
+
+
+def test_rows_it_cannot_read_are_reported_stop_the_fix_and_exit_3(run_doctor, store, metadata_db):
+    live = reference.url_of(push(store.backend, BIG, key="pickled"))
+    metadata_db.add_row(pickled(reference.make(live)), run_id=IDS["run_id"], days_old=0, key="pickled")
+    status, out = run_doctor("--fix", "--grace-minutes", "0")
+    assert status == 3 and "1 unreadable" in out and "Deleted 0 orphans" in out
+    assert "Refused: nothing deleted: 1 XCom rows cannot be read" in out and "enable_xcom_pickling" in out
+    assert store.backend.read_object(live)
+    status, out = run_doctor("--json")
+    report = json.loads(out)
+    assert status == 3 and report["unreadable"]["count"] == 1 and report["unreadable"]["rows"][0]["key"] == "pickled"
+    assert "cannot be read" in report["refused"][0]
+
+
+def test_the_report_names_the_metadata_db_and_each_root_s_owner(run_doctor, store, metadata_db):
+    status, out = run_doctor("--json")
+    [found] = json.loads(out)["stores"].values()
+    assert status == 0 and found["owner"]["state"] == "unowned" and json.loads(out)["refused"] == []
+    run_doctor("--fix")
+    status, out = run_doctor()
+    assert status == 0 and f"metadata DB {metadata.identity(metadata_db.engine)}" in out
+    assert out.splitlines()[3].split()[-1] == "ours"
 
 
 @pytest.mark.parametrize("args, message", [

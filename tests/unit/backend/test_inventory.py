@@ -68,3 +68,10 @@ def test_stores_come_from_the_setting_plus_the_current_backend(options, monkeypa
 def test_a_bad_stores_setting_says_how_to_write_it(spec, message):
     with pytest.raises(ValueError, match=message):
         parse_stores(spec)
+
+
+@pytest.mark.parametrize("store", [PROVIDER, XCOMLAB])
+def test_the_ownership_marker_is_never_an_xcom(store):
+    from xcomlab.ownership import marker_url
+
+    assert store.relative(marker_url(store.root)) == ".xcomlab-owner.json" and not store.has_layout(marker_url(store.root))
