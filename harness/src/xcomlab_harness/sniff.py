@@ -138,7 +138,8 @@ def _walk(stream: _Prefix) -> tuple[bool | None, bool]:
                 before = before[:before.index(mark)] if mark in before else []
             if opcode.name in _MEMO_STORES:  # stores the top of the stack, which must be an object
                 key = len(memo) if opcode.name == "MEMOIZE" else arg
-                if key in memo or stack[-1:] != [False]:
+                # Picklers number memo entries 0, 1, 2, ... in order; text that parses as a store rarely does.
+                if key != len(memo) or stack[-1:] != [False]:
                     return None, bool(memo)
                 memo.add(key)
             elif opcode.name in _MEMO_LOADS and arg not in memo:
