@@ -25,6 +25,7 @@ class Fault:
     expected: str
     observed: str
     lost: int  # XComs whose value can no longer be pulled (must be 0)
+    outside: int | None = None  # objects outside the backend's root read or deleted (must be 0); None: not at stake
 
 
 @dataclass
@@ -81,9 +82,10 @@ class Report:
                 by = {status: ", ".join(s for s, st in statuses.items() if st == status) for status in ("fail", "pass", "n/a")}
                 lines.append(f"| {backend} | {by['fail'] or '-'} | {by['pass'] or '-'} | {by['n/a'] or '-'} |")
         if self.faults:
-            lines += ["", "## Faults", "", "| case | backend | expected | observed | XComs lost |",
-                      "| --- | --- | --- | --- | ---: |"]
-            lines += [f"| {f.case} | {f.backend} | {f.expected} | {_cell(f.observed)} | {f.lost} |" for f in self.faults]
+            lines += ["", "## Faults", "", "| case | backend | expected | observed | XComs lost | outside-root reads/deletes |",
+                      "| --- | --- | --- | --- | ---: | ---: |"]
+            lines += [f"| {f.case} | {f.backend} | {f.expected} | {_cell(f.observed)} | {f.lost} | "
+                      f"{'-' if f.outside is None else f.outside} |" for f in self.faults]
         if self.bypasses:
             lines += ["", "## Airflow paths that bypass the backend", "", "| path | what it did | what it left |",
                       "| --- | --- | --- |"]

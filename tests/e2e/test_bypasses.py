@@ -13,6 +13,7 @@ import requests
 
 from stores import doctor
 from xcomlab_harness import sandbox
+from xcomlab_harness.probes import Item
 from xcomlab_harness.scenarios import db_clean_xcoms
 
 pytestmark = pytest.mark.e2e
@@ -45,8 +46,8 @@ def runs(stack, airflow, settings):
     made = {"clean": airflow.trigger(DAG)}
     airflow.wait_for_run(DAG, made["clean"])
     made["cutoff"] = datetime.now(timezone.utc).isoformat()  # db clean drops rows older than this, not the rest
-    made.update({role: airflow.trigger(DAG) for role in ("entry", "delete", "run")})
-    for role in ("entry", "delete", "run"):
+    made.update({role: airflow.trigger(DAG) for role in ("entry", "delete", "run", "plant")})
+    for role in ("entry", "delete", "run", "plant"):
         airflow.wait_for_run(DAG, made[role])
     return made
 
@@ -85,6 +86,35 @@ def test_rest_add_edit_delete_of_an_xcom_entry(airflow, runs, stores, metadata_d
     report.add_bypass("REST/UI delete of an offloaded XCom", "row deleted, purge not called",
                       f"{len(found['delete'])} object(s) left, found by make doctor")
     assert found == {"entry": {"big_obj.json"}, "delete": {"big_obj.json"}}, found
+
+
+def test_a_planted_reference_outside_the_root_is_neither_deleted_by_a_clear_nor_kept(airflow, runs, stores, metadata_db,
+                                                                                   folder, report, settings):
+    """Whoever may write a row (Airflow 3's REST API and UI "Add XCom"; on 2.x the metadata DB) points it at an
+    object outside the backend's root; clearing the task purges the task's rows at the start of its next try."""
+    victims = {f"{folder}-victim/secret.json": "s3://xcom_s3@xcom/{}",
+               f"{folder}-victim/dotted.json": f"s3://xcom_s3@xcom/{folder}/xcomlab/{DAG}/x/{TASK}/-1/../../../../../../{{}}"}
+    s3 = stores["s3"].probe
+    for name in victims:
+        s3.put(Item("s3://xcom", name), b'{"secret": "kept"}')
+    planted = {f"planted_{n}": "xcomlab:ref:" + url.format(name) for n, (name, url) in enumerate(victims.items())}
+    via_rest = sandbox.airflow_major(settings) >= 3
+    for key, value in planted.items():
+        if via_rest:
+            airflow.add_xcom_entry(DAG, runs["plant"], TASK, key, value)
+        else:
+            metadata_db.plant(DAG, runs["plant"], TASK, key, value)
+    assert {key: row_of(metadata_db, runs["plant"], key) for key in planted} == planted, "the rows hold the references"
+    airflow.clear_task(DAG, runs["plant"], TASK)
+    airflow.wait_for_run(DAG, runs["plant"])
+    kept = set(stores["s3"].list(f"{folder}-victim/"))
+    report.add_bypass("reference outside the root planted " + ("through the REST API" if via_rest else "in the metadata DB")
+                      + ", then the task cleared", "rows purged, objects outside the root left alone",
+                      f"outside-root deletes: {len(victims) - len(kept & set(victims))}")
+    assert kept == set(victims), f"a clear deleted an object outside the backend's root: {set(victims) - kept}"
+    assert not {key for key in planted if row_of(metadata_db, runs["plant"], key) is not None}, "the clear keeps rows"
+    for name in victims:
+        s3.delete(Item("s3://xcom", name))
 
 
 def test_dag_run_delete_and_db_clean_leave_orphans_that_doctor_finds(airflow, runs, stores, compose_env, folder,

@@ -3,7 +3,8 @@ it holds, driven as a task drives it (store_ops.py runs the backend class inside
 container, against the real emulators). Each case asserts the outcome a user needs: the task fails with an
 error naming the XCom, the store URL, the cause and what to do; nothing half-written; nothing lost.
 
-The driver writes under its own roots (`airflow-<version>-faults/`), which no XCom row references and the
+The driver writes under its own roots (`airflow-<version>-faults/`, and `-faults-victim/` beside them for
+the rows planted with a reference outside the root), which no XCom row references and the
 lifecycle tools do not audit; the module removes them at the end.
 """
 
@@ -338,3 +339,94 @@ def test_a_refusing_store_fails_the_push_with_its_cause(faults, report, settings
     assert_store_error(outcome, f"task {task_id!r}", *words)
     if case.startswith("localfs disk full"):
         assert faults["results"][backend]["up"][-2]["objects"] == {}, "a partial file is left on the full disk"
+
+
+# --- rows that point outside the backend's root, and pickled rows ----------------------------------------
+
+PICKLING = {"AIRFLOW__CORE__ENABLE_XCOM_PICKLING": "True"}  # Airflow 2 only; 3.x has no such option
+UNPICKLED = "/tmp/xcomlab-unpickled"
+PICKLED_ROW = f"cos\nsystem\n(S'touch {UNPICKLED}'\ntR."  # a protocol 0 pickle: loading it runs the command
+
+
+def victim_backend(b: Backend) -> Backend:
+    """The same store, with its root beside b's: what a planted reference points at."""
+    return Backend(b.name, b.store, {k: v.replace("-faults/", "-faults-victim/") for k, v in b.env.items()}, b.cls)
+
+
+def hostile_references(b: Backend, victims: list[str], folder: str) -> dict[str, str]:
+    """case -> a reference to one of the victims (each case its own), as someone who may write rows would."""
+    tails = [url.split("-faults-victim/", 1)[1] for url in victims]
+    return {"another folder of the same store": victims[0],
+            "../ out of the root": f"{b.root}/../../{folder}-faults-victim/{tails[1]}",
+            "%2e%2e out of the root": f"{b.root}/%2e%2e/%2e%2e/{folder}-faults-victim/{tails[2]}"}
+
+
+@pytest.fixture(scope="module")
+def hostile(stack, compose_env, settings):
+    """Per backend: each planted reference pulled and purged as Airflow would; the victims left after all."""
+    folder, major = sandbox.version_folder(settings), sandbox.airflow_major(settings)
+    backends = xcomlab_backends(settings)
+
+    def row(reference: str) -> str:  # the row's value as the backend gets it (2.x: JSON text)
+        return reference if major >= 3 else json.dumps(reference)
+
+    def one(b: Backend) -> dict:
+        victim = victim_backend(b)
+        steps = [{"op": "push", "ids": ids("victim", key=f"victim-{n}"), "size": BIG, "env": victim.env} for n in range(3)]
+        pickling = major < 3
+        if pickling:
+            steps.append({"op": "push", "ids": ids("pickling"), "size": BIG, "env": PICKLING})
+        pushed = drive(compose_env, b, steps)
+        assert all(o["ok"] for o in pushed), f"{b.name}: a plain push failed: {pushed}"
+        victims = [url_of(o) for o in pushed[:3]]
+        cases = hostile_references(b, victims, folder)
+        planted = [step for reference in cases.values() for step in (
+            {"op": "pull", "stored": row("xcomlab:ref:" + reference), "ids": ids("planted"), "expect_size": BIG},
+            {"op": "purge", "stored": row("xcomlab:ref:" + reference), "ids": ids("planted")})]
+        if pickling:
+            planted += [{"op": "pull", "stored": pushed[3]["stored"], "expect_size": BIG, "env": PICKLING},
+                        {"op": "pull", "stored": PICKLED_ROW, "ids": ids("pickled"), "env": PICKLING},
+                        {"op": "exists", "path": UNPICKLED}]
+        planted += [{"op": "list", "root": victim.root, "env": victim.env},
+                    {"op": "delete_all", "root": victim.root, "env": victim.env}]
+        out = drive(compose_env, b, planted)
+        kept = {url.removeprefix("file://").partition("/")[2] if b.store == "localfs" else url for url in out[-2]["objects"]}
+        return {"cases": {case: {"pull": out[2 * n], "purge": out[2 * n + 1],
+                                 "deleted": (victims[n].removeprefix("file://").partition("/")[2]
+                                             if b.store == "localfs" else victims[n]) not in kept}
+                          for n, case in enumerate(cases)},
+                "pickling": {"pushed": pushed[3], "pulled": out[6], "planted": out[7], "ran": out[8]["exists"]}
+                if pickling else None}
+
+    return dict(zip([b.name for b in backends], each(backends, one)))
+
+
+@pytest.mark.parametrize("case", ["another folder of the same store", "../ out of the root", "%2e%2e out of the root"])
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_a_reference_outside_the_root_is_neither_read_nor_deleted(hostile, report, backend, case):
+    found = hostile[backend]["cases"][case]
+    pulled, purged = found["pull"], found["purge"]
+    outside = int(bool(pulled.get("ok"))) + int(found["deleted"])
+    report.add_fault(Fault(f"row planted with a reference: {case}", backend,
+                           "the pull fails naming the XCom; the purge deletes nothing",
+                           pulled.get("message") or "read", 0, outside))
+    assert not pulled["ok"] and "outside this backend's root" in pulled["message"], pulled
+    assert "'planted'" in pulled["message"], pulled
+    assert purged["ok"], f"Airflow must still be able to delete the row: {purged}"
+    assert not found["deleted"], "a purge deleted an object outside the backend's root"
+
+
+@pytest.mark.parametrize("backend", BACKEND_NAMES)
+def test_airflow_2_pickling_never_pickles_or_unpickles_a_row(hostile, report, settings, backend):
+    found = hostile[backend]["pickling"]
+    if found is None:
+        pytest.skip("Airflow 3 has no [core] enable_xcom_pickling")
+    pushed, pulled, planted = found["pushed"], found["pulled"], found["planted"]
+    lost = 0 if pulled.get("equal") else 1
+    report.add_fault(Fault("[core] enable_xcom_pickling = True", backend,
+                           "rows stay JSON; a pickled row fails its pull, never unpickled",
+                           planted.get("message", "unpickled"), lost, int(found["ran"])))
+    assert json.loads(pushed["stored"]).startswith("xcomlab:ref:"), f"the row is not JSON: {pushed['stored']!r:.80}"
+    assert pulled["ok"] and pulled["equal"], pulled
+    assert not planted["ok"] and not found["ran"], f"a pickled row was unpickled: {planted}"
+    assert "'pickled'" in planted["message"] and "unpickle" in planted["message"], planted

@@ -3,7 +3,9 @@ directly, as a task would, and print one line `RESULT <json>` with each step's o
 
 The argument: {"backend": "module.Class", "env": {...settings...}, "steps": [...]}. A step is one of
   {"op": "push", "ids": {dag_id, run_id, task_id, map_index, key}, "value": v | "size": n (a string of n bytes)}
-  {"op": "pull", "stored": <what push returned>, "expect_size": n (optional)}
+  {"op": "pull", "stored": <what push returned>, "expect_size": n (optional), "ids": {...} (optional)}
+  {"op": "purge", "stored": <a row's value>, "ids": {...}}   what Airflow does when it deletes the row
+  {"op": "exists", "path": p}            whether a file exists in this container
   {"op": "list", "root": url}            every object under root: {url: size}
   {"op": "corrupt", "url": u, "how": "delete" | "truncate" | "garbage"}
   {"op": "push_small", "ids": {...}, "count": n}   n values under the threshold: how many became references
@@ -44,9 +46,14 @@ def push(step):
     return {"stored": stored.decode() if isinstance(stored, bytes) else stored}
 
 
-def pull(step):
+def row(step):
+    """A row as the backend gets it: 2.x's column holds bytes, 3.x's the JSON value."""
     stored = step["stored"]
-    value = BACKEND.deserialize_value(types.SimpleNamespace(value=stored.encode() if AIRFLOW_MAJOR < 3 else stored))
+    return types.SimpleNamespace(value=stored.encode() if AIRFLOW_MAJOR < 3 else stored, **step.get("ids", {}))
+
+
+def pull(step):
+    value = BACKEND.deserialize_value(row(step))
     out = {"type": type(value).__name__}
     if "expect_size" in step:
         out["equal"] = value == "x" * step["expect_size"]
@@ -104,6 +111,15 @@ def kill_push(step):
     return {"killed_while_running": False, "full_push_s": full}
 
 
+def purge(step):
+    BACKEND.purge(row(step))
+    return {}
+
+
+def exists(step):
+    return {"exists": os.path.exists(step["path"])}
+
+
 def redis_command(step):
     from airflow.providers.redis.hooks.redis import RedisHook
 
@@ -118,7 +134,7 @@ def delete_all(step):
 
 
 OPS = {"push": push, "pull": pull, "list": listing, "corrupt": corrupt, "push_small": push_small,
-       "kill_push": kill_push, "redis": redis_command, "delete_all": delete_all}
+       "kill_push": kill_push, "redis": redis_command, "delete_all": delete_all, "purge": purge, "exists": exists}
 
 
 def run(step):
