@@ -8,7 +8,7 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e check check-merge bench doctor lock lint mwaa-up mwaa-validate
+.PHONY: help up down clean ps logs config test e2e check check-merge bench doctor lock lint mwaa-up mwaa-validate mwaa-packages
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ lint: ## Settings Airflow ignores or that fail XComs at run time: FILES=".env ai
 
 mwaa-validate: ## MWAA preflight of MWAA_DIR: options, plugins, requirements, core.xcom_backend (SMOKE=1: and a push/pull)
 	@$(if $(filter 1,$(SMOKE)),uv run --quiet python -m xcomlab_harness.smoke,$(SANDBOX) mwaa-validate)
+
+mwaa-packages: ## Rewrite compose/mwaa-packages/ (MWAA's constraints, essential pins, image BOM, Python per version) from MWAA_IMAGES=<checkout or bare git dir of aws/amazon-mwaa-docker-images>
+	@uv run --quiet python -m xcomlab_harness.mwaa_packages refresh "$(MWAA_IMAGES)"
 
 down: ## Stop the stack (data volumes are kept)
 	@$(SANDBOX) down --remove-orphans

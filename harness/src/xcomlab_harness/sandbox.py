@@ -29,7 +29,7 @@ from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, DOTENV, ROOT
 from xcomlab_harness.stack.project import backend_environment, compose_env, compose_files, image_python, runs_celery
 from xcomlab_harness.stack.registry import is_offline
 from xcomlab_harness.stack.settings import (CUSTOM_KEYS, Settings, airflow_major, backends, check_mwaa_dir,
-                                            load_settings, mwaa_dir, version_folder)
+                                            check_mwaa_version, load_settings, mwaa_dir, version_folder)
 from xcomlab_harness.stack.standins import prepare_standins
 from xcomlab_harness.stack.state import offline_from_state, remember, with_last_up
 from xcomlab_harness.stack.throwaway import lint, mwaa_validate
@@ -71,6 +71,7 @@ def main(argv: list[str]) -> int:
             return 0
         if command == "mwaa-validate":
             settings = Settings(settings, MWAA="1")
+            check_mwaa_version(settings.version)
             check_mwaa_dir(mwaa_dir(settings))
         if command in PROBING:
             offline = is_offline(settings)

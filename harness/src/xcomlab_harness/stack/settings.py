@@ -118,6 +118,7 @@ def validate(settings: Settings, dotenv: Path = DOTENV) -> None:
     if settings["MWAA"] not in ("0", "1"):
         raise SandboxError(f"MWAA={settings['MWAA']!r} is unknown: use 1 (MWAA mode) or 0.")
     if settings.mwaa:
+        check_mwaa_version(settings.version)
         check_mwaa_dir(mwaa_dir(settings))
     if settings.xcom_backend:
         check_custom_backend(settings)
@@ -134,6 +135,19 @@ def validate(settings: Settings, dotenv: Path = DOTENV) -> None:
 
 def mwaa_dir(settings: Mapping[str, str]) -> Path:
     return (ROOT / settings["MWAA_DIR"]).resolve()
+
+
+def check_mwaa_version(version: str) -> None:
+    """MWAA mode reproduces only the Airflow versions MWAA runs (compose/mwaa-packages/)."""
+    from xcomlab_harness import mwaa_packages  # imported on use: the harness's settings load first
+
+    if version not in mwaa_packages.mwaa_versions():
+        nearest = mwaa_packages.nearest(version)
+        raise SandboxError(
+            f"MWAA does not run Airflow {version}: MWAA mode takes the versions MWAA runs "
+            f"({', '.join(mwaa_packages.mwaa_versions())}); the nearest: {' and '.join(nearest)} "
+            f"(e.g. `make mwaa-up AIRFLOW_VERSION={nearest[0]}`)."
+        )
 
 
 def check_mwaa_dir(path: Path) -> None:

@@ -4,7 +4,8 @@ import pytest
 
 from xcomlab_harness.stack import project, state
 from xcomlab_harness.stack.paths import DOTENV
-from xcomlab_harness.stack.settings import Settings, airflow_major, load_settings
+from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.settings import Settings, airflow_major, check_mwaa_version, load_settings
 
 
 @pytest.fixture
@@ -52,3 +53,21 @@ def test_settings_of_the_last_up_stay_typed(dotenv, tmp_path, monkeypatch):
     state.remember(load_settings(environ={"PROFILE": "celery", "WORKERS": "3"}, dotenv=dotenv), offline=False)
     previous = state.with_last_up(load_settings(environ={}, dotenv=dotenv), environ={})
     assert (previous.celery, previous.workers) == (True, 3)
+
+
+@pytest.mark.parametrize("version", ["2.9.2", "2.11.2", "3.3.1"])
+def test_a_version_mwaa_runs_is_taken(version):
+    check_mwaa_version(version)
+
+
+@pytest.mark.parametrize(("version", "named"), [("3.3.2", "3.3.1"), ("2.10.2", "2.10.1 and 2.10.3")])
+def test_a_version_mwaa_does_not_run_is_refused_naming_the_nearest(version, named):
+    with pytest.raises(SandboxError) as refused:
+        check_mwaa_version(version)
+    assert f"MWAA does not run Airflow {version}" in str(refused.value)
+    assert f"the nearest: {named}" in str(refused.value)
+
+
+def test_mwaa_mode_on_a_version_mwaa_does_not_run_is_a_settings_error(dotenv):
+    with pytest.raises(SandboxError, match="MWAA does not run Airflow 3.3.2"):
+        load_settings(environ={"MWAA": "1", "AIRFLOW_VERSION": "3.3.2"}, dotenv=dotenv)

@@ -1,0 +1,289 @@
+"""MWAA's package sets, per MWAA version, as aws/amazon-mwaa-docker-images keeps them: the constraints MWAA forces
+on requirements.txt, the pins a user may never override, the image's bill of materials, and its Python.
+
+compose/mwaa-packages/<version>/ holds three files, each a `#` header naming its source and then the constraints
+files byte for byte, or the bill of materials as `name==version` lines (its licence texts, 0.9 MB a version, left
+out); versions.toml holds what is not a file. The rest of xcom-lab reads them through this module only.
+`make mwaa-packages MWAA_IMAGES=<checkout>` (`python -m xcomlab_harness.mwaa_packages refresh <checkout>`) rewrites
+them from a checkout or bare git dir of that repository, and docs/mwaa.md's table with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+from xcomlab.mwaa.requirements import pins
+
+from xcomlab_harness.stack.paths import COMPOSE_DIR, ROOT
+
+REPOSITORY = "https://github.com/aws/amazon-mwaa-docker-images"
+DATA = COMPOSE_DIR / "mwaa-packages"
+DOC = ROOT / "docs" / "mwaa.md"
+REFRESH = "make mwaa-packages MWAA_IMAGES=<checkout of aws/amazon-mwaa-docker-images>"
+IMAGES = "images/airflow"
+# Each version directory's files: name here -> path under images/airflow/<version>/ there (the plain image's BOM,
+# not the -dev or -explorer variants').
+CONSTRAINTS, ESSENTIAL, BOM = "airflow_constraints.txt", "mwaa_essential_constraints.txt", "installed.txt"
+FILES = {
+    CONSTRAINTS: "etc/airflow_constraints.txt",
+    ESSENTIAL: "etc/mwaa_essential_constraints.txt",
+    BOM: "BillOfMaterials/{version}/Python-Packages-BOM.txt",
+}
+PYTHON_FROM = "Dockerfile.base.j2"  # MWAA builds Python from source at the version this file sets
+PYTHON_VERSION = re.compile(r"^ENV PYTHON_VERSION=(\S+)$", re.MULTILINE)
+# Below this line a data file is the source's, byte for byte (the BOM: its packages, name==version).
+HEADER_END = "# ---- below: the file exactly as it is at that commit ----\n"
+BOM_HEADER_END = "# ---- below: name==version of each package it lists, its licence texts left out ----\n"
+# docs/mwaa.md's table: column -> the packages it shows, from the constraints (fsspec and s3fs move together).
+COLUMNS = {
+    "common-io": ("apache-airflow-providers-common-io",),
+    "amazon": ("apache-airflow-providers-amazon",),
+    "redis provider": ("apache-airflow-providers-redis",),
+    "pandas": ("pandas",),
+    "universal_pathlib": ("universal-pathlib",),
+    "fsspec/s3fs": ("fsspec", "s3fs"),
+}
+BOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+DIST_INFO = re.compile(r"site-packages/([A-Za-z0-9_.]+?)-([0-9][^/-]*)\.dist-info/")
+
+
+@dataclass(frozen=True)
+class PackageSet:
+    airflow: str
+    python: str
+    constraints_file: Path
+    essential_file: Path
+    bom_file: Path  # installed.txt: name==version of what the image has
+    constraints: dict[str, str]  # canonical name -> version MWAA forces on requirements.txt
+    essential: dict[str, str]  # what requirements.txt may never change
+    bom: dict[str, str]  # what the image has installed
+
+
+def _versions_toml(data: Path) -> dict:
+    return tomllib.loads((data / "versions.toml").read_text())
+
+
+def mwaa_versions(data: Path = DATA) -> list[str]:
+    return sorted(_versions_toml(data)["versions"], key=Version)
+
+
+def source(data: Path = DATA) -> dict[str, str]:
+    """repository, commit and date the data was read at."""
+    return _versions_toml(data)["source"]
+
+
+def package_set(version: str, data: Path = DATA) -> PackageSet:
+    facts = _versions_toml(data)["versions"].get(version)
+    if facts is None:
+        raise KeyError(f"MWAA does not run Airflow {version}; nearest: {', '.join(nearest(version, data))}")
+    folder = data / version
+    return PackageSet(version, facts["python"], folder / CONSTRAINTS, folder / ESSENTIAL, folder / BOM,
+                      pins(folder / CONSTRAINTS), pins(folder / ESSENTIAL), pins(folder / BOM))
+
+
+def nearest(version: str, data: Path = DATA) -> list[str]:
+    """The MWAA versions nearest to `version`: itself if MWAA runs it, else the closest below and above within its
+    major.minor, or across all versions when MWAA runs none of that major.minor."""
+    wanted, known = Version(version), [Version(v) for v in mwaa_versions(data)]
+    if wanted in known:
+        return [str(wanted)]
+    pool = [v for v in known if v.release[:2] == wanted.release[:2]] or known
+    below, above = [v for v in pool if v < wanted], [v for v in pool if v > wanted]
+    return [str(v) for v in (below[-1:] + above[:1])]
+
+
+def body(path: Path) -> str:
+    """The file as the source has it, without the header."""
+    return path.read_text().split(HEADER_END, 1)[1]
+
+
+def installed(bom: str) -> str:
+    """A bill of materials as `name==version` lines, sorted by name."""
+    return "".join(f"{name}=={version}\n" for name, version in sorted(bom_pins(bom).items()))
+
+
+def bom_pins(text: str) -> dict[str, str]:
+    """name -> version of each package of a bill of materials (pip-licenses' plain-vertical format: name, version,
+    license, URL, license file, license text, notice file, notice text, one per line; texts span lines, even blank
+    ones, so a package is recognised by its first five lines; one whose license field spans lines is still named by
+    its license file's path, site-packages/<name>-<version>.dist-info)."""
+    lines, found = text.splitlines(), {}
+    for i in range(1, len(lines) - 4):
+        name, version, _, url, license_file = lines[i:i + 5]
+        if (lines[i - 1] == "" or i == 1) and BOM_NAME.fullmatch(name) and _is_version(version) \
+                and (url == "UNKNOWN" or url.startswith(("http://", "https://"))) \
+                and (license_file == "UNKNOWN" or license_file.startswith("/")):
+            found[canonicalize_name(name)] = version
+    for name, version in DIST_INFO.findall(text):
+        found.setdefault(canonicalize_name(name), version)
+    return found
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def _git(checkout: Path, *args: str) -> bytes:
+    done = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True)
+    if done.returncode:
+        raise RefreshError(f"git {' '.join(args)} in {checkout}: {done.stderr.decode().strip()}")
+    return done.stdout
+
+
+class RefreshError(Exception):
+    pass
+
+
+def header(path: str, commit: str, date: str, end: str = HEADER_END) -> str:
+    return f"# From {REPOSITORY}\n# path: {path}\n# commit: {commit} ({date})\n# refresh: {REFRESH}\n" + end
+
+
+def read_source(checkout: Path) -> tuple[dict[str, str], dict[str, dict[str, bytes]], dict[str, str]]:
+    """(source, version -> file name -> content with its header, version -> Python) at the checkout's HEAD."""
+    commit, date = _git(checkout, "log", "-1", "--format=%H%n%cs", "HEAD").decode().split()
+    listed = _git(checkout, "ls-tree", "-d", "--name-only", "HEAD", f"{IMAGES}/").decode().split()
+    versions = sorted((Path(p).name for p in listed if _is_version(Path(p).name)), key=Version)
+    if not versions:
+        raise RefreshError(f"{checkout} has no {IMAGES}/<version>/ at HEAD: not a checkout of {REPOSITORY}?")
+    files, pythons = {}, {}
+    for version in versions:
+        files[version] = {}
+        for name, where in FILES.items():
+            path = f"{IMAGES}/{version}/{where.format(version=version)}"
+            content = _git(checkout, "show", f"HEAD:{path}")
+            if name == BOM:
+                files[version][name] = (header(path, commit, date, BOM_HEADER_END)
+                                        + installed(content.decode())).encode()
+            else:
+                files[version][name] = header(path, commit, date).encode() + content
+        build = f"{IMAGES}/{version}/{PYTHON_FROM}"
+        match = PYTHON_VERSION.search(_git(checkout, "show", f"HEAD:{build}").decode())
+        if not match:
+            raise RefreshError(f"{build} sets no PYTHON_VERSION: where does MWAA {version} get its Python now?")
+        pythons[version] = match.group(1)
+    return {"repository": REPOSITORY, "commit": commit, "date": date}, files, pythons
+
+
+def versions_toml(origin: dict[str, str], pythons: dict[str, str]) -> str:
+    lines = [f"# MWAA's package sets: what is not a file. Written by `{REFRESH}`;",
+             f"# python is ENV PYTHON_VERSION in {IMAGES}/<version>/{PYTHON_FROM}.", "", "[source]",
+             *(f'{key} = "{value}"' for key, value in origin.items())]
+    for version, python in pythons.items():
+        lines += ["", f'[versions."{version}"]', f'python = "{python}"']
+    return "\n".join(lines) + "\n"
+
+
+def refresh(checkout: Path, data: Path = DATA) -> list[str]:
+    """Rewrite `data` from the checkout; return what changed, one line each."""
+    origin, files, pythons = read_source(checkout)
+    before = {v: package_set(v, data) for v in mwaa_versions(data)} if (data / "versions.toml").exists() else {}
+    old_source = source(data) if before else None
+    for version, contents in files.items():
+        (data / version).mkdir(parents=True, exist_ok=True)
+        for stale in set(p.name for p in (data / version).iterdir()) - set(contents):
+            (data / version / stale).unlink()
+        for name, content in contents.items():
+            (data / version / name).write_bytes(content)
+    for gone in set(before) - set(files):
+        shutil.rmtree(data / gone)
+    (data / "versions.toml").write_text(versions_toml(origin, pythons))
+
+    changes = []
+    if old_source and old_source["commit"] != origin["commit"]:
+        changes.append(f"source: {old_source['commit'][:12]} ({old_source['date']}) -> "
+                       f"{origin['commit'][:12]} ({origin['date']})")
+    for version in sorted(set(before) | set(files), key=Version):
+        if version not in files:
+            changes.append(f"{version}: removed (no longer in {IMAGES}/)")
+            continue
+        new = package_set(version, data)
+        if version not in before:
+            changes.append(f"{version}: new (Python {new.python}, {len(new.constraints)} constraints, "
+                           f"{len(new.essential)} essential pins, {len(new.bom)} packages in the image)")
+            continue
+        old = before[version]
+        if old.python != new.python:
+            changes.append(f"{version}: Python {old.python} -> {new.python}")
+        for name, attr in ((CONSTRAINTS, "constraints"), (ESSENTIAL, "essential"), (BOM, "bom")):
+            moved = pin_changes(getattr(old, attr), getattr(new, attr))
+            if moved:
+                changes.append(f"{version} {name}: {'; '.join(moved)}")
+    return changes
+
+
+def pin_changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    return [f"{name} {old[name]} -> {new[name]}" if name in old and name in new
+            else f"+{name} {new[name]}" if name in new else f"-{name} {old[name]}"
+            for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
+
+
+def table(data: Path = DATA) -> str:
+    """docs/mwaa.md's table of the versions, from the data: what the constraints pin, and which of those packages
+    the image does not have (requirements.txt installs them, at that version)."""
+    rows = ["| Airflow | Python | " + " | ".join(COLUMNS) + " | not in MWAA's image |",
+            "|---" * (len(COLUMNS) + 3) + "|"]
+    for version in mwaa_versions(data):
+        found = package_set(version, data)
+        cells, missing = [], []
+        for label, packages in COLUMNS.items():
+            cells.append(" / ".join(dict.fromkeys(found.constraints.get(p, "-") for p in packages)))
+            absent = [p for p in packages if p not in found.bom]
+            missing += [label] if len(absent) == len(packages) else absent
+        rows.append(f"| {version} | {found.python} | " + " | ".join(cells) + f" | {', '.join(missing) or '-'} |")
+    return "\n".join(rows) + "\n"
+
+
+def update_doc(doc: Path = DOC, data: Path = DATA) -> bool:
+    """Replace the table in `doc` (found by its header row) with what the data renders; True if it changed."""
+    text, rendered = doc.read_text(), table(data)
+    head = rendered.splitlines()[0]
+    if head + "\n" not in text:
+        raise RefreshError(f"{doc} has no table headed {head!r}: put `python -m {__spec__.name} table`'s output in it")
+    start = text.index(head + "\n")
+    end = start
+    while end < len(text) and text.startswith("|", end):
+        end = text.index("\n", end) + 1
+    new = text[:start] + rendered + text[end:]
+    doc.write_text(new)
+    return new != text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xcomlab_harness.mwaa_packages", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("refresh", help=f"rewrite {DATA.relative_to(ROOT)}/ from a checkout").add_argument(
+        "checkout", nargs="?", default="", help=f"a checkout or bare git dir of {REPOSITORY}")
+    commands.add_parser("table", help="print docs/mwaa.md's table of the versions")
+    args = parser.parse_args(argv)
+    if args.command == "table":
+        print(table(), end="")
+        return 0
+    if not args.checkout:
+        print(f"error: give MWAA_IMAGES=<path to a checkout or bare git dir of {REPOSITORY}>", file=sys.stderr)
+        return 2
+    try:
+        changes = refresh(Path(args.checkout).expanduser())
+    except RefreshError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if update_doc():
+        changes.append(f"{DOC.relative_to(ROOT)}: the table of versions")
+    print("\n".join(changes) if changes else f"no changes: {DATA.relative_to(ROOT)}/ already matches that commit")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
