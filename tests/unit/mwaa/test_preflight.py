@@ -35,3 +35,36 @@ def test_a_connection_nobody_defines_deploys_then_fails(verdict):
     assert "DEPLOYS_THEN_FAILS: airflow-configuration-options.json: xcomlab.objectstorage_path" in text
     assert "connection 'xcom_prod' is not defined" in text
     assert text.endswith("Verdict: DEPLOYS_THEN_FAILS")
+
+
+@pytest.fixture
+def requirements_verdict(tmp_path, monkeypatch):
+    """The preflight's report on a bucket holding only requirements.txt (nothing is installed)."""
+    bucket, home = tmp_path / "bucket", tmp_path / "home"
+    bucket.mkdir()
+    home.mkdir()
+    (bucket / "airflow-configuration-options.json").write_text("{}")
+    (tmp_path / "lock.txt").write_text("boto3==1.40.0\n")
+    (tmp_path / "essential.txt").write_text("celery==5.6.3\n")
+    for name, value in {"BUCKET": bucket, "HOME": home, "OPTIONS_FILE": bucket / "airflow-configuration-options.json",
+                        "CONSTRAINTS": tmp_path / "lock.txt", "ESSENTIAL_CONSTRAINTS": tmp_path / "essential.txt",
+                        "install_requirements": lambda env: None}.items():
+        monkeypatch.setattr(preflight, name, value)
+
+    def run(text, airflow_version):
+        (bucket / "requirements.txt").write_text(text)
+        return preflight.report(airflow_version, *preflight.check(airflow_version))
+    return run
+
+
+def test_requirements_markers_follow_the_python_mwaa_runs_for_that_airflow(requirements_verdict):
+    text = 'boto3>=2; python_version < "3.12"\n'  # MWAA: 2.10.x on Python 3.11, 2.11+ on 3.12
+    assert "REQUIREMENTS_NOT_INSTALLED: requirements.txt" in requirements_verdict(text, "2.10.3")
+    assert requirements_verdict(text, "2.11.2").endswith("Verdict: AVAILABLE")
+
+
+def test_an_essential_pin_fails_the_requirements_even_with_own_constraints(requirements_verdict):
+    text = requirements_verdict("-c https://example.invalid/c.txt\ncelery==5.5.0\n", "3.3.1")
+    assert "requirements.txt line 2: 'celery==5.5.0' conflicts with celery==5.6.3" in text
+    assert "Notice that MWAA enforces a list of critical packages" in text
+    assert text.endswith("Verdict: REQUIREMENTS_NOT_INSTALLED")

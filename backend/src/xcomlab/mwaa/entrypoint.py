@@ -3,8 +3,8 @@
 1. read the configuration options (refused as MWAA's API refuses them);
 2. deploy plugins.zip (or plugins/) into $AIRFLOW_HOME/plugins;
 3. source startup.sh (5-minute limit) and keep what it exports, reserved variables excepted;
-4. pip install requirements.txt with the version's constraints forced; a failure is logged and Airflow
-   starts anyway, as on MWAA;
+4. pip install requirements.txt with MWAA's essential constraints and the version's constraints forced (9-minute
+   limit); a failure is logged in MWAA's words and Airflow starts anyway, as on MWAA;
 5. exec Airflow with the environment in MWAA's priority order, from $AIRFLOW_HOME, with nothing added to
    sys.path (no PYTHONPATH).
 Usage: python -m xcomlab.mwaa.entrypoint ui|scheduler|dag-processor|triggerer|... (ui: this version's
@@ -27,9 +27,13 @@ BUCKET = Path("/mwaa")  # MWAA_DIR, read-only: what the environment's S3 bucket 
 HOME = Path(os.environ.get("AIRFLOW_HOME", "/usr/local/airflow"))
 OPTIONS_FILE = BUCKET / "airflow-configuration-options.json"
 CONSTRAINTS = Path("/opt/xcom-lab/requirements.txt")  # the image's lock stands in for Airflow's constraints
+# MWAA's essential constraints: pins no requirements.txt may override, applied even when it has its own -c. Set
+# by MWAA's own variable; unset, only CONSTRAINTS applies.
+ESSENTIAL_CONSTRAINTS = (Path(os.environ["MWAA_ESSENTIAL_CONSTRAINTS_FILE"])
+                         if os.environ.get("MWAA_ESSENTIAL_CONSTRAINTS_FILE") else None)
 WHEELS = Path("/mwaa-wheels")  # requirements fetched on the host (containers here reach no index)
 STARTUP_TIMEOUT = 5 * 60 - 5  # seconds; amazon-mwaa-docker-images stops the script 5 s short of 5 minutes
-REQUIREMENTS_TIMEOUT = 9 * 60
+USER_REQUIREMENTS_MAX_INSTALL_TIME = 9 * 60  # seconds: MWAA's constant of that name stops pip after 9 minutes
 
 
 def say(message: str) -> None:
@@ -71,18 +75,22 @@ def install_requirements(env: dict[str, str]) -> None:
     target = HOME / "requirements" / "requirements.txt"
     target.parent.mkdir(exist_ok=True)
     shutil.copy(source, target)
+    # MWAA's command: safe-pip-install puts the essential constraints first, then `-r file [-c constraints]`
+    essential = ["--constraint", str(ESSENTIAL_CONSTRAINTS)] if ESSENTIAL_CONSTRAINTS else []
     forced = [] if requirements.has_own_constraints(target.read_text()) else ["-c", str(CONSTRAINTS)]
     command = [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(WHEELS),
-               "-r", str(target), *forced]
+               *essential, "-r", str(target), *forced]
     say("$ " + " ".join(command))
     try:
-        result = subprocess.run(command, env=env, timeout=REQUIREMENTS_TIMEOUT)
+        result = subprocess.run(command, env=env, timeout=USER_REQUIREMENTS_MAX_INSTALL_TIME)
         failed = result.returncode != 0
     except subprocess.TimeoutExpired:
+        say(f"pip did not finish within {USER_REQUIREMENTS_MAX_INSTALL_TIME // 60} minutes, MWAA's limit: stopped")
         failed = True
     if failed:
-        say("ERROR: requirements.txt did not install; MWAA logs this and starts Airflow without them "
-            "(tasks importing them will fail). `make mwaa-validate` shows the conflicts.")
+        say(requirements.FAILURE)
+        say("MWAA starts Airflow without these packages (tasks importing them fail); `make mwaa-validate` names "
+            "the conflicts")
 
 
 def main(argv: list[str]) -> None:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from xcomlab import compat, lint
 from xcomlab.mwaa import options, plugins, requirements
-from xcomlab.mwaa.entrypoint import BUCKET, CONSTRAINTS, HOME, OPTIONS_FILE, install_requirements
+from xcomlab.mwaa.entrypoint import (BUCKET, CONSTRAINTS, ESSENTIAL_CONSTRAINTS, HOME, OPTIONS_FILE,
+                                    install_requirements)
 
 # Run in a fresh interpreter, as a component starts: `import airflow` sets up sys.path as that version
 # does (config/ and plugins/; 2.x also dags/), then the module every component imports resolves the class.
@@ -135,11 +136,12 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
         problems.append(Problem("UPDATE_FAILED", "plugins", str(err), crashes=compat.COMPONENTS))
 
     if (BUCKET / "requirements.txt").exists():
-        found = requirements.conflicts(BUCKET / "requirements.txt", CONSTRAINTS, airflow_version)
+        found = requirements.conflicts(BUCKET / "requirements.txt", CONSTRAINTS, airflow_version,
+                                       essential=ESSENTIAL_CONSTRAINTS, python_version=mwaa_python(airflow_version))
         problems += [Problem("REQUIREMENTS_NOT_INSTALLED", "requirements.txt", c,
                              "MWAA logs the pip failure and starts without these packages") for c in found]
         if not found:
-            notes.append("requirements.txt: compatible with the forced constraints")
+            notes.append("requirements.txt: compatible with the constraints MWAA applies")
             install_requirements(dict(os.environ))  # as each component does before Airflow imports the backend
 
     value = config.get("core.xcom_backend")
