@@ -168,9 +168,12 @@ class XComRedisBackend(OffloadingXComBackend):
             pipe = client.pipeline(transaction=False)
             for key in batch:
                 pipe.object("idletime", key)  # before STRLEN, which counts as an access
+                pipe.type(key)
                 pipe.strlen(key)
             answers = pipe.execute(raise_on_error=False)
-            for key, idle, size in zip(batch, answers[::2], answers[1::2]):
+            for key, idle, kind, size in zip(batch, answers[::3], answers[1::3], answers[2::3]):
+                if kind != b"string":  # a list, hash, ... is nobody's XCom: not listed, so never deleted
+                    continue
                 if isinstance(size, Exception):
                     raise size
                 yield StoredObject(f"{SCHEME}{conn_id}/{key.decode()}", size, _modified(idle, now))

@@ -184,3 +184,10 @@ def test_under_an_lfu_policy_listing_works_and_no_key_has_an_age(redis_store, po
     [stored] = XComRedisBackend.list_objects("redis://xcom_redis/xcom")
     assert stored.url == "redis://xcom_redis/xcom/etl/manual__2026-11-21T08:00:00+00:00/extract/-1/k.json"
     assert (stored.size, stored.modified) == (52, None)  # age unknown: the audit never deletes it as old
+
+
+def test_a_key_that_is_not_a_string_under_the_prefix_is_not_listed_and_listing_goes_on(redis_store):
+    push(XComRedisBackend, "x" * 50, key="k")
+    redis_store.hset("xcom/etl/run/extract/-1/someone.json", "field", "value")  # not an XCom: xcomlab writes strings
+    listed = [o.url for o in XComRedisBackend.list_objects("redis://xcom_redis/xcom")]
+    assert listed == ["redis://xcom_redis/xcom/etl/manual__2026-11-21T08:00:00+00:00/extract/-1/k.json"]
