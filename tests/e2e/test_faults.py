@@ -430,3 +430,41 @@ def test_airflow_2_pickling_never_pickles_or_unpickles_a_row(hostile, report, se
     assert pulled["ok"] and pulled["equal"], pulled
     assert not planted["ok"] and not found["ran"], f"a pickled row was unpickled: {planted}"
     assert "'pickled'" in planted["message"] and "unpickle" in planted["message"], planted
+
+
+# --- Redis that would lose XComs silently, or never answer ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def redis_guards(stack, compose_env, settings):
+    """The Redis backend under an evicting maxmemory-policy, then with its server paused (it accepts and never
+    answers) and a 2-second [xcomlab] store_timeout."""
+    [b] = [b for b in xcomlab_backends(settings) if b.store == "redis"]
+    conn = b.env["AIRFLOW__XCOMLAB__REDIS_CONN_ID"]
+    policy = [{"op": "redis", "conn_id": conn, "command": ["CONFIG", "SET", "maxmemory-policy", name]}
+              for name in ("allkeys-lru", "noeviction")]
+    evicting = drive(compose_env, b, [policy[0], {"op": "push", "ids": ids("evicting"), "size": BIG}, policy[1],
+                                      {"op": "list", "root": b.root + f"/{DAG}/faults/evicting"}])
+    sandbox.compose(compose_env, "pause", "redis")
+    try:
+        [hung] = drive(compose_env, b, [{"op": "push", "ids": ids("hung"), "size": BIG,
+                                         "env": {"AIRFLOW__XCOMLAB__STORE_TIMEOUT": "2"}}])
+    finally:
+        sandbox.compose(compose_env, "unpause", "redis")
+    return {"backend": b.name, "evicting": evicting[1], "left": evicting[3]["objects"], "hung": hung}
+
+
+def test_an_evicting_redis_policy_is_refused_before_anything_is_written(redis_guards, report):
+    outcome = redis_guards["evicting"]
+    record(report, "Redis maxmemory-policy allkeys-lru", redis_guards["backend"],
+           "XComRefusedError: the policy would evict XComs; nothing written", outcome)
+    assert not outcome["ok"] and outcome["error"] == "XComRefusedError", outcome
+    assert "allkeys-lru" in outcome["message"] and "noeviction" in outcome["message"], outcome
+    assert redis_guards["left"] == {}, "a refused push left a key"
+
+
+def test_a_redis_that_never_answers_fails_the_push_within_the_timeout(redis_guards, report):
+    outcome = redis_guards["hung"]
+    record(report, "Redis accepts and never answers (paused)", redis_guards["backend"],
+           "XComStoreError after [xcomlab] store_timeout (2 s)", outcome)
+    assert_store_error(outcome, "'return_value' of task 'hung'", "did not answer in time", "store_timeout")
+    assert outcome["elapsed_s"] < 30, f"the push waited {outcome['elapsed_s']:.0f} s for a 2-second timeout"
