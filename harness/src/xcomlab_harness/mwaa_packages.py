@@ -230,6 +230,15 @@ def pin_changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
             for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
 
 
+def differences(version: str, lock: Path, data: Path = DATA) -> list[str]:
+    """`name: MWAA <x>, this image <y>` for each package of the docs table's columns (what a backend's behaviour
+    depends on) whose version in the image's lock differs from what MWAA's constraints give."""
+    mwaa, image = package_set(version, data).constraints, pins(lock)
+    return [f"{name}: MWAA {mwaa.get(name, 'none')}, this image {image.get(name, 'none')}"
+            for packages in COLUMNS.values() for name in packages
+            if name in mwaa or name in image if mwaa.get(name) != image.get(name)]
+
+
 def table(data: Path = DATA) -> str:
     """docs/mwaa.md's table of the versions, from the data: what the constraints pin, and which of those packages
     the image does not have (requirements.txt installs them, at that version)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 if not __package__:  # run as a script (the Makefile): sys.path[0] is this folder, not the one holding the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from xcomlab_harness import mwaa_packages
 from xcomlab_harness.stack.compose import compose, pinned_image
 from xcomlab_harness.stack.console import SandboxError, run, say
 from xcomlab_harness.stack.custom_backend import (PLUGINS, custom_backend_env, custom_backend_package,
@@ -28,8 +29,9 @@ from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, DOTENV, ROOT
 from xcomlab_harness.stack.project import backend_environment, compose_env, compose_files, image_python, runs_celery
 from xcomlab_harness.stack.registry import is_offline
-from xcomlab_harness.stack.settings import (CUSTOM_KEYS, Settings, airflow_major, backends, check_mwaa_dir,
-                                            check_mwaa_version, load_settings, mwaa_dir, version_folder)
+from xcomlab_harness.stack.settings import (CUSTOM_KEYS, Settings, airflow_lock, airflow_major, backends,
+                                            check_mwaa_dir, check_mwaa_version, load_settings, mwaa_dir,
+                                            version_folder)
 from xcomlab_harness.stack.standins import prepare_standins
 from xcomlab_harness.stack.state import offline_from_state, remember, with_last_up
 from xcomlab_harness.stack.throwaway import lint, mwaa_validate
@@ -83,6 +85,9 @@ def main(argv: list[str]) -> int:
             prepare_standins(settings, env)
         if command in ("up", "run", "mwaa-validate") and settings.mwaa:
             fetch_mwaa_requirements(settings, offline)  # the preflight installs them too, as MWAA would
+            differ = mwaa_packages.differences(settings.version, airflow_lock(settings))
+            if differ:
+                say(f"not MWAA's package set (docs/mwaa.md): {'; '.join(differ)}")
         if command in ("up", "run"):
             stop_other_version(settings)
             remember(settings, offline)

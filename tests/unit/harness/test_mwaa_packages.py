@@ -152,3 +152,12 @@ def test_refresh_of_something_else_says_so_and_writes_nothing(tmp_path, capsys):
     assert str(tmp_path) in capsys.readouterr().err
     assert mwaa_packages.main(["refresh", ""]) == 2
     assert "MWAA_IMAGES=" in capsys.readouterr().err
+
+
+def test_the_image_lock_differs_from_mwaas_package_set_by_the_versions_that_matter_to_xcoms(tmp_path):
+    lock = tmp_path / "requirements-3.3.1.txt"
+    lock.write_text("apache-airflow-providers-common-io==1.11.0\npandas==3.0.5\nfsspec==2026.7.0\n")
+    found = mwaa_packages.differences("3.3.1", lock)
+    assert "apache-airflow-providers-common-io: MWAA 1.8.0, this image 1.11.0" in found
+    assert not [line for line in found if line.startswith(("pandas:", "fsspec:"))]  # the same on both sides
+    assert "apache-airflow-providers-redis: MWAA 4.5.0, this image none" in found
