@@ -60,6 +60,24 @@ CHECK_KEYS = ("AIRFLOW_VERSION", "BACKEND", "S3_EMULATOR", "OFFLINE", "XCOM_THRE
 PROBING = ("up", "run", "mwaa-validate", "lint")  # the commands that decide the mode; the others ask the last up
 
 
+def resolve_on_mwaa(settings: Settings) -> bool:
+    """Whether MWAA_DIR/requirements.txt fails to resolve against MWAA's own package set for the version (its
+    constraints and essential pins, its Python): the preflight checks the image's lock, which stands in for it."""
+    requirements = mwaa_dir(settings) / "requirements.txt"
+    if not requirements.exists() or not any(line.strip() and not line.lstrip().startswith("#")
+                                            for line in requirements.read_text().splitlines()):
+        return False
+    found = mwaa_packages.package_set(settings.version)
+    reason = mwaa_packages.resolve(requirements, settings.version)
+    against = f"MWAA {settings.version}'s own constraints and essential pins (Python {found.python})"
+    if reason is None:
+        say(f"requirements.txt resolves against {against}")
+        return False
+    say(f"REQUIREMENTS_NOT_INSTALLED: requirements.txt does not resolve against {against}, so MWAA's pip fails "
+        f"and Airflow starts without it:\n{reason}")
+    return True
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
@@ -96,7 +114,8 @@ def main(argv: list[str]) -> int:
         elif command == "run":
             return subprocess.run(args[1:] if args[:1] == ["--"] else args, env=env).returncode
         elif command == "mwaa-validate":
-            return mwaa_validate(env)
+            unresolved = resolve_on_mwaa(settings)
+            return mwaa_validate(env) or int(unresolved)
         elif command == "lint":
             return lint(env, args or [".env"])
         elif command == "down":
