@@ -11,7 +11,6 @@ them from a checkout or bare git dir of that repository, and docs/mwaa.md's tabl
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -22,7 +21,6 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from xcomlab.mwaa.requirements import has_own_constraints, pins
 
 from xcomlab_harness.stack.paths import COMPOSE_DIR, ROOT
 
@@ -39,7 +37,6 @@ FILES = {
     ESSENTIAL: "etc/mwaa_essential_constraints.txt",
     BOM: "BillOfMaterials/{version}/Python-Packages-BOM.txt",
 }
-MWAA_PLATFORM = "x86_64-manylinux_2_34"  # MWAA's images run Amazon Linux 2023: glibc 2.34
 PYTHON_FROM = "Dockerfile.base.j2"  # MWAA builds Python from source at the version this file sets
 PYTHON_VERSION = re.compile(r"^ENV PYTHON_VERSION=(\S+)$", re.MULTILINE)
 # Below this line a data file is the source's, byte for byte (the BOM: its packages, name==version).
@@ -87,6 +84,8 @@ def package_set(version: str, data: Path = DATA) -> PackageSet:
     facts = _versions_toml(data)["versions"].get(version)
     if facts is None:
         raise KeyError(f"MWAA does not run Airflow {version}; nearest: {', '.join(nearest(version, data))}")
+    from xcomlab.mwaa.requirements import pins  # imported on use: the sandbox runs without the backend package
+
     folder = data / version
     return PackageSet(version, facts["python"], folder / CONSTRAINTS, folder / ESSENTIAL, folder / BOM,
                       pins(folder / CONSTRAINTS), pins(folder / ESSENTIAL), pins(folder / BOM))
@@ -230,28 +229,6 @@ def pin_changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return [f"{name} {old[name]} -> {new[name]}" if name in old and name in new
             else f"+{name} {new[name]}" if name in new else f"-{name} {old[name]}"
             for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
-
-
-def resolve(requirements: Path, version: str, data: Path = DATA) -> str | None:
-    """Resolve requirements.txt as MWAA's pip would (uv, for MWAA's Python and glibc): the essential pins always,
-    the constraints unless the file has its own -c line (MWAA's check). None when it resolves, else the resolver's
-    reason."""
-    found = package_set(version, data)
-    forced = [] if has_own_constraints(requirements.read_text()) else ["-c", str(found.constraints_file)]
-    done = subprocess.run(["uv", "pip", "compile", "--quiet", "--no-header", str(requirements), *forced,
-                           "-c", str(found.essential_file), "--python-version", found.python,
-                           "--python-platform", MWAA_PLATFORM, "-o", os.devnull],
-                          cwd=requirements.parent, capture_output=True, text=True)  # its relative -r/-c paths hold
-    return None if done.returncode == 0 else done.stderr.strip()
-
-
-def differences(version: str, lock: Path, data: Path = DATA) -> list[str]:
-    """`name: MWAA <x>, this image <y>` for each package of the docs table's columns (what a backend's behaviour
-    depends on) whose version in the image's lock differs from what MWAA's constraints give."""
-    mwaa, image = package_set(version, data).constraints, pins(lock)
-    return [f"{name}: MWAA {mwaa.get(name, 'none')}, this image {image.get(name, 'none')}"
-            for packages in COLUMNS.values() for name in packages
-            if name in mwaa or name in image if mwaa.get(name) != image.get(name)]
 
 
 def table(data: Path = DATA) -> str:

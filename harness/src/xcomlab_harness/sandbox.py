@@ -16,7 +16,6 @@ from pathlib import Path
 if not __package__:  # run as a script (the Makefile): sys.path[0] is this folder, not the one holding the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xcomlab_harness import mwaa_packages
 from xcomlab_harness.stack.compose import compose, pinned_image
 from xcomlab_harness.stack.console import SandboxError, run, say
 from xcomlab_harness.stack.custom_backend import (PLUGINS, custom_backend_env, custom_backend_package,
@@ -29,9 +28,8 @@ from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, DOTENV, ROOT
 from xcomlab_harness.stack.project import backend_environment, compose_env, compose_files, image_python, runs_celery
 from xcomlab_harness.stack.registry import is_offline
-from xcomlab_harness.stack.settings import (CUSTOM_KEYS, Settings, airflow_lock, airflow_major, backends,
-                                            check_mwaa_dir, check_mwaa_version, load_settings, mwaa_dir,
-                                            version_folder)
+from xcomlab_harness.stack.settings import (CUSTOM_KEYS, Settings, airflow_major, backends, check_mwaa_dir,
+                                            check_mwaa_version, load_settings, mwaa_dir, version_folder)
 from xcomlab_harness.stack.standins import prepare_standins
 from xcomlab_harness.stack.state import offline_from_state, remember, with_last_up
 from xcomlab_harness.stack.throwaway import lint, mwaa_validate
@@ -60,24 +58,6 @@ CHECK_KEYS = ("AIRFLOW_VERSION", "BACKEND", "S3_EMULATOR", "OFFLINE", "XCOM_THRE
 PROBING = ("up", "run", "mwaa-validate", "lint")  # the commands that decide the mode; the others ask the last up
 
 
-def resolve_on_mwaa(settings: Settings) -> bool:
-    """Whether MWAA_DIR/requirements.txt fails to resolve against MWAA's own package set for the version (its
-    constraints and essential pins, its Python): the preflight checks the image's lock, which stands in for it."""
-    requirements = mwaa_dir(settings) / "requirements.txt"
-    if not requirements.exists() or not any(line.strip() and not line.lstrip().startswith("#")
-                                            for line in requirements.read_text().splitlines()):
-        return False
-    found = mwaa_packages.package_set(settings.version)
-    reason = mwaa_packages.resolve(requirements, settings.version)
-    against = f"MWAA {settings.version}'s own constraints and essential pins (Python {found.python})"
-    if reason is None:
-        say(f"requirements.txt resolves against {against}")
-        return False
-    say(f"REQUIREMENTS_NOT_INSTALLED: requirements.txt does not resolve against {against}, so MWAA's pip fails "
-        f"and Airflow starts without it:\n{reason}")
-    return True
-
-
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
@@ -103,9 +83,6 @@ def main(argv: list[str]) -> int:
             prepare_standins(settings, env)
         if command in ("up", "run", "mwaa-validate") and settings.mwaa:
             fetch_mwaa_requirements(settings, offline)  # the preflight installs them too, as MWAA would
-            differ = mwaa_packages.differences(settings.version, airflow_lock(settings))
-            if differ:
-                say(f"not MWAA's package set (docs/mwaa.md): {'; '.join(differ)}")
         if command in ("up", "run"):
             stop_other_version(settings)
             remember(settings, offline)
@@ -114,8 +91,7 @@ def main(argv: list[str]) -> int:
         elif command == "run":
             return subprocess.run(args[1:] if args[:1] == ["--"] else args, env=env).returncode
         elif command == "mwaa-validate":
-            unresolved = resolve_on_mwaa(settings)
-            return mwaa_validate(env) or int(unresolved)
+            return mwaa_validate(env)
         elif command == "lint":
             return lint(env, args or [".env"])
         elif command == "down":

@@ -152,22 +152,3 @@ def test_refresh_of_something_else_says_so_and_writes_nothing(tmp_path, capsys):
     assert str(tmp_path) in capsys.readouterr().err
     assert mwaa_packages.main(["refresh", ""]) == 2
     assert "MWAA_IMAGES=" in capsys.readouterr().err
-
-
-def test_the_image_lock_differs_from_mwaas_package_set_by_the_versions_that_matter_to_xcoms(tmp_path):
-    lock = tmp_path / "requirements-3.3.1.txt"
-    lock.write_text("apache-airflow-providers-common-io==1.11.0\npandas==3.0.5\nfsspec==2026.7.0\n")
-    found = mwaa_packages.differences("3.3.1", lock)
-    assert "apache-airflow-providers-common-io: MWAA 1.8.0, this image 1.11.0" in found
-    assert not [line for line in found if line.startswith(("pandas:", "fsspec:"))]  # the same on both sides
-    assert "apache-airflow-providers-redis: MWAA 4.5.0, this image none" in found
-
-
-@pytest.mark.parametrize("own_constraints", ["", "# -c https://example.invalid/constraints.txt\n"])
-def test_a_requirement_an_essential_pin_excludes_does_not_resolve_even_with_its_own_constraints(tmp_path, monkeypatch,
-                                                                                                own_constraints):
-    monkeypatch.setenv("UV_OFFLINE", "1")  # the pins clash before any package is needed
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text(own_constraints + "celery==5.4.0\n")  # MWAA 3.3.1 pins celery==5.6.3 for good
-    reason = mwaa_packages.resolve(requirements, "3.3.1")
-    assert reason is not None and "celery==5.4.0" in reason and "celery==5.6.3" in reason, reason
