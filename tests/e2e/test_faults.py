@@ -93,6 +93,11 @@ def each(items: list, work) -> list:
         return list(pool.map(work, items))
 
 
+def without_writer_host(url: str) -> str:
+    """A localfs reference names the host that wrote it (file://<host>/<path>): the path alone, as file:///<path>."""
+    return "file:///" + url.removeprefix("file://").partition("/")[2] if url.startswith("file://") else url
+
+
 def url_of(outcome: dict) -> str:
     """The object's URL from what a push stored (2.x's row holds the reference as a JSON string)."""
     stored = outcome["stored"]
@@ -262,9 +267,7 @@ def test_a_damaged_object_fails_the_pull_with_the_xcom_and_what_to_do(faults, re
 def test_ids_with_path_characters_stay_inside_their_folder(faults, report, backend):
     b = faults["backends"][backend]
     pushed, pulled = faults["results"][backend]["up"][4], faults["results"][backend]["after"][6]
-    url = url_of(pushed)
-    if b.store == "localfs":  # file://<host that wrote it>/<path>
-        url = "file://" + url.removeprefix("file://").partition("/")[1] + url.removeprefix("file://").partition("/")[2]
+    url = without_writer_host(url_of(pushed))
     record(report, "run_id with / .. % unicode, key with spaces", backend, "one object under the DAG's folder",
            {"ok": True, "message": url})
     assert url.startswith(f"{b.root}/{DAG}/") and url.count("/") == b.root.count("/") + 5, url
@@ -396,10 +399,9 @@ def hostile(stack, compose_env, settings):
         planted += [{"op": "list", "root": victim.root, "env": victim.env},
                     {"op": "delete_all", "root": victim.root, "env": victim.env}]
         out = drive(compose_env, b, planted)
-        kept = {url.removeprefix("file://").partition("/")[2] if b.store == "localfs" else url for url in out[-2]["objects"]}
+        kept = {without_writer_host(url) for url in out[-2]["objects"]}
         return {"cases": {case: {"pull": out[2 * n], "purge": out[2 * n + 1],
-                                 "deleted": (victims[n].removeprefix("file://").partition("/")[2]
-                                             if b.store == "localfs" else victims[n]) not in kept}
+                                 "deleted": without_writer_host(victims[n]) not in kept}
                           for n, case in enumerate(cases)},
                 "pickling": {"pushed": pushed[3], "pulled": out[6], "planted": out[7], "ran": out[8]["exists"]}
                 if pickling else None}

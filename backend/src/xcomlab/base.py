@@ -250,7 +250,7 @@ def _resolves_inside(store: type, root: str, url: str) -> bool:
 def _local_file(store: type, url: str) -> str | None:
     """The file the store reads for url, when it is on the local filesystem (fsspec's file:// and local://)."""
     if _names_writer(store):
-        return "/" + url.removeprefix(FILE).partition("/")[2]
+        return _without_host(url).removeprefix(FILE)
     if url.partition(":")[0].lower() not in ("file", "local"):
         return None
     return compat.object_storage_path(url).path

@@ -102,11 +102,6 @@ def nearest(version: str, data: Path = DATA) -> list[str]:
     return [str(v) for v in (below[-1:] + above[:1])]
 
 
-def body(path: Path) -> str:
-    """The file as the source has it, without the header."""
-    return path.read_text().split(HEADER_END, 1)[1]
-
-
 def installed(bom: str) -> str:
     """A bill of materials as `name==version` lines, sorted by name."""
     return "".join(f"{name}=={version}\n" for name, version in sorted(bom_pins(bom).items()))
