@@ -17,6 +17,7 @@ help: ## Show the targets and the settings they read
 	@echo "  PROFILE=local|celery  WORKERS=2 (celery: workers A, B + more on the default queue)"
 	@echo "  S3_EMULATOR=minio|ministack|moto"
 	@echo "  OFFLINE=auto|0|1  AIRFLOW_VERSION=2.10.3|2.11.2|3.0.6|3.2.1|3.3.1|3.3.2  XCOM_THRESHOLD"
+	@echo "  MWAA=1: AIRFLOW_VERSION=2.9.2|2.10.1|2.10.3|2.11.0|2.11.2|3.0.6|3.2.1|3.3.1 (MWAA's package set, compose/mwaa-packages/)"
 	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
 	@echo "  check: XCOM_BACKEND=module.Class BACKEND_SRC=file|folder BACKEND_ENV=file AIRFLOW_VERSIONS=2.11.2,3.3.1"
 	@echo "         REQUIREMENTS=requirements.txt CONNECTIONS=my_conn=s3,wasb-default=azure FIX_FORWARD=0"
@@ -34,8 +35,8 @@ lint: ## Settings Airflow ignores or that fail XComs at run time: FILES=".env ai
 mwaa-validate: ## MWAA preflight of MWAA_DIR: options, plugins, requirements, core.xcom_backend (SMOKE=1: and a push/pull)
 	@$(if $(filter 1,$(SMOKE)),uv run --quiet python -m xcomlab_harness.smoke,$(SANDBOX) mwaa-validate)
 
-mwaa-packages: ## Rewrite compose/mwaa-packages/ (MWAA's constraints, essential pins, image BOM, Python per version) from MWAA_IMAGES=<checkout or bare git dir of aws/amazon-mwaa-docker-images>
-	@uv run --quiet python -m xcomlab_harness.mwaa_packages refresh "$(MWAA_IMAGES)"
+mwaa-packages: ## MWAA's package sets (compose/mwaa-packages/): re-resolve MWAA mode's image locks; MWAA_IMAGES=<checkout or bare git dir of aws/amazon-mwaa-docker-images> first rewrites MWAA's constraints, essential pins, image BOM and Python from it
+	@uv run --quiet python -m xcomlab_harness.mwaa_packages $(if $(MWAA_IMAGES),refresh "$(MWAA_IMAGES)",lock)
 
 down: ## Stop the stack (data volumes are kept)
 	@$(SANDBOX) down --remove-orphans

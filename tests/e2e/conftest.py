@@ -150,9 +150,13 @@ class Stack:
 
     def env_with(self, **overrides: str) -> dict[str, str]:
         settings = dict(self.settings, **overrides)
-        if settings["MWAA"] == "1":
+        env = dict(sandbox.compose_env(settings, self.offline), **overrides)
+        if settings["MWAA"] == "1":  # its own image: MWAA's package set
+            if self.offline:
+                sandbox.prepare_standins(settings, env)
+            sandbox.compose(env, "build", "--quiet", "airflow-init")
             sandbox.fetch_mwaa_requirements(settings, self.offline)
-        return dict(sandbox.compose_env(settings, self.offline), **overrides)
+        return env
 
     @staticmethod
     def _fail_clearly(step, *args, **kwargs) -> None:

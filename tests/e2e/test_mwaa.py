@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from xcomlab_harness import sandbox
+from xcomlab_harness import mwaa_packages, sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -154,6 +154,26 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
         if case == "include":
             assert "startup.sh exported PYTHONPATH: a reserved variable, so MWAA keeps its own value" in logs
     report.add_mwaa(case, started=f"{', '.join(components)} exited 1 with the load error")
+
+
+def test_every_component_runs_mwaas_package_set(stack, settings, report):
+    """`pip freeze` in each MWAA-mode component equals MWAA's constraints for every package both list, but for the
+    pins named as having no release for the stand-ins' Python; requirements.txt's packages installed beside them."""
+    bucket, _ = make_bucket("plugins")
+    env = stack.start(MWAA="1", MWAA_DIR=bucket)
+    version = settings["AIRFLOW_VERSION"]
+    services = sandbox.compose(env, "ps", "--services", "--status", "running", capture_output=True,
+                               text=True).stdout.split()
+    components = [s for s in services if s.startswith("airflow-")]
+    assert {"airflow-apiserver", "airflow-scheduler", "airflow-worker-a", "airflow-worker-b"} <= set(components)
+    for service in components:
+        freeze = sandbox.compose(env, "exec", "-T", service, "python", "-m", "pip", "freeze",
+                                 capture_output=True, text=True).stdout
+        assert mwaa_packages.freeze_mismatches(version, "3.11", freeze) == [], service
+        assert EXTRA_REQUIREMENT in freeze.splitlines(), f"{service}: requirements.txt's {EXTRA_REQUIREMENT} missing"
+    named = mwaa_packages.differences(version, "3.11")
+    report.add_mwaa("pip freeze vs MWAA's constraints", value=f"{len(components)} components",
+                    preflight="not run", started="equal" + (f", except as named: {'; '.join(named)}" if named else ""))
 
 
 HANDOFF_DAG = "xcom_celery_handoff"  # produce on worker A's queue, consume on worker B's

@@ -166,15 +166,27 @@ def test_mwaa_mode_runs_celery_workers_as_mwaa_does(dotenv):
     assert (env["COMPOSE_PROFILES"], env["AIRFLOW_EXECUTOR"], env["CELERY_EXTRA_WORKERS"]) == ("celery", "CeleryExecutor", "0")
 
 
-@pytest.mark.parametrize("version, offline, image", [
-    ("3.3.1", False, "apache/airflow:3.3.1-python3.12"), ("2.11.2", False, "apache/airflow:2.11.2-python3.12"),
-    ("2.10.3", False, None), ("3.3.1", True, "xcom-lab-standin/airflow:3.3.1-python3.11")])
-def test_online_mwaa_mode_builds_on_mwaas_python(dotenv, monkeypatch, version, offline, image):
+@pytest.mark.parametrize("version, offline, image, tag", [
+    ("3.3.1", False, "apache/airflow:3.3.1-python3.12", "3.3.1-mwaa-python3.12"),
+    ("2.11.2", False, "apache/airflow:2.11.2-python3.12", "2.11.2-mwaa-python3.12"),
+    ("2.10.3", False, None, "2.10.3-mwaa"), ("3.3.1", True, "xcom-lab-standin/airflow:3.3.1-mwaa-python3.11", "3.3.1-mwaa")])
+def test_mwaa_mode_builds_mwaas_package_set_on_mwaas_python(dotenv, monkeypatch, version, offline, image, tag):
     monkeypatch.delenv("AIRFLOW_IMAGE", raising=False)
     settings = sandbox.load_settings(environ={"MWAA": "1", "AIRFLOW_VERSION": version}, dotenv=dotenv)
     env = sandbox.compose_env(settings, offline=offline)
     assert env.get("AIRFLOW_IMAGE") == image  # None: the compose file's default, apache/airflow:<v>-python3.11
-    assert env.get("AIRFLOW_IMAGE_TAG", version).endswith("python3.12") == (image or "").endswith("python3.12")
+    assert env["AIRFLOW_IMAGE_TAG"] == tag  # apart from the sandbox's image of the same version
+    python = "3.12" if tag.endswith("python3.12") else "3.11"
+    assert env["XCOM_LAB_AIRFLOW_LOCK"] == f"compose/mwaa-packages/{version}/lock-python{python}.txt"
+    assert (sandbox.ROOT / env["XCOM_LAB_AIRFLOW_LOCK"]).exists()
+    forced = env["XCOM_LAB_MWAA_CONSTRAINTS"]
+    assert (sandbox.ROOT / "compose" / "mwaa-packages" / version / forced).exists()
+
+
+def test_the_sandbox_keeps_its_own_lock_and_image(dotenv):
+    env = sandbox.compose_env(sandbox.load_settings(environ={"AIRFLOW_VERSION": "3.3.1"}, dotenv=dotenv), offline=True)
+    assert (env["AIRFLOW_IMAGE_TAG"], env["XCOM_LAB_AIRFLOW_LOCK"]) == ("3.3.1", "compose/airflow/requirements-3.3.1.txt")
+    assert env["AIRFLOW_IMAGE"] == "xcom-lab-standin/airflow:3.3.1-python3.11" and "XCOM_LAB_MWAA_CONSTRAINTS" not in env
 
 
 # --- a user's own backend (make check) ---------------------------------------------------------------------

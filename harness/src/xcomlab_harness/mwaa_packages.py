@@ -6,6 +6,13 @@ files byte for byte, or the bill of materials as `name==version` lines (its lice
 out); versions.toml holds what is not a file. The rest of xcom-lab reads them through this module only.
 `make mwaa-packages MWAA_IMAGES=<checkout>` (`python -m xcomlab_harness.mwaa_packages refresh <checkout>`) rewrites
 them from a checkout or bare git dir of that repository, and docs/mwaa.md's table with them.
+
+MWAA mode's Airflow image installs, per version and Python, `lock-python<X.Y>.txt`: MWAA's image (its bill of
+materials) plus the providers the sandbox's stores need, resolved under MWAA's constraints and essential pins. Where
+a pin has no release for that Python (MWAA runs 3.12; the registry-less stand-ins Debian 12's 3.11), python<X.Y>.toml
+names it and the resolver picks the package; `constraints-python<X.Y>.txt` is what MWAA mode forces on
+requirements.txt there: MWAA's constraints, those pins replaced by the lock's versions, each marked. `make
+mwaa-packages` (`... lock`) writes both.
 """
 
 from __future__ import annotations
@@ -15,14 +22,24 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from xcomlab_harness.stack.paths import COMPOSE_DIR, ROOT
+
+# The stand-ins' Python (Debian 12's 3.11.2) and the official images' 3.12; `uv pip compile` resolves for them.
+LOCK_PYTHONS = {"3.11": "3.11.2", "3.12": "3.12"}
+COMPILE = ["uv", "pip", "compile", "--quiet", "--python-platform", "x86_64-manylinux_2_36", "--no-header",
+           "--no-annotate"]
+# What MWAA mode's image needs on top of MWAA's own: the providers of every store the sandbox runs (the same file as
+# the sandbox's lock reads).
+SANDBOX_NEEDS = COMPOSE_DIR / "airflow" / "requirements.in"
 
 REPOSITORY = "https://github.com/aws/amazon-mwaa-docker-images"
 DATA = COMPOSE_DIR / "mwaa-packages"
@@ -89,6 +106,94 @@ def package_set(version: str, data: Path = DATA) -> PackageSet:
     folder = data / version
     return PackageSet(version, facts["python"], folder / CONSTRAINTS, folder / ESSENTIAL, folder / BOM,
                       pins(folder / CONSTRAINTS), pins(folder / ESSENTIAL), pins(folder / BOM))
+
+
+def lock_file(version: str, python: str, data: Path = DATA) -> Path:
+    """The image lock MWAA mode installs for `version` on `python` ("3.11" or "3.12")."""
+    return data / version / f"lock-python{python}.txt"
+
+
+def forced_constraints_file(version: str, python: str, data: Path = DATA) -> Path:
+    """What MWAA mode forces on requirements.txt: MWAA's own constraints where every pin installs on `python`."""
+    written = data / version / f"constraints-python{python}.txt"
+    return written if written.exists() else data / version / CONSTRAINTS
+
+
+def left_free(version: str, python: str, data: Path = DATA) -> dict[str, str]:
+    """name -> why, for MWAA's pins with no release for `python` (python<X.Y>.toml, measured when the lock failed)."""
+    path = data / f"python{python}.toml"
+    return tomllib.loads(path.read_text()).get(version, {}) if path.exists() else {}
+
+
+def plain_pins(path: Path) -> dict[str, str]:
+    """name -> version of a uv-written lock's `name==version` lines (no includes, no options), read without xcomlab:
+    the sandbox reads these on a Python that has only `packaging`."""
+    found = {}
+    for line in path.read_text().splitlines():
+        text = line.split("#", 1)[0].strip()
+        if "==" in text and not text.startswith("-"):
+            requirement = Requirement(text)
+            found[canonicalize_name(requirement.name)] = next(iter(requirement.specifier)).version
+    return found
+
+
+def differences(version: str, python: str, data: Path = DATA) -> list[str]:
+    """Each package MWAA mode installs at another version than MWAA pins, with why ([] when none)."""
+    lock = plain_pins(lock_file(version, python, data))
+    mwaa = plain_pins(data / version / CONSTRAINTS)
+    return [f"{name} {lock.get(name, '(not installed)')} (MWAA pins {mwaa[name]}: {why})"
+            for name, why in sorted(left_free(version, python, data).items()) if name in mwaa]
+
+
+def freeze_mismatches(version: str, python: str, freeze: str, data: Path = DATA) -> list[str]:
+    """Each package `pip freeze` shows at another version than MWAA pins ([] when all agree): MWAA's constraints
+    for the packages both list, with the lock's version for a pin left free on this Python (named by differences)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as frozen:
+        frozen.write(freeze)
+        frozen.flush()
+        found = plain_pins(Path(frozen.name))
+    expected = plain_pins(forced_constraints_file(version, python, data))
+    return [f"{name} {found[name]} (MWAA: {expected[name]})" for name in sorted(set(found) & set(expected))
+            if found[name] != expected[name]]
+
+
+def lock(version: str, python: str, data: Path = DATA) -> Path:
+    """Resolve MWAA mode's image lock and forced constraints for `version` on `python`; raise RefreshError naming
+    what does not resolve."""
+    folder, free = data / version, left_free(version, python, data)
+    mwaa = (folder / CONSTRAINTS).read_text().splitlines(keepends=True)
+    kept = [line for line in mwaa if _pinned_name(line) not in free]
+    with tempfile.TemporaryDirectory() as tmp:
+        wanted, constraints = Path(tmp) / "wanted.in", Path(tmp) / "constraints.txt"
+        wanted.write_text("".join(f"{name}=={v}\n" for name, v in plain_pins(folder / BOM).items())
+                          + SANDBOX_NEEDS.read_text())
+        constraints.write_text("".join(kept))
+        out = lock_file(version, python, data)
+        done = subprocess.run([*COMPILE, "--python-version", LOCK_PYTHONS[python], str(wanted), "-c", str(constraints),
+                               "-c", str(folder / ESSENTIAL), "-o", str(out)], capture_output=True, text=True)
+    if done.returncode:
+        raise RefreshError(f"MWAA {version}'s package set does not resolve on Python {python}:\n{done.stderr.strip()}\n"
+                           f"a pin with no release for Python {python}: name it in {data.name}/python{python}.toml")
+    out.write_text(f"# MWAA mode's image for Airflow {version} on Python {python}: MWAA's image ({BOM}) and "
+                   f"{SANDBOX_NEEDS.name}, under {CONSTRAINTS}\n# and {ESSENTIAL}"
+                   + (f"; left to the resolver: {', '.join(free)}" if free else "")
+                   + ". Written by `make mwaa-packages`.\n" + out.read_text())
+    written = folder / f"constraints-python{python}.txt"
+    from xcomlab.mwaa.requirements import DIFFERS  # imported on use: the sandbox runs without the backend package
+
+    if free:
+        installed = plain_pins(out)
+        written.write_text("".join(
+            f"{name}=={installed[name]}  {DIFFERS}{line.strip()}, {free[name]}\n" if (name := _pinned_name(line)) in free
+            and name in installed else line for line in mwaa))
+    else:
+        written.unlink(missing_ok=True)
+    return out
+
+
+def _pinned_name(line: str) -> str:
+    text = line.split("#", 1)[0].strip()
+    return canonicalize_name(re.split(r"[=<>!~;\[ ]", text, maxsplit=1)[0]) if text and not text.startswith("-") else ""
 
 
 def nearest(version: str, data: Path = DATA) -> list[str]:
@@ -227,10 +332,10 @@ def pin_changes(old: dict[str, str], new: dict[str, str]) -> list[str]:
 
 
 def table(data: Path = DATA) -> str:
-    """docs/mwaa.md's table of the versions, from the data: what the constraints pin, and which of those packages
-    the image does not have (requirements.txt installs them, at that version)."""
-    rows = ["| Airflow | Python | " + " | ".join(COLUMNS) + " | not in MWAA's image |",
-            "|---" * (len(COLUMNS) + 3) + "|"]
+    """docs/mwaa.md's table of the versions, from the data: what the constraints pin, which of those packages the
+    image does not have (requirements.txt installs them, at that version), and where MWAA mode's image differs."""
+    rows = ["| Airflow | Python | " + " | ".join(COLUMNS) + " | not in MWAA's image | MWAA mode on Python 3.11 |",
+            "|---" * (len(COLUMNS) + 4) + "|"]
     for version in mwaa_versions(data):
         found = package_set(version, data)
         cells, missing = [], []
@@ -238,7 +343,9 @@ def table(data: Path = DATA) -> str:
             cells.append(" / ".join(dict.fromkeys(found.constraints.get(p, "-") for p in packages)))
             absent = [p for p in packages if p not in found.bom]
             missing += [label] if len(absent) == len(packages) else absent
-        rows.append(f"| {version} | {found.python} | " + " | ".join(cells) + f" | {', '.join(missing) or '-'} |")
+        differ = "; ".join(differences(version, "3.11", data)) if lock_file(version, "3.11", data).exists() else ""
+        rows.append(f"| {version} | {found.python} | " + " | ".join(cells) + f" | {', '.join(missing) or '-'} | "
+                    + (differ or "every pin as MWAA's") + " |")
     return "\n".join(rows) + "\n"
 
 
@@ -263,15 +370,41 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("refresh", help=f"rewrite {DATA.relative_to(ROOT)}/ from a checkout").add_argument(
         "checkout", nargs="?", default="", help=f"a checkout or bare git dir of {REPOSITORY}")
     commands.add_parser("table", help="print docs/mwaa.md's table of the versions")
+    locking = commands.add_parser("lock", help="resolve MWAA mode's image locks and forced constraints")
+    locking.add_argument("versions", nargs="*", help="MWAA versions (default: all)")
+    freeze = commands.add_parser("compare-freeze", help="`pip freeze` (stdin) against MWAA's pins for VERSION")
+    freeze.add_argument("version")
+    freeze.add_argument("--python", default="3.11", choices=LOCK_PYTHONS)
     args = parser.parse_args(argv)
     if args.command == "table":
         print(table(), end="")
+        return 0
+    if args.command == "compare-freeze":
+        mismatches = freeze_mismatches(args.version, args.python, sys.stdin.read())
+        print("\n".join(mismatches) or f"pip freeze = MWAA {args.version}'s constraints for every package both list"
+              + "".join(f"; differs as named: {d}" for d in differences(args.version, args.python)))
+        return 1 if mismatches else 0
+    if args.command == "lock":
+        try:
+            for version in args.versions or mwaa_versions():
+                for python in LOCK_PYTHONS:
+                    print(f"{lock(version, python).relative_to(ROOT)}", *differences(version, python), sep="\n  ")
+        except RefreshError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         return 0
     if not args.checkout:
         print(f"error: give MWAA_IMAGES=<path to a checkout or bare git dir of {REPOSITORY}>", file=sys.stderr)
         return 2
     try:
         changes = refresh(Path(args.checkout).expanduser())
+    except RefreshError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        for version in mwaa_versions():
+            for python in LOCK_PYTHONS:
+                lock(version, python)
     except RefreshError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -35,6 +35,38 @@ def test_mwaa_331_pins_what_mwaa_pins():
     assert "pandas" not in found.bom  # the image has no pandas: requirements.txt brings it
 
 
+@pytest.mark.parametrize("python", list(mwaa_packages.LOCK_PYTHONS))
+@pytest.mark.parametrize("airflow", MWAA_RUNS)
+def test_mwaa_modes_lock_installs_mwaas_pins_except_those_named(airflow, python):
+    """The image lock equals MWAA's constraints for every package both list, but for the pins named as left free
+    on this Python, which differ and are marked in the constraints MWAA mode forces."""
+    mwaa = mwaa_packages.plain_pins(mwaa_packages.DATA / airflow / CONSTRAINTS)
+    lock = mwaa_packages.plain_pins(mwaa_packages.lock_file(airflow, python))
+    free = mwaa_packages.left_free(airflow, python)
+    assert {n for n in set(lock) & set(mwaa) if lock[n] != mwaa[n]} == set(free)
+    assert mwaa_packages.plain_pins(mwaa_packages.DATA / airflow / BOM).items() <= lock.items()  # MWAA's image, all of it
+    lock_text = mwaa_packages.lock_file(airflow, python).read_text()
+    assert mwaa_packages.freeze_mismatches(airflow, python, lock_text) == []
+    assert len(mwaa_packages.differences(airflow, python)) == len(free)
+    forced = mwaa_packages.forced_constraints_file(airflow, python).read_text()
+    for name in free:
+        assert f"{name}=={lock[name]}  # differs from MWAA: {name}=={mwaa[name]}" in forced
+
+
+def test_331_on_python_311_names_numpy_and_scipy():
+    assert mwaa_packages.differences("3.3.1", "3.11") == [
+        "numpy 2.4.6 (MWAA pins 2.5.1: numpy 2.5 requires Python >= 3.12)",
+        "scipy 1.17.1 (MWAA pins 1.18.0: scipy 1.18 requires Python >= 3.12)"]
+    assert mwaa_packages.differences("3.3.1", "3.12") == []
+
+
+def test_a_freeze_that_strays_from_mwaas_pins_is_named():
+    lock = mwaa_packages.lock_file("2.11.2", "3.11").read_text()
+    strayed = lock.replace("apache-airflow-providers-common-io==1.7.1", "apache-airflow-providers-common-io==1.11.0")
+    assert mwaa_packages.freeze_mismatches("2.11.2", "3.11", strayed + "xcom-lab-backend @ file:///opt/x\n") == [
+        "apache-airflow-providers-common-io 1.11.0 (MWAA: 1.7.1)"]
+
+
 @pytest.mark.parametrize("version, python", [("2.9.2", "3.11.9"), ("2.10.3", "3.11.9"), ("2.11.0", "3.12.10"),
                                              ("3.3.1", "3.12.13")])
 def test_python_is_the_one_mwaa_builds(version, python):

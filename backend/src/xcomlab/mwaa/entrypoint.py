@@ -26,7 +26,9 @@ from xcomlab.mwaa import options, plugins, requirements
 BUCKET = Path("/mwaa")  # MWAA_DIR, read-only: what the environment's S3 bucket holds
 HOME = Path(os.environ.get("AIRFLOW_HOME", "/usr/local/airflow"))
 OPTIONS_FILE = BUCKET / "airflow-configuration-options.json"
-CONSTRAINTS = Path("/opt/xcom-lab/requirements.txt")  # the image's lock stands in for Airflow's constraints
+# The constraints MWAA forces on requirements.txt: MWAA's own for the version (compose/mwaa.yml mounts MWAA's package
+# set and names the file); without it, the image's lock stands in.
+CONSTRAINTS = Path(os.environ.get("MWAA_CONSTRAINTS_FILE") or "/opt/xcom-lab/requirements.txt")
 # MWAA's essential constraints: pins no requirements.txt may override, applied even when it has its own -c. Set
 # by MWAA's own variable; unset, only CONSTRAINTS applies.
 ESSENTIAL_CONSTRAINTS = (Path(os.environ["MWAA_ESSENTIAL_CONSTRAINTS_FILE"])

@@ -112,6 +112,16 @@ def lint_options(path) -> tuple[list[Problem], list[str]]:
     return problems, notes
 
 
+def package_set_notes() -> list[str]:
+    """Which package set this image holds, and each pin that differs from MWAA's (marked in the forced constraints)."""
+    if "MWAA_CONSTRAINTS_FILE" not in os.environ:
+        return ["  note: this image holds xcom-lab's own lock, not MWAA's package set"]
+    differ = [line.split(requirements.DIFFERS)[0].strip() + " (MWAA: " + line.split(requirements.DIFFERS)[1].strip() + ")"
+              for line in CONSTRAINTS.read_text().splitlines() if requirements.DIFFERS in line]
+    return [f"packages: MWAA's package set for this version ({CONSTRAINTS.name})"
+            + (f", except: {'; '.join(differ)}" if differ else ", every pin as MWAA's")]
+
+
 def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
     problems, notes = [], []
     try:
@@ -125,6 +135,7 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
         notes.append(f"  note: MWAA runs Airflow {airflow_version} on Python {mwaa_python(airflow_version)}; this "
                      f"sandbox on {here} (no {mwaa_python(airflow_version)} is packaged for the registry-less "
                      f"images): a wheel built for one Python only is not caught here")
+    notes += package_set_notes()
     found, cannot_verify = lint_options(OPTIONS_FILE)
     problems += found
     notes += cannot_verify

@@ -26,6 +26,10 @@ FAILURE = ("ERROR: pip installation exited with a non-zero error code. This coul
            "cannot be overridden by the customer as that can break our setup. Please double check your "
            "requirements.txt file.")
 
+# Marks a pin MWAA mode forces in place of MWAA's own, which has no release for the stand-ins' Python (3.11):
+# `name==installed  # differs from MWAA: name==mwaa's, why` (xcomlab_harness.mwaa_packages writes these lines).
+DIFFERS = "# differs from MWAA: "
+
 COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's COMMENT_RE: a `#` at the start or after whitespace
 URL_SCHEMES = ("http:", "https:", "file:")  # pip fetches includes with these instead of opening a file
 ARCHIVES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar")

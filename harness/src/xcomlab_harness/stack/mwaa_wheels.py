@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
+from xcomlab_harness import mwaa_packages
 from xcomlab_harness.stack.console import say
 from xcomlab_harness.stack.paths import CACHE
 from xcomlab_harness.stack.project import image_python
@@ -22,12 +23,15 @@ def fetch_mwaa_requirements(settings: Mapping[str, str], offline: bool) -> None:
     """The wheels MWAA_DIR/requirements.txt needs under the forced constraints, fetched on the host:
     containers here reach no index. The components pip-install them from this folder at start."""
     MWAA_WHEELS.mkdir(parents=True, exist_ok=True)
+    python = image_python(settings, offline)
     requirements = mwaa_dir(settings) / "requirements.txt"
     if not requirements.exists():
         return
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "-r", str(requirements), "-c", str(airflow_lock(settings)),
-         "--only-binary=:all:", "--python-version", image_python(settings, offline), *PLATFORMS,
+        [sys.executable, "-m", "pip", "download", "--quiet", "-r", str(requirements),
+         "-c", str(airflow_lock(settings, python)),
+         "-c", str(mwaa_packages.forced_constraints_file(settings["AIRFLOW_VERSION"], python)),
+         "--only-binary=:all:", "--python-version", python, *PLATFORMS,
          "--find-links", str(CACHE / "wheelhouse"), "-d", str(MWAA_WHEELS)],
         capture_output=True, text=True,
     )

@@ -11,8 +11,9 @@ from xcomlab_harness.stack import backend_coverage
 from xcomlab_harness.stack.custom_backend import (CONNECTIONS_FILE, CUSTOM_DIR, custom_backend_source, custom_image,
                                                   needs_custom_image)
 from xcomlab_harness.stack.env_files import interpolate, read_dotenv
-from xcomlab_harness.stack.paths import COMPOSE_DIR, DOTENV
-from xcomlab_harness.stack.settings import Settings, mwaa_dir
+from xcomlab_harness import mwaa_packages
+from xcomlab_harness.stack.paths import COMPOSE_DIR, DOTENV, ROOT
+from xcomlab_harness.stack.settings import Settings, airflow_lock, mwaa_dir
 from xcomlab_harness.stack.standins import base_image_tag, standin_airflow_image
 
 
@@ -63,9 +64,13 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
         XCOM_LAB_FILES_GID=str(os.getegid()),  # the group that reads the harness's 0640 files (stack/private_files.py)
     )
     python = image_python(settings, offline)
-    if python != "3.11":  # online MWAA mode: the official image on MWAA's Python, tagged apart
-        env.update(AIRFLOW_IMAGE=f"apache/airflow:{settings.version}-python{python}",
-                   AIRFLOW_IMAGE_TAG=f"{settings.version}-python{python}")
+    env.update(AIRFLOW_IMAGE_TAG=airflow_image_tag(settings, offline),
+               XCOM_LAB_AIRFLOW_LOCK=str(airflow_lock(settings, python).relative_to(ROOT)))
+    if python != "3.11":  # online MWAA mode: the official image on MWAA's Python
+        env["AIRFLOW_IMAGE"] = f"apache/airflow:{settings.version}-python{python}"
+    if settings.mwaa:
+        env.update(XCOM_LAB_STANDIN_TAG=f"{settings.version}-mwaa-python3.11",
+                   XCOM_LAB_MWAA_CONSTRAINTS=mwaa_packages.forced_constraints_file(settings.version, python).name)
     if settings.celery:
         env.update(COMPOSE_PROFILES="celery", AIRFLOW_EXECUTOR="CeleryExecutor",
                    CELERY_EXTRA_WORKERS=str(settings.workers - 2))
@@ -79,8 +84,15 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
                    XCOM_LAB_COVERAGE_DIR=str(backend_coverage.HOST_DIR),
                    XCOM_LAB_CONNECTIONS_FILE=str(CONNECTIONS_FILE),
                    XCOM_LAB_COMPONENT_IMAGE=custom_image(settings) if needs_custom_image(settings)
-                   else f"xcom-lab/airflow:{settings.version}")
+                   else f"xcom-lab/airflow:{env['AIRFLOW_IMAGE_TAG']}")
     return env
+
+
+def airflow_image_tag(settings: Mapping[str, str], offline: bool) -> str:
+    """xcom-lab/airflow's tag: the version; MWAA mode's image (MWAA's package set) and one on another Python apart."""
+    settings = Settings(settings)
+    python = image_python(settings, offline)
+    return settings.version + ("-mwaa" if settings.mwaa else "") + (f"-python{python}" if python != "3.11" else "")
 
 
 def backend_environment(settings: Mapping[str, str], backend: str) -> dict[str, str]:

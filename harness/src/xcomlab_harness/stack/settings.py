@@ -127,10 +127,9 @@ def validate(settings: Settings, dotenv: Path = DOTENV) -> None:
                            "built-in BACKENDs have their connections already.")
     lock = airflow_lock(settings)
     if not lock.exists():
-        raise SandboxError(
-            f"AIRFLOW_VERSION={settings.version} has no lock {lock.relative_to(ROOT)}: "
-            f"create it with `make lock AIRFLOW_VERSION={settings.version}`."
-        )
+        make = "make mwaa-packages" if settings.mwaa else f"make lock AIRFLOW_VERSION={settings.version}"
+        raise SandboxError(f"AIRFLOW_VERSION={settings.version} has no lock {lock.relative_to(ROOT)}: create it "
+                           f"with `{make}`.")
 
 
 def mwaa_dir(settings: Mapping[str, str]) -> Path:
@@ -180,7 +179,12 @@ def check_custom_backend(settings: Mapping[str, str]) -> None:
     custom_connections(settings)  # a bad CONNECTIONS, or one that needs the secrets backend BACKEND_ENV sets
 
 
-def airflow_lock(settings: Mapping[str, str]) -> Path:
+def airflow_lock(settings: Mapping[str, str], python: str = "3.11") -> Path:
+    """The lock the Airflow image installs: xcom-lab's own, or in MWAA mode MWAA's package set for the version."""
+    if settings.get("MWAA") == "1":
+        from xcomlab_harness import mwaa_packages
+
+        return mwaa_packages.lock_file(settings["AIRFLOW_VERSION"], python)
     return COMPOSE_DIR / "airflow" / f"requirements-{settings['AIRFLOW_VERSION']}.txt"
 
 

@@ -37,7 +37,8 @@ def base_image_tag() -> str:
 
 
 def standin_airflow_image(settings: Mapping[str, str]) -> str:
-    return f"xcom-lab-standin/airflow:{settings['AIRFLOW_VERSION']}-python3.11"
+    """MWAA mode's stand-in holds MWAA's package set: tagged apart from the sandbox's."""
+    return f"xcom-lab-standin/airflow:{settings['AIRFLOW_VERSION']}{'-mwaa' if settings.get('MWAA') == '1' else ''}-python3.11"
 
 
 def build_wheelhouse(lock: Path) -> None:
