@@ -8,7 +8,7 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e check check-merge bench doctor lock lint mwaa-up mwaa-validate mwaa-packages
+.PHONY: help up down clean ps logs config test e2e check check-merge bench doctor lock lint mwaa-up mwaa-validate mwaa-freeze mwaa-packages
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,7 +21,7 @@ help: ## Show the targets and the settings they read
 	@echo "  MWAA=0|1  MWAA_DIR=mwaa  KEEP_STACK=1 (e2e)  SERVICE=name (logs)"
 	@echo "  check: XCOM_BACKEND=module.Class BACKEND_SRC=file|folder BACKEND_ENV=file AIRFLOW_VERSIONS=2.11.2,3.3.1"
 	@echo "         REQUIREMENTS=requirements.txt CONNECTIONS=my_conn=s3,wasb-default=azure FIX_FORWARD=0"
-	@echo "         SCENARIOS=toy,types,... CHECK_NAME=name ALLOW_UNEXERCISED=1 (docs/check.md)"
+	@echo "         SCENARIOS=toy,types,... CHECK_NAME=name ALLOW_UNEXERCISED=1 MWAA=1 (docs/check.md)"
 
 up: ## Start Airflow + Postgres, Redis, S3, GCS and Azure emulators; wait until all are healthy
 	@$(SANDBOX) up
@@ -34,6 +34,10 @@ lint: ## Settings Airflow ignores or that fail XComs at run time: FILES=".env ai
 
 mwaa-validate: ## MWAA preflight of MWAA_DIR: options, plugins, requirements, core.xcom_backend (SMOKE=1: and a push/pull)
 	@$(if $(filter 1,$(SMOKE)),uv run --quiet python -m xcomlab_harness.smoke,$(SANDBOX) mwaa-validate)
+
+mwaa-freeze: ## pip freeze of MWAA mode's image against MWAA's pins, per MWAA version (VERSIONS=2.9.2,3.3.1; default all: builds each image)
+	@for v in $$(echo "$(or $(VERSIONS),$(shell python3 -c 'import tomllib; print(",".join(tomllib.load(open("compose/mwaa-packages/versions.toml", "rb"))["versions"]))'))" | tr , ' '); do \
+	  AIRFLOW_VERSION=$$v $(SANDBOX) mwaa-freeze || status=1; done; exit $${status:-0}
 
 mwaa-packages: ## MWAA's package sets (compose/mwaa-packages/): re-resolve MWAA mode's image locks; MWAA_IMAGES=<checkout or bare git dir of aws/amazon-mwaa-docker-images> first rewrites MWAA's constraints, essential pins, image BOM and Python from it
 	@uv run --quiet python -m xcomlab_harness.mwaa_packages $(if $(MWAA_IMAGES),refresh "$(MWAA_IMAGES)",lock)

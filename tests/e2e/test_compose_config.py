@@ -85,9 +85,13 @@ def test_mwaa_mode_changes_only_the_components(settings, version):
         assert "/mwaa" in mounts
         # MWAA's web server gets plugins and requirements, not dags/.
         assert ("/usr/local/airflow/dags" in mounts) == (name != "airflow-apiserver"), (name, mounts)
-    for name in set(plain) - COMPONENTS - workers:  # the stores and one-shots: only the executor differs
-        for config in (mwaa[name], plain[name]):
+    for name in set(plain) - COMPONENTS - workers:  # the stores and one-shots: the executor differs, and the
+        for config in (mwaa[name], plain[name]):      # one-shots' image holds MWAA's package set
             config.get("environment", {}).pop("AIRFLOW__CORE__EXECUTOR", None)
+        if "build" in plain[name] and plain[name]["build"]["dockerfile"] == "compose/airflow/Dockerfile":
+            assert mwaa[name].pop("image") == f"xcom-lab/airflow:{version}-mwaa" and plain[name].pop("image")
+            lock = mwaa[name].pop("build")["args"]["AIRFLOW_LOCK"]
+            assert lock == f"compose/mwaa-packages/{version}/lock-python3.11.txt" and plain[name].pop("build")
         assert mwaa[name] == plain[name], f"MWAA mode changed {name}"
 
 

@@ -8,6 +8,8 @@ Three places for the same small custom S3 backend (tests/e2e/mwaa/s3_xcom_backen
 - plugins/: loads on both; push/pull then lands in the S3 emulator, and requirements.txt is installed.
 And the provider's backend configured with a misspelt option and a codec that does not exist: MWAA would
 deploy it (AVAILABLE) and then fail every offloaded push; the preflight says DEPLOYS_THEN_FAILS.
+`make check MWAA=1` on the correct backend, on MWAA's package set (whose `pip freeze` every component shows), and
+the common-io provider's verdict there against the sandbox's newer lock.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from xcomlab_harness import mwaa_packages, sandbox
+from xcomlab_harness import check, mwaa_packages, sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -156,24 +159,82 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
     report.add_mwaa(case, started=f"{', '.join(components)} exited 1 with the load error")
 
 
-def test_every_component_runs_mwaas_package_set(stack, settings, report):
-    """`pip freeze` in each MWAA-mode component equals MWAA's constraints for every package both list, but for the
-    pins named as having no release for the stand-ins' Python; requirements.txt's packages installed beside them."""
-    bucket, _ = make_bucket("plugins")
-    env = stack.start(MWAA="1", MWAA_DIR=bucket)
+CORRECT = sandbox.ROOT / "tests" / "check_backends" / "correct"
+PROVIDER = "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
+# The provider's backend as test_check judges BACKEND=s3 on the sandbox's lock (its upstream bugs), against MWAA's
+# package set: the same report name and scenarios, so the two verdicts merge side by side.
+PROVIDER_CHECK = {"CHECK_NAME": "e2e-s3", "SCENARIOS": "toy,types,reference-lookalike,missing-object"}
+
+
+def make_check(**settings: str) -> subprocess.CompletedProcess:
+    args = [f"{k}={v}" for k, v in {"WAIT_TIMEOUT": "300", **settings}.items()]
+    return subprocess.run(["make", "--no-print-directory", "check", *args], cwd=sandbox.ROOT, capture_output=True,
+                          text=True, timeout=1800)
+
+
+def statuses_of(verdict) -> dict[str, str]:
+    return {s.id: s.status for s in verdict.scenarios}
+
+
+def test_make_check_mwaa_passes_the_correct_backend_on_mwaas_package_set(checked, stack, settings, report):
+    """`make check MWAA=1`: the correct backend deployed as an MWAA user deploys a module (plugins/, requirements.txt),
+    judged on MWAA's package set and topology (Celery workers without a shared disk): every scenario passes or is
+    n/a, the report names the package set beside the version, and `pip freeze` in every component it ran on equals
+    MWAA's constraints for the packages both list, but for the pins named as having no release for Python 3.11."""
     version = settings["AIRFLOW_VERSION"]
-    services = sandbox.compose(env, "ps", "--services", "--status", "running", capture_output=True,
-                               text=True).stdout.split()
-    components = [s for s in services if s.startswith("airflow-")]
+    requirements = PROJECTS / "check-requirements.txt"
+    requirements.parent.mkdir(parents=True, exist_ok=True)
+    requirements.write_text(EXTRA_REQUIREMENT + "\n")
+    done = make_check(MWAA="1", AIRFLOW_VERSIONS=version, XCOM_BACKEND="backend.AcmeS3XComBackend",
+                      BACKEND_SRC=str(CORRECT / "src" / "acme_xcom" / "backend.py"), REQUIREMENTS=str(requirements),
+                      BACKEND_ENV=str(CORRECT / "backend.env"), CHECK_NAME="e2e-mwaa-correct")
+    verdict = check.report.read_shard(check.REPORTS / f"check-e2e-mwaa-correct-{version}-mwaa.json")
+    table = "\n".join(f"  {s.id}: {s.status}: {s.evidence[:200]}" for s in verdict.scenarios)
+    report.add_check(f"correct, MWAA {version}", version, statuses_of(verdict))
+    assert done.returncode == 0, f"{table}\n{done.stderr[-3000:]}"
+    assert verdict.mwaa.startswith(f"MWAA's package set for Airflow {version}"), verdict.mwaa
+    md = (check.REPORTS / "check-e2e-mwaa-correct.md").read_text()
+    assert f"| scenario | Airflow {version} (MWAA) |" in md and verdict.mwaa.split(";")[0] in md
+    assert verdict.scenario("toy").lines_run, "coverage did not reach the components through MWAA's entrypoint"
+
+    env = sandbox.compose_env(sandbox.load_settings(environ=dict(os.environ, MWAA="1")), stack.offline)  # the check's
+    components = [s for s in sandbox.compose(env, "ps", "--services", "--status", "running", capture_output=True,
+                                             text=True).stdout.split() if s.startswith("airflow-")]
     assert {"airflow-apiserver", "airflow-scheduler", "airflow-worker-a", "airflow-worker-b"} <= set(components)
+    # the image's site-packages: not the check's own coverage.py, which its .pth puts on sys.path
+    freeze_image = 'python -m pip freeze --path "$(python -c "import sysconfig; print(sysconfig.get_paths()[\'purelib\'])")"'
     for service in components:
-        freeze = sandbox.compose(env, "exec", "-T", service, "python", "-m", "pip", "freeze",
-                                 capture_output=True, text=True).stdout
+        freeze = sandbox.compose(env, "exec", "-T", service, "sh", "-c", freeze_image, capture_output=True, text=True).stdout
         assert mwaa_packages.freeze_mismatches(version, "3.11", freeze) == [], service
         assert EXTRA_REQUIREMENT in freeze.splitlines(), f"{service}: requirements.txt's {EXTRA_REQUIREMENT} missing"
     named = mwaa_packages.differences(version, "3.11")
     report.add_mwaa("pip freeze vs MWAA's constraints", value=f"{len(components)} components",
                     preflight="not run", started="equal" + (f", except as named: {'; '.join(named)}" if named else ""))
+
+
+def test_provider_versions_change_the_verdict(checked, settings, report):
+    """The common-io provider's backend on MWAA's package set against the sandbox's lock, through the same
+    scenarios, side by side in one report; MWAA's outcome expected strictly (compose/backends/s3.toml)."""
+    version = settings["AIRFLOW_VERSION"]
+    expected = tomllib.loads((sandbox.COMPOSE_DIR / "backends" / "s3.toml").read_text())["check"].get("mwaa", {})
+    if version not in expected:
+        pytest.skip(f"compose/backends/s3.toml expects nothing of the provider on MWAA's {version}")
+    if "s3" not in report.checks:  # test_check judges BACKEND=s3 in the same session; alone, judge it here
+        make_check(BACKEND="s3", AIRFLOW_VERSIONS=version, **PROVIDER_CHECK)
+    env_file = PROJECTS / "provider.env"  # the provider's path as an MWAA user writes it: aws_default
+    env_file.parent.mkdir(parents=True, exist_ok=True)
+    env_file.write_text("AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH="
+                        f"s3://aws_default@xcom/{sandbox.version_folder(settings)}/mwaa-provider\n")
+    make_check(MWAA="1", AIRFLOW_VERSIONS=version, XCOM_BACKEND=PROVIDER, BACKEND_ENV=str(env_file), **PROVIDER_CHECK)
+    shards = [check.REPORTS / f"check-e2e-s3-{v}.json" for v in (version, f"{version}-mwaa")]
+    here, there = (statuses_of(check.report.read_shard(path)) for path in shards)
+    assert check.REPORTS / "check-e2e-s3.md" in check.report.merge(shards, check.REPORTS)
+    differ = {s: f"{here.get(s)} -> {there.get(s)}" for s in there if here.get(s) != there.get(s)}
+    report.add_check(f"s3 (the provider), MWAA {version}", version, there)
+    report.add_mwaa(f"common-io provider on MWAA's {version} set vs the sandbox's", value=PROVIDER,
+                    preflight="not run", started="; ".join(f"{s}: {d}" for s, d in differ.items()) or "same verdict")
+    failed = sorted(s for s, status in there.items() if status == "fail")
+    assert failed == sorted(expected[version]["fails"]), f"sandbox {here}\nMWAA {there}"
 
 
 HANDOFF_DAG = "xcom_celery_handoff"  # produce on worker A's queue, consume on worker B's

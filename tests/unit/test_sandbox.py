@@ -1,5 +1,6 @@
 """The sandbox driver's configuration logic (xcomlab_harness.sandbox): no Docker needed."""
 
+import json
 import subprocess
 import sys
 
@@ -231,8 +232,40 @@ def test_default_connections_point_at_the_emulators_and_the_users_env_wins(doten
 @pytest.mark.parametrize(("environ", "message"), [
     ({"XCOM_BACKEND": "S3XComBackend"}, "not a dotted class path"),
     ({"BACKEND_SRC": "/nowhere/my_xcom.py"}, "BACKEND_SRC=/nowhere/my_xcom.py does not exist"),
-    ({"MWAA": "1"}, "do not combine"),
 ])
 def test_custom_backend_settings_are_checked(dotenv, environ, message):
     with pytest.raises(sandbox.SandboxError, match=message):
         custom(dotenv, **environ)
+
+
+def test_check_mwaa_runs_the_backend_from_an_mwaa_bucket_on_mwaas_package_set(dotenv, tmp_path, monkeypatch):
+    """`make check MWAA=1`: the user's module in the bucket's plugins/, REQUIREMENTS as its requirements.txt (MWAA's
+    constraints forced at start, no image of its own), core.xcom_backend its option, the check's DAGs in dags/."""
+    from xcomlab_harness.stack import custom_backend
+
+    monkeypatch.setattr(custom_backend, "CHECK_BUCKETS", tmp_path / "buckets")
+    module, requirements = tmp_path / "my_xcom.py", tmp_path / "requirements.txt"
+    module.write_text("class S3XComBackend: ...\n")
+    requirements.write_text("cowsay==6.1\n")
+    environ = {"XCOM_BACKEND": "my_xcom.S3XComBackend", "BACKEND_SRC": str(module), "REQUIREMENTS": str(requirements),
+               "MWAA": "1"}
+    bucket = sandbox.write_check_bucket(environ)
+    assert (bucket / "plugins" / "my_xcom.py").read_text() == module.read_text()
+    assert (bucket / "requirements.txt").read_text() == "cowsay==6.1\n"
+    assert (bucket / "requirements.txt").stat().st_mode & 0o777 == 0o640
+    assert json.loads((bucket / "airflow-configuration-options.json").read_text()) == {
+        "core.xcom_backend": "my_xcom.S3XComBackend"}
+    assert {p.name for p in (bucket / "dags").iterdir()} >= {"xcom_push_pull.py", "xcom_check_types.py"}
+    # the same content is the same folder (running components mount it); changed code is a new one, the old gone
+    assert sandbox.write_check_bucket(environ) == bucket and bucket.exists()
+    module.write_text("class S3XComBackend: fixed = True\n")
+    changed = sandbox.write_check_bucket(environ)
+    assert changed != bucket and not bucket.exists() and [p.name for p in (tmp_path / "buckets").iterdir()] == [changed.name]
+    bucket = changed
+    settings = custom(dotenv, **environ, MWAA_DIR=str(bucket))
+    files = [f.name for f in sandbox.compose_files(settings, offline=True)]
+    assert files.index("mwaa.yml") < files.index("custom-backend.yml")  # the check's env file over MWAA's reset
+    assert "AIRFLOW__CORE__XCOM_BACKEND" not in sandbox.custom_backend_env(settings)  # the option alone, as on MWAA
+    env = sandbox.compose_env(settings, offline=True)
+    assert env["XCOM_LAB_COMPONENT_IMAGE"] == "xcom-lab/airflow:3.3.1-mwaa"
+    assert env["MWAA_DIR"] == str(bucket)

@@ -23,7 +23,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from xcomlab_harness import causes, loading, patches, report, sandbox
+from xcomlab_harness import causes, loading, mwaa_packages, patches, report, sandbox
 from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed
 from xcomlab_harness.observer import Observer
 from xcomlab_harness.own_code import OwnCode
@@ -83,7 +83,13 @@ def progress(version: str, result: ScenarioResult) -> None:
 
 
 def check_version(version: str, environ: dict[str, str], offline: dict, layer: int = 0) -> Verdict:
-    settings = sandbox.load_settings(environ=dict(environ, AIRFLOW_VERSION=version))
+    environ = dict(environ, AIRFLOW_VERSION=version)
+    if environ.get("MWAA") == "1":  # the bucket first: the settings check that MWAA_DIR is one
+        if not environ.get("XCOM_BACKEND"):
+            raise sandbox.SandboxError("MWAA=1 judges your own backend (XCOM_BACKEND=module.Class): in MWAA mode the "
+                                       "bucket's options, not BACKEND, configure XComs")
+        environ["MWAA_DIR"] = str(sandbox.write_check_bucket(environ))
+    settings = sandbox.load_settings(environ=environ)
     backend, name = backend_under_test(settings)
     verdict = Verdict(backend, check_name(environ) or name, version)
     scenarios = selected(environ)
@@ -95,6 +101,9 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
     sandbox.stop_other_version(settings)
     sandbox.remember(settings, offline["mode"])
     sandbox.run(["docker", "compose", "build", "--quiet", "airflow-init"], env=env)
+    if settings.mwaa:
+        verdict.mwaa = mwaa_packages.describe(version, sandbox.image_python(settings, offline["mode"]))
+        sandbox.fetch_mwaa_requirements(settings, offline["mode"])
     own_code = OwnCode(settings)
 
     def record(result: ScenarioResult, started: float) -> None:
@@ -107,10 +116,10 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
     refused = None
     try:
         if settings.get("XCOM_BACKEND"):
-            sandbox.prepare_custom_backend(settings)
+            sandbox.prepare_custom_backend(settings, env)
     except RequirementsFailed as err:
         refused = ScenarioResult("loads", FAIL, str(err), err.FIX)
-    found = loading.loads_before_up(env) if refused is None else {}
+    found = loading.loads_before_up(env, settings.mwaa) if refused is None else {}
     if refused is None and not found["loaded"]:
         refused = loading.not_loaded("airflow-scheduler", found, backend)
     if refused is None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -42,10 +41,12 @@ def probe(env: dict[str, str], *compose_args: str) -> dict:
     return json.loads(out.split(MARKER, 1)[1].splitlines()[0])
 
 
-def loads_before_up(env: dict[str, str]) -> dict:
+def loads_before_up(env: dict[str, str], mwaa: bool = False) -> dict:
     """A throwaway scheduler container (the scheduler's image, environment and mounts) resolves the class: a
-    backend that cannot load fails here in seconds, instead of after a stack that never becomes healthy."""
-    return probe(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler")
+    backend that cannot load fails here in seconds, instead of after a stack that never becomes healthy. In MWAA
+    mode through MWAA's entrypoint: plugins deployed, requirements installed, options applied, MWAA's sys.path."""
+    entrypoint = ["python", "-m", "xcomlab.mwaa.entrypoint"] if mwaa else []
+    return probe(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler", *entrypoint)
 
 
 def not_loaded(service: str, found: dict, backend: str) -> ScenarioResult:
@@ -100,8 +101,7 @@ print("xcom-lab-option-keys " + json.dumps(found))
 
 def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioResult:
     """The preflight on three MWAA buckets that differ only in where the module lies."""
-    source = sandbox.custom_backend_source(settings)
-    if source is None:
+    if sandbox.custom_backend_source(settings) is None:
         return ScenarioResult("mwaa-placement", NOT_APPLICABLE,
                               "the backend is installed as a package: on MWAA it comes from requirements.txt or plugins.zip")
     options = user_options(settings, env)
@@ -110,13 +110,24 @@ def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioRes
         folder.mkdir(parents=True, exist_ok=True)
         write_private(folder / "requirements.txt", Path(settings["REQUIREMENTS"]).expanduser().read_text())
         sandbox.fetch_mwaa_requirements(dict(settings, MWAA_DIR=str(folder)), offline=True)
+    prepare_mwaa_image(settings)
     with ThreadPoolExecutor(len(PLACES)) as pool:
-        found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, source, place, options), PLACES)))
+        found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, place, options), PLACES)))
     evidence = "; ".join(f"{place}/: {verdict}" + (f" ({why})" if why and verdict != "AVAILABLE" else "")
                          for place, (verdict, why) in found.items())
     if found["plugins"][0] != "AVAILABLE":
         return ScenarioResult("mwaa-placement", FAIL, f"no place in the bucket works: {evidence}", fix_for(evidence))
     return ScenarioResult("mwaa-placement", PASS, evidence)
+
+
+def prepare_mwaa_image(settings: dict[str, str]) -> None:
+    """MWAA mode's image (MWAA's package set), built once here: the three preflights would each build it at once."""
+    mwaa = sandbox.Settings(settings, MWAA="1")
+    offline = sandbox.offline_from_state(mwaa)
+    env = sandbox.compose_env(mwaa, offline)
+    if offline:
+        sandbox.prepare_standins(mwaa, env)
+    sandbox.compose(env, "build", "--quiet", "airflow-init")
 
 
 def user_options(settings: dict[str, str], env: dict[str, str]) -> dict[str, str]:
@@ -136,38 +147,19 @@ def option_keys(env: dict[str, str], names: list[str]) -> dict[str, str]:
     return json.loads(out.split("xcom-lab-option-keys ", 1)[1].splitlines()[0])
 
 
-def mwaa_bucket(settings: dict[str, str], source: tuple[Path, str], place: str,
-                options: dict[str, str]) -> tuple[Path, str]:
+def mwaa_bucket(settings: dict[str, str], place: str, options: dict[str, str]) -> tuple[Path, str]:
     """An MWAA bucket with the toy DAG, the backend's module under place/, REQUIREMENTS as requirements.txt, and
     the user's settings as configuration options (AIRFLOW__ ones) or startup.sh exports (everything else)."""
-    src, target = source
     bucket = sandbox.CACHE / "check-mwaa" / place
-    shutil.rmtree(bucket, ignore_errors=True)
-    (bucket / "dags").mkdir(parents=True)
-    shutil.copy(sandbox.ROOT / "dags" / "xcom_push_pull.py", bucket / "dags")
-    destination = bucket / place / target.removeprefix(sandbox.PLUGINS).lstrip("/")
-    if src.is_dir():
-        shutil.copytree(src, destination, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-    else:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, destination)
-    for path in [bucket, *bucket.rglob("*")]:  # the code and the DAG, for the containers' uid
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    # The settings (the user's values, the emulators' keys): 0640, read through compose/mwaa.yml's group_add.
-    if settings.get("REQUIREMENTS"):  # it may name a private index with its token
-        write_private(bucket / "requirements.txt", Path(settings["REQUIREMENTS"]).expanduser().read_text(), group=True)
-    value = settings["XCOM_BACKEND"] if place != "include" else f"include.{settings['XCOM_BACKEND']}"
-    write_private(bucket / "airflow-configuration-options.json",
-                  json.dumps({"core.xcom_backend": value, **options}, indent=2), group=True)
+    value = sandbox.write_mwaa_bucket(settings, bucket, [sandbox.ROOT / "dags" / "xcom_push_pull.py"], place, options)
     exports = {k: v for k, v in sandbox.custom_backend_env(settings).items() if not k.startswith("AIRFLOW__")}
-    write_private(bucket / "startup.sh", shell_exports(exports), group=True)
+    write_private(bucket / "startup.sh", shell_exports(exports), group=True)  # the user's values, the emulators' keys
     return bucket, value
 
 
-def preflight(settings: dict[str, str], source: tuple[Path, str], place: str,
-              options: dict[str, str]) -> tuple[str, str]:
+def preflight(settings: dict[str, str], place: str, options: dict[str, str]) -> tuple[str, str]:
     """(verdict, the first finding behind it) of `make mwaa-validate` on a bucket with the module in place/."""
-    bucket, _ = mwaa_bucket(settings, source, place, options)
+    bucket, _ = mwaa_bucket(settings, place, options)
     env = {k: v for k, v in os.environ.items() if k not in sandbox.CUSTOM_KEYS}
     env.update(MWAA_DIR=str(bucket), AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
     done = subprocess.run([sys.executable, sandbox.__file__, "mwaa-validate"], env=env, capture_output=True,

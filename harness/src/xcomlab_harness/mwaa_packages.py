@@ -145,6 +145,17 @@ def differences(version: str, python: str, data: Path = DATA) -> list[str]:
             for name, why in sorted(left_free(version, python, data).items()) if name in mwaa]
 
 
+def describe(version: str, python: str, data: Path = DATA) -> str:
+    """One line for reports: MWAA's package set for the version, where it was read, what matters to a backend."""
+    origin, installed = source(data), plain_pins(lock_file(version, python, data))
+    shown = ", ".join(f"{label} {' / '.join(dict.fromkeys(installed.get(p, '-') for p in packages))}"
+                      for label, packages in COLUMNS.items())
+    differ = differences(version, python, data)
+    return (f"MWAA's package set for Airflow {version} ({origin['repository'].removeprefix('https://github.com/')} at "
+            f"{origin['commit'][:12]}, {origin['date']}), on Python {python}: {shown}"
+            + (f"; differs from MWAA's: {'; '.join(differ)}" if differ else ""))
+
+
 def freeze_mismatches(version: str, python: str, freeze: str, data: Path = DATA) -> list[str]:
     """Each package `pip freeze` shows at another version than MWAA pins ([] when all agree): MWAA's constraints
     for the packages both list, with the lock's version for a pin left free on this Python (named by differences)."""

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from xcomlab_harness.stack import backend_coverage
-from xcomlab_harness.stack.custom_backend import custom_backend_source
+from xcomlab_harness.stack.custom_backend import MWAA_PLUGINS, PLUGINS, custom_backend_source
 from xcomlab_harness.verdict import ScenarioResult, SourceFile
 
 
@@ -18,6 +18,9 @@ class OwnCode:
         self.settings = settings
         self.measured = bool(settings.get("XCOM_BACKEND"))
         self.source = custom_backend_source(settings)
+        if self.source and settings.get("MWAA") == "1":  # it runs from where MWAA's entrypoint deploys plugins/
+            src, target = self.source
+            self.source = (src, MWAA_PLUGINS + target.removeprefix(PLUGINS))
         self.run: dict[Path, set[int]] = {}
 
     def record(self, result: ScenarioResult) -> None:

@@ -86,10 +86,10 @@ def summary_line(verdicts: list[Verdict], reports: str | Path = "reports") -> st
 
     def wall(v: Verdict) -> str:
         n = len(v.layers)
-        patch = f", patch in {Path(reports) / patch_name(verdicts[0].name, v.airflow_version)}" if v.patch else ""
-        return f"; behind the wall ({v.airflow_version}): {n} more layer{'s' if n != 1 else ''}{patch}"
+        patch = f", patch in {Path(reports) / patch_name(verdicts[0].name, v.slug)}" if v.patch else ""
+        return f"; behind the wall ({v.label}): {n} more layer{'s' if n != 1 else ''}{patch}"
 
-    return (f"{verdicts[0].backend}: " + "; ".join(f"{v.airflow_version} {counts(v)}" for v in verdicts)
+    return (f"{verdicts[0].backend}: " + "; ".join(f"{v.label} {counts(v)}" for v in verdicts)
             + "".join(wall(v) for v in verdicts if v.layers))
 
 
@@ -99,9 +99,10 @@ def summary_line(verdicts: list[Verdict], reports: str | Path = "reports") -> st
 @dataclass
 class _Occurrence:
     """One version's RootCause inside a (possibly merged) numbered cause."""
-    version: str
+    version: str  # Verdict.label
     cause: RootCause
     scenarios: list[str]
+    slug: str = ""  # Verdict.slug
 
 
 @dataclass
@@ -124,6 +125,10 @@ class _Cause:
     @property
     def versions(self) -> list[str]:
         return list(dict.fromkeys(o.version for o in self.occurrences))
+
+    @property
+    def slugs(self) -> list[str]:
+        return list(dict.fromkeys(o.slug for o in self.occurrences))
 
     @property
     def evidence(self) -> list[tuple[str, str]]:
@@ -168,7 +173,7 @@ def _analyse(verdicts: list[Verdict], scope: str = "") -> _Analysis:
             merged = causes.setdefault((root.title, root.fix),
                                        _Cause(len(causes) + 1, root.title, root.fix, scope=scope))
             scenarios = root.scenarios or [s.id for s in v.scenarios if s.cause == root.id]
-            merged.occurrences.append(_Occurrence(v.airflow_version, root, list(scenarios)))
+            merged.occurrences.append(_Occurrence(v.label, root, list(scenarios), v.slug))
             numbered[(index, root.id)] = merged
     cells: dict[tuple[int, str], _Cell] = {}
     for index, v in enumerate(verdicts):
@@ -207,10 +212,11 @@ class _LayerView:
 @dataclass
 class _Wall:
     """One version's layers and its cumulative patch."""
-    version: str
+    version: str  # Verdict.label
     layers: list[_LayerView]
     patch: str
     patch_file: str  # check-<name>-<version>.patch
+    slug: str = ""  # Verdict.slug, for HTML ids
 
     @property
     def apply(self) -> tuple[str, str, str]:
@@ -223,8 +229,7 @@ def _walls(verdicts: list[Verdict]) -> list[_Wall]:
 
 
 def _wall(verdict: Verdict, name: str) -> _Wall:
-    return _Wall(verdict.airflow_version, _layer_views(verdict), verdict.patch,
-                 patch_name(name, verdict.airflow_version))
+    return _Wall(verdict.label, _layer_views(verdict), verdict.patch, patch_name(name, verdict.slug), verdict.slug)
 
 
 def _layer_views(verdict: Verdict) -> list[_LayerView]:
@@ -237,7 +242,7 @@ def _layer_views(verdict: Verdict) -> list[_LayerView]:
         previous = layer.fixed
         shown = Verdict(verdict.backend, verdict.name, verdict.airflow_version, scenarios=layer.scenarios,
                         causes=layer.causes)
-        analysis = _analyse([shown], scope=f"layer-{verdict.airflow_version}-{number}-")
+        analysis = _analyse([shown], scope=f"layer-{verdict.slug}-{number}-")
         others = [(status, [s.id for s in layer.scenarios if s.status == status])
                   for status in (NOT_EXERCISED, ERROR, NOT_APPLICABLE)]
         views.append(_LayerView(
@@ -330,7 +335,7 @@ def _source_views(verdicts: list[Verdict]) -> list[_SourceView]:
         for v in verdicts:
             for f in v.sources:
                 if f.path == path:
-                    groups.setdefault(tuple(f.lines), []).append((v.airflow_version, f))
+                    groups.setdefault(tuple(f.lines), []).append((v.label, f))
         for group in groups.values():
             versions, files = [g[0] for g in group], [g[1] for g in group]
             views.append(_SourceView(path, versions, files, _source_lines(versions, files)))
@@ -373,12 +378,12 @@ def markdown(verdicts: list[Verdict]) -> str:
     out += _md_walls(_walls(verdicts))
     out += ["", "## Scenarios", ""]
     out += _md_table(
-        ["scenario", *(f"Airflow {v.airflow_version}" for v in verdicts)],
+        ["scenario", *(f"Airflow {v.label}" for v in verdicts)],
         [[sid, *(_md_status(analysis.cell(i, sid)) for i in range(len(verdicts)))] for sid in scenario_ids(verdicts)],
     )
     for i, v in enumerate(verdicts):
         cells = [analysis.cell(i, s.id) for s in v.scenarios]
-        out += ["", f"## Airflow {v.airflow_version}", "",
+        out += ["", f"## Airflow {v.label}", "", *([_md_text(v.mwaa), ""] if v.mwaa else []),
                 *([_md_text(v.offload[:1].upper() + v.offload[1:]), ""] if v.offload else []), "### Failures", ""]
         out += _md_table(["scenario", "cause", "evidence", "fix"], [
             [c.result.id, c.cause.label if c.cause else "",
@@ -478,11 +483,11 @@ def _md_coverage(verdicts: list[Verdict]) -> list[str]:
         return ["Coverage was not measured: no lines of the backend's own code were recorded."]
     out = ["Statements run per file (run/statements), across every scenario:", ""]
     out += _md_table(
-        ["file", *(f"Airflow {v.airflow_version}" for v in verdicts)],
+        ["file", *(f"Airflow {v.label}" for v in verdicts)],
         [[path, *(_ratio(f) if (f := next((f for f in v.sources if f.path == path), None)) else NOT_MEASURED
                   for v in verdicts)] for path in paths])
     out += ["", "Lines of the backend's code each scenario ran:", ""]
-    out += _md_table(["scenario", *(f"Airflow {v.airflow_version}" for v in verdicts)],
+    out += _md_table(["scenario", *(f"Airflow {v.label}" for v in verdicts)],
                      [[sid, *(_lines_ran(v.scenario(sid)) for v in verdicts)] for sid in scenario_ids(verdicts)])
     return out
 
@@ -525,11 +530,11 @@ def junit(verdicts: list[Verdict]) -> str:
                   "errors": sum(s.status == ERROR for s in v.scenarios),
                   "skipped": sum(s.status == NOT_APPLICABLE for s in v.scenarios)}
         suite = ET.SubElement(
-            suites, "testsuite", name=_xml(f"xcom-lab check {backend} on Airflow {v.airflow_version}"),
+            suites, "testsuite", name=_xml(f"xcom-lab check {backend} on Airflow {v.label}"),
             time=_seconds(sum(s.seconds for s in v.scenarios)), **{k: str(n) for k, n in counts.items()},
         )
         for s in v.scenarios:
-            case = ET.SubElement(suite, "testcase", classname=_xml(f"check.{v.airflow_version}"), name=_xml(s.id),
+            case = ET.SubElement(suite, "testcase", classname=_xml(f"check.{v.slug}"), name=_xml(s.id),
                                  time=_seconds(s.seconds))
             cell = analysis.cell(i, s.id)
             if s.status == FAIL and cell is not None and cell.blocked:
@@ -637,10 +642,10 @@ def write_all(verdicts: list[Verdict], reports_dir: Path) -> list[Path]:
     name = verdicts[0].name
     paths = []
     for v in verdicts:
-        path = reports_dir / f"check-{name}-{v.airflow_version}.json"
+        path = reports_dir / f"check-{name}-{v.slug}.json"
         write_json(v, path)
         paths.append(path)
-        patch = reports_dir / patch_name(name, v.airflow_version)
+        patch = reports_dir / patch_name(name, v.slug)
         if v.patch:
             patch.write_text(v.patch if v.patch.endswith("\n") else v.patch + "\n", encoding="utf-8")
             paths.append(patch)
@@ -719,11 +724,11 @@ def load_shards(paths: list[Path]) -> list[list[Verdict]]:
                 raise ValueError(
                     f"{other_path} and {path}: the report name {verdict.name!r} judges two backends, "
                     f"{other.backend} and {verdict.backend}: give each its own CHECK_NAME")
-            if other.airflow_version == verdict.airflow_version:
+            if other.label == verdict.label:
                 raise ValueError(f"{other_path} and {path}: both hold {verdict.name} on Airflow "
-                                 f"{verdict.airflow_version}: keep one")
+                                 f"{verdict.label}: keep one")
         group.append((path, verdict))
-    return [[v for _, v in sorted(groups[name], key=lambda pv: _version_key(pv[1].airflow_version))]
+    return [[v for _, v in sorted(groups[name], key=lambda pv: (_version_key(pv[1].airflow_version), pv[1].mwaa))]
             for name in sorted(groups)]
 
 

@@ -20,7 +20,7 @@ from xcomlab_harness.stack.compose import compose, pinned_image
 from xcomlab_harness.stack.console import SandboxError, run, say
 from xcomlab_harness.stack.custom_backend import (PLUGINS, custom_backend_env, custom_backend_package,
                                                   custom_backend_source, prepare_custom_backend,
-                                                  write_custom_backend_env)
+                                                  write_check_bucket, write_custom_backend_env, write_mwaa_bucket)
 from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.stack.health import diagnose, start_and_wait
 from xcomlab_harness.stack.lifecycle import bring_up, stop_other_version
@@ -32,7 +32,7 @@ from xcomlab_harness.stack.settings import (CUSTOM_KEYS, Settings, airflow_major
                                             check_mwaa_version, load_settings, mwaa_dir, version_folder)
 from xcomlab_harness.stack.standins import prepare_standins
 from xcomlab_harness.stack.state import offline_from_state, remember, with_last_up
-from xcomlab_harness.stack.throwaway import lint, mwaa_validate
+from xcomlab_harness.stack.throwaway import lint, mwaa_freeze, mwaa_validate
 
 __all__ = [
     "CACHE", "COMPOSE_DIR", "CUSTOM_KEYS", "DOTENV", "PLUGINS", "ROOT", "SandboxError", "Settings",
@@ -41,7 +41,8 @@ __all__ = [
     "fetch_mwaa_requirements", "image_python", "is_offline", "lint", "load_settings", "main", "mwaa_dir",
     "mwaa_validate", "offline_from_state", "pinned_image", "prepare_custom_backend", "prepare_standins",
     "read_dotenv", "remember", "run", "runs_celery", "say", "start_and_wait", "stop_other_version",
-    "version_folder", "with_last_up", "write_custom_backend_env",
+    "version_folder", "with_last_up", "write_check_bucket", "write_custom_backend_env",
+    "write_mwaa_bucket",
 ]
 
 USAGE = """usage: sandbox.py COMMAND
@@ -50,12 +51,13 @@ USAGE = """usage: sandbox.py COMMAND
   down [ARGS]     stop the stack (ARGS go to `docker compose down`, e.g. --volumes)
   diagnose        show ps and the logs of every service that is not healthy
   mwaa-validate   MWAA preflight of MWAA_DIR on this Airflow version (no stack needed)
+  mwaa-freeze     pip freeze of MWAA mode's image for this version against MWAA's pins (no stack needed)
   lint FILE...    settings Airflow ignores or that fail XComs at run time (.env, airflow.cfg, options .json)
   run -- CMD...   run CMD with the compose environment (COMPOSE_FILE, ...) after preparing images
   compose ARGS    any docker compose command on this project"""
 CHECK_KEYS = ("AIRFLOW_VERSION", "BACKEND", "S3_EMULATOR", "OFFLINE", "XCOM_THRESHOLD", "MWAA", "MWAA_DIR",
               "PROFILE", "WORKERS")
-PROBING = ("up", "run", "mwaa-validate", "lint")  # the commands that decide the mode; the others ask the last up
+PROBING = ("up", "run", "mwaa-validate", "mwaa-freeze", "lint")  # the commands that decide the mode; the others ask the last up
 
 
 def main(argv: list[str]) -> int:
@@ -69,7 +71,7 @@ def main(argv: list[str]) -> int:
             for key in CHECK_KEYS:
                 print(f"{key}={settings[key]}")
             return 0
-        if command == "mwaa-validate":
+        if command in ("mwaa-validate", "mwaa-freeze"):
             settings = Settings(settings, MWAA="1")
             check_mwaa_version(settings.version)
             check_mwaa_dir(mwaa_dir(settings))
@@ -92,6 +94,8 @@ def main(argv: list[str]) -> int:
             return subprocess.run(args[1:] if args[:1] == ["--"] else args, env=env).returncode
         elif command == "mwaa-validate":
             return mwaa_validate(env)
+        elif command == "mwaa-freeze":
+            return mwaa_freeze(settings, env, image_python(settings, offline))
         elif command == "lint":
             return lint(env, args or [".env"])
         elif command == "down":

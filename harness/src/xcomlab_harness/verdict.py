@@ -104,6 +104,17 @@ class Verdict:
     sources: list[SourceFile] = field(default_factory=list)
     layers: list[Layer] = field(default_factory=list)  # fix-forward: what fails after each mechanical fix, in order
     patch: str = ""  # the mechanical fixes of every layer as one unified diff against the user's files
+    mwaa: str = ""  # judged in MWAA mode: the package set the components ran ("": the sandbox's own lock)
+
+    @property
+    def label(self) -> str:
+        """The version as reports show it: `3.3.1`, or `3.3.1 (MWAA)` beside it."""
+        return f"{self.airflow_version} (MWAA)" if self.mwaa else self.airflow_version
+
+    @property
+    def slug(self) -> str:
+        """The version as report files and HTML ids name it: `3.3.1`, or `3.3.1-mwaa`."""
+        return f"{self.airflow_version}-mwaa" if self.mwaa else self.airflow_version
 
     @property
     def failed(self) -> list[ScenarioResult]:
@@ -131,6 +142,7 @@ class Verdict:
             layers=[Layer(fixed=x["fixed"], patch=x["patch"], scenarios=[_scenario(s) for s in x.get("scenarios", [])],
                           causes=[RootCause(**c) for c in x.get("causes", [])]) for x in data.get("layers", [])],
             patch=data.get("patch", ""),
+            mwaa=data.get("mwaa", ""),
         )
 
 

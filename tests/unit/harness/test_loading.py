@@ -74,7 +74,8 @@ def single_file(tmp_path):
 
 def placed(monkeypatch, found: dict[str, tuple[str, str]]) -> None:
     monkeypatch.setattr(loading, "user_options", lambda settings, env: {})
-    monkeypatch.setattr(loading, "preflight", lambda settings, source, place, options: found[place])
+    monkeypatch.setattr(loading, "preflight", lambda settings, place, options: found[place])
+    monkeypatch.setattr(loading, "prepare_mwaa_image", lambda settings: None)  # docker: the e2e builds it
 
 
 def test_placement_passes_when_plugins_works_and_tells_why_the_others_do_not(single_file, monkeypatch):
@@ -171,7 +172,7 @@ def test_a_bucket_keeps_the_users_settings_private_and_exact(tmp_path, monkeypat
         "XCOM_BACKEND": "my_xcom.S3XComBackend", "BACKEND_SRC": str(tmp_path / "my_xcom.py"),
         "BACKEND_ENV": str(tmp_path / "my.env"), "REQUIREMENTS": str(tmp_path / "requirements.txt")})
     options = {"acme.secret": "s3cr'et"}
-    bucket, _ = loading.mwaa_bucket(settings, sandbox.custom_backend_source(settings), "plugins", options)
+    bucket, _ = loading.mwaa_bucket(settings, "plugins", options)
 
     for name in ("startup.sh", "airflow-configuration-options.json", "requirements.txt"):
         path = bucket / name

@@ -68,6 +68,17 @@ def test_a_single_module_gets_the_lines_each_scenario_ran_and_its_source(tmp_pat
     assert 11 in source.statements and 11 not in source.run  # the upload never ran: the report shows it
 
 
+def test_in_mwaa_mode_the_lines_come_from_where_mwaa_deploys_plugins(tmp_path, data_dir):
+    """`make check MWAA=1`: MWAA's entrypoint copies the bucket's plugins/ to /usr/local/airflow/plugins."""
+    (tmp_path / "pkg").mkdir()
+    write(tmp_path / "pkg" / "__init__.py", "")
+    write(tmp_path / "pkg" / "backend.py", MODULE)
+    own = OwnCode({"XCOM_BACKEND": "pkg.backend.S3XComBackend", "BACKEND_SRC": str(tmp_path / "pkg"), "MWAA": "1"})
+    processes_ran(data_dir, {"/usr/local/airflow/plugins/pkg/backend.py": [2, 4],
+                             "/opt/airflow/plugins/pkg/backend.py": [9]})  # not where MWAA mode runs it
+    assert scenario(own, "toy").lines_run == {"backend.py": [2, 4]}
+
+
 def test_a_scenario_that_ran_none_of_the_backend_has_no_lines(tmp_path, data_dir):
     module = write(tmp_path / "my_xcom.py", MODULE)
     own = OwnCode({"XCOM_BACKEND": "my_xcom.S3XComBackend", "BACKEND_SRC": str(module)})

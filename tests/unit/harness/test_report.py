@@ -601,7 +601,7 @@ def test_write_all_writes_the_patch_and_removes_a_stale_one(tmp_path):
 
 def shard(folder, verdict):
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"check-{verdict.name}-{verdict.airflow_version}.json"
+    path = folder / f"check-{verdict.name}-{verdict.slug}.json"
     report.write_json(verdict, path)
     return path
 
@@ -623,6 +623,27 @@ def test_merge_puts_two_shards_of_one_backend_side_by_side(tmp_path):
     assert "| scenario | Airflow 2.11.2 | Airflow 3.3.1 |" in md  # versions in order, not in the order found
     suites = ET.parse(out / "check-acme.junit.xml").getroot().findall("testsuite")
     assert [s.get("name").rsplit(" ", 1)[-1] for s in suites] == ["2.11.2", "3.3.1"]
+
+
+def test_the_sandbox_and_mwaa_on_one_version_stand_side_by_side(tmp_path):
+    """`make check` and `make check MWAA=1` on 3.3.1 (two CI shards): two columns, the MWAA one naming its package set,
+    so a verdict that differs by provider versions shows as one."""
+    package_set = "MWAA's package set for Airflow 3.3.1 (common-io 1.8.0)"
+    mwaa = Verdict(BACKEND, "acme", "3.3.1", scenarios=[ScenarioResult("toy", "fail", "push failed")], mwaa=package_set)
+    shard(tmp_path / "mwaa", mwaa)
+    shard(tmp_path / "sandbox", passing("3.3.1"))
+    paths = report.merge([tmp_path / "mwaa", tmp_path / "sandbox"], tmp_path / "out")
+    assert {"check-acme-3.3.1.json", "check-acme-3.3.1-mwaa.json"} <= {p.name for p in paths}
+    md = (tmp_path / "out" / "check-acme.md").read_text(encoding="utf-8")
+    assert "| scenario | Airflow 3.3.1 | Airflow 3.3.1 (MWAA) |" in md
+    assert "| toy | pass | FAIL |" in md
+    assert f"## Airflow 3.3.1 (MWAA)\n\n{package_set}" in md
+    html = (tmp_path / "out" / "check-acme.html").read_text(encoding="utf-8")
+    assert 'data-version="3.3.1-mwaa"' in html and 'id="airflow-3.3.1-mwaa"' in html
+    assert report.read_shard(tmp_path / "out" / "check-acme-3.3.1-mwaa.json").mwaa == package_set
+    shard(tmp_path / "again", mwaa)
+    with pytest.raises(ValueError, match=r"3\.3\.1 \(MWAA\): keep one"):
+        report.load_shards([tmp_path / "mwaa", tmp_path / "again"])
 
 
 def test_merge_orders_versions_as_versions_not_as_text(tmp_path):

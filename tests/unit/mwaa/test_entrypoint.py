@@ -31,7 +31,8 @@ def install(tmp_path, monkeypatch, capsys):
                 raise subprocess.TimeoutExpired(command, kwargs["timeout"])
             return subprocess.CompletedProcess(command, returncode)
         monkeypatch.setattr(entrypoint.subprocess, "run", fake_run)
-        entrypoint.install_requirements({})
+        installed = entrypoint.install_requirements({})
+        assert installed == (returncode == 0)  # the preflight's verdict follows it
         return calls, capsys.readouterr().err
     return run
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from xcomlab.mwaa import preflight
+from xcomlab.mwaa import entrypoint, preflight
 
 SECRETS_MANAGER = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
 OPTIONS = {"core.xcom_backend": "xcomlab.objectstorage.XComObjectStorageBackend",
@@ -39,7 +39,7 @@ def test_a_connection_nobody_defines_deploys_then_fails(verdict):
 
 @pytest.fixture
 def requirements_verdict(tmp_path, monkeypatch):
-    """The preflight's report on a bucket holding only requirements.txt (nothing is installed)."""
+    """The preflight's report on a bucket holding only requirements.txt (pip is not run: pip_succeeds says its fate)."""
     bucket, home = tmp_path / "bucket", tmp_path / "home"
     bucket.mkdir()
     home.mkdir()
@@ -48,11 +48,18 @@ def requirements_verdict(tmp_path, monkeypatch):
     (tmp_path / "essential.txt").write_text("celery==5.6.3\n")
     for name, value in {"BUCKET": bucket, "HOME": home, "OPTIONS_FILE": bucket / "airflow-configuration-options.json",
                         "CONSTRAINTS": tmp_path / "lock.txt", "ESSENTIAL_CONSTRAINTS": tmp_path / "essential.txt",
-                        "install_requirements": lambda env: None}.items():
+                        "install_requirements": lambda env: installed[0]}.items():
         monkeypatch.setattr(preflight, name, value)
+    for name, value in {"BUCKET": bucket, "HOME": home}.items():  # where deploy_requirements reads and writes
+        monkeypatch.setattr(entrypoint, name, value)
 
-    def run(text, airflow_version):
+    installed = [True]
+
+    def run(text, airflow_version, beside=None, pip_succeeds=True):
+        installed[0] = pip_succeeds
         (bucket / "requirements.txt").write_text(text)
+        for name, content in (beside or {}).items():
+            (bucket / name).write_text(content)
         return preflight.report(airflow_version, *preflight.check(airflow_version))
     return run
 
@@ -67,4 +74,19 @@ def test_an_essential_pin_fails_the_requirements_even_with_own_constraints(requi
     text = requirements_verdict("-c https://example.invalid/c.txt\ncelery==5.5.0\n", "3.3.1")
     assert "requirements.txt line 2: 'celery==5.5.0' conflicts with celery==5.6.3" in text
     assert "Notice that MWAA enforces a list of critical packages" in text
+    assert text.endswith("Verdict: REQUIREMENTS_NOT_INSTALLED")
+
+
+def test_an_include_beside_requirements_in_the_bucket_is_not_there_on_mwaa(requirements_verdict):
+    """MWAA downloads requirements.txt alone into $AIRFLOW_HOME/requirements/: `-r extra.txt` finds nothing."""
+    text = requirements_verdict("-r extra.txt\n", "3.3.1", beside={"extra.txt": "boto3==1.40.0\n"})
+    assert "Could not open requirements file extra.txt" in text
+    assert "MWAA downloads requirements.txt alone" in text and "/usr/local/airflow/plugins/extra.txt" in text
+    assert text.endswith("Verdict: REQUIREMENTS_NOT_INSTALLED")
+
+
+def test_requirements_pip_cannot_resolve_fail_though_no_pin_excludes_a_line(requirements_verdict):
+    """A dependency's own range against the constraints (no line of the file names it): only pip finds it."""
+    text = requirements_verdict("apache-airflow-providers-snowflake\n", "3.3.1", pip_succeeds=False)
+    assert "REQUIREMENTS_NOT_INSTALLED: requirements.txt" in text and "pip cannot install them" in text
     assert text.endswith("Verdict: REQUIREMENTS_NOT_INSTALLED")

@@ -68,15 +68,25 @@ def run_startup_script(env: dict[str, str]) -> dict[str, str]:
     return exports
 
 
-def install_requirements(env: dict[str, str]) -> None:
+def deploy_requirements() -> Path | None:
+    """The bucket's requirements.txt where MWAA downloads it, alone: $AIRFLOW_HOME/requirements/. pip reads its
+    `-r`/`-c` files relative to it there, so a file beside it in the bucket is not found, as on MWAA."""
     source = BUCKET / "requirements.txt"
-    if not source.exists() or not any(
-        line.strip() and not line.lstrip().startswith("#") for line in source.read_text().splitlines()
-    ):
-        return
+    if not source.exists():
+        return None
     target = HOME / "requirements" / "requirements.txt"
     target.parent.mkdir(exist_ok=True)
     shutil.copy(source, target)
+    return target
+
+
+def install_requirements(env: dict[str, str]) -> bool:
+    """pip as MWAA runs it; False when it failed (MWAA logs FAILURE and starts Airflow anyway)."""
+    target = deploy_requirements()
+    if target is None or not any(
+        line.strip() and not line.lstrip().startswith("#") for line in target.read_text().splitlines()
+    ):
+        return True
     # MWAA's command: safe-pip-install puts the essential constraints first, then `-r file [-c constraints]`
     essential = ["--constraint", str(ESSENTIAL_CONSTRAINTS)] if ESSENTIAL_CONSTRAINTS else []
     forced = [] if requirements.has_own_constraints(target.read_text()) else ["-c", str(CONSTRAINTS)]
@@ -93,6 +103,7 @@ def install_requirements(env: dict[str, str]) -> None:
         say(requirements.FAILURE)
         say("MWAA starts Airflow without these packages (tasks importing them fail); `make mwaa-validate` names "
             "the conflicts")
+    return not failed
 
 
 def main(argv: list[str]) -> None:

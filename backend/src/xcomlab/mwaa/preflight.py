@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from xcomlab import compat, lint
 from xcomlab.mwaa import options, plugins, requirements
 from xcomlab.mwaa.entrypoint import (BUCKET, CONSTRAINTS, ESSENTIAL_CONSTRAINTS, HOME, OPTIONS_FILE,
-                                    install_requirements)
+                                    deploy_requirements, install_requirements)
 
 # Run in a fresh interpreter, as a component starts: `import airflow` sets up sys.path as that version
 # does (config/ and plugins/; 2.x also dags/), then the module every component imports resolves the class.
@@ -37,6 +37,10 @@ except Exception as err:
     print(json.dumps({"error": describe(err), "cause": describe(err.__cause__ or err.__context__)}))
 """
 
+
+# MWAA downloads requirements.txt alone, into $AIRFLOW_HOME/requirements/; dags/ and plugins/ are synced beside it.
+INCLUDES_FIX = ("; MWAA downloads requirements.txt alone (to /usr/local/airflow/requirements/): put the included "
+                "lines into it, or name a file MWAA deploys by its path, e.g. `-r /usr/local/airflow/plugins/extra.txt`")
 
 # Verdicts, worst first. DEPLOYS_THEN_FAILS is no MWAA state: MWAA reports AVAILABLE, and then settings are
 # ignored or every offloaded XCom push fails.
@@ -146,14 +150,20 @@ def check(airflow_version: str) -> tuple[list[Problem], list[str]]:
     except plugins.PluginsError as err:
         problems.append(Problem("UPDATE_FAILED", "plugins", str(err), crashes=compat.COMPONENTS))
 
-    if (BUCKET / "requirements.txt").exists():
-        found = requirements.conflicts(BUCKET / "requirements.txt", CONSTRAINTS, airflow_version,
+    deployed = deploy_requirements()  # read where MWAA puts it: its includes relative to that folder
+    if deployed is not None:
+        found = requirements.conflicts(deployed, CONSTRAINTS, airflow_version,
                                        essential=ESSENTIAL_CONSTRAINTS, python_version=mwaa_python(airflow_version))
         problems += [Problem("REQUIREMENTS_NOT_INSTALLED", "requirements.txt", c,
-                             "MWAA logs the pip failure and starts without these packages") for c in found]
-        if not found:
+                             "MWAA logs the pip failure and starts without these packages"
+                             + (INCLUDES_FIX if "Could not open" in c else "")) for c in found]
+        if not found and install_requirements(dict(os.environ)):  # as each component does before the import
             notes.append("requirements.txt: compatible with the constraints MWAA applies")
-            install_requirements(dict(os.environ))  # as each component does before Airflow imports the backend
+        elif not found:  # no pin excludes a line, yet pip cannot resolve them all (a dependency's own range)
+            problems.append(Problem("REQUIREMENTS_NOT_INSTALLED", "requirements.txt",
+                                    "pip cannot install them under the constraints MWAA applies (its output above: "
+                                    "a dependency needs a version the constraints exclude, or has no wheel for "
+                                    "MWAA's Python)", "MWAA logs the pip failure and starts without these packages"))
 
     value = config.get("core.xcom_backend")
     if value:

@@ -2,9 +2,10 @@
 component (tasks included: forked, spawned or Celery), limited to the backend's own module or package.
 
 The harness's own coverage.py version is installed for the image's Python into a folder mounted into the
-components, with a sitecustomize that starts it (coverage's documented subprocess hook,
-`coverage.process_startup()`). Each process writes its own data file into a shared folder; after each
-scenario the harness takes the files written since the last one, so lines are told per scenario.
+components, with a .pth file mounted into the image's site-packages that starts it (coverage's documented
+subprocess hook, `coverage.process_startup()`): a .pth, not PYTHONPATH, which MWAA mode's entrypoint clears as
+MWAA does. Each process writes its own data file into a shared folder; after each scenario the harness takes
+the files written since the last one, so lines are told per scenario.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from importlib.metadata import version
 from xcomlab_harness.stack.paths import CACHE
 
 HOST_DIR = CACHE / "check-coverage"
-CONTAINER_DIR = "/opt/xcom-lab/coverage"  # site/ (coverage, sitecustomize, rc) and data/ (one file per process)
-SITECUSTOMIZE = """\
-# xcom-lab check: start coverage.py in every Python process of this component (COVERAGE_PROCESS_START).
-import coverage
-
-coverage.process_startup()
+CONTAINER_DIR = "/opt/xcom-lab/coverage"  # site/ (coverage, the .pth, rc) and data/ (one file per process)
+PTH = "xcom-lab-coverage.pth"  # compose/custom-backend.yml mounts it into the image's site-packages
+# Python runs a .pth's `import` lines at start-up in every process, after adding its path lines to sys.path.
+PTH_TEXT = f"""{CONTAINER_DIR}/site
+import coverage; coverage.process_startup()
 """
 RC = """\
 [run]
@@ -51,8 +51,8 @@ def prepare(settings: Mapping[str, str], python: str = "3.11") -> dict[str, str]
         shutil.rmtree(site, ignore_errors=True)
         subprocess.run(["uv", "pip", "install", "--quiet", "--target", str(site), "--python-version", python,
                         "--python-platform", "x86_64-manylinux_2_36", "--no-deps", wanted.split()[0]], check=True)
-        (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
         marker.write_text(wanted)
+    (site / PTH).write_text(PTH_TEXT)
     (site / "coveragerc").write_text(RC.format(container=CONTAINER_DIR, module=module_of(settings["XCOM_BACKEND"])))
     # Emptied, not removed: components still running may be writing their last files into it.
     data.mkdir(parents=True, exist_ok=True)
@@ -61,7 +61,7 @@ def prepare(settings: Mapping[str, str], python: str = "3.11") -> dict[str, str]
     data.chmod(0o777)  # the components write as uid 50000
     for path in [HOST_DIR, site, *site.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444)
-    return {"PYTHONPATH": f"{CONTAINER_DIR}/site", "COVERAGE_PROCESS_START": f"{CONTAINER_DIR}/site/coveragerc"}
+    return {"COVERAGE_PROCESS_START": f"{CONTAINER_DIR}/site/coveragerc"}
 
 
 def harvest(done: str) -> dict[str, set[int]]:

@@ -3,6 +3,7 @@ get in BACKEND's place."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -12,12 +13,15 @@ from pathlib import Path
 from xcomlab_harness.stack import backend_coverage, connections, requirements
 from xcomlab_harness.stack.console import run
 from xcomlab_harness.stack.env_files import read_dotenv
-from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR
+from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, ROOT
 from xcomlab_harness.stack.private_files import env_file, write_private
 from xcomlab_harness.stack.settings import Settings
 
 PLUGINS = "/opt/airflow/plugins"  # on sys.path in every component of both majors, as MWAA's plugins/
+MWAA_PLUGINS = "/usr/local/airflow/plugins"  # MWAA mode: where its entrypoint deploys the bucket's plugins/
 CUSTOM_DIR = CACHE / "custom-backend"
+CHECK_BUCKETS = CACHE / "check-mwaa"  # `make check MWAA=1`'s MWAA_DIR: bucket-<digest of its content>
+DAGS = ROOT / "dags"
 CONNECTIONS_FILE = CUSTOM_DIR / "connections.json"  # ids no variable can carry (compose/custom-backend.yml mounts it)
 CONNECTIONS_TARGET = "/opt/xcom-lab/connections.json"
 # The connection ids tutorial code uses unchanged, each the sandbox's own connection to its emulator (.env).
@@ -70,6 +74,8 @@ def custom_backend_env(settings: Mapping[str, str]) -> dict[str, str]:
     values.update(variables)
     values.update(user_env(settings))
     values["AIRFLOW__CORE__XCOM_BACKEND"] = settings.xcom_backend  # XCOM_BACKEND names the class under test
+    if settings.mwaa:  # the bucket's option names it, as on MWAA: in the environment, Airflow 2 would resolve it
+        del values["AIRFLOW__CORE__XCOM_BACKEND"]  # when MWAA's entrypoint imports Airflow, before plugins/ is there
     return values
 
 
@@ -110,16 +116,17 @@ def write_connections_file(settings: Mapping[str, str]) -> Path:
 
 
 def custom_image(settings: Mapping[str, str]) -> str:
-    return f"xcom-lab/airflow-custom:{settings['AIRFLOW_VERSION']}"
+    return f"xcom-lab/airflow-custom:{settings['AIRFLOW_VERSION']}{'-mwaa' if Settings(settings).mwaa else ''}"
 
 
 def needs_custom_image(settings: Mapping[str, str]) -> bool:
-    return bool(custom_backend_package(settings) or settings.get("REQUIREMENTS"))
+    """A package BACKEND_SRC, or REQUIREMENTS outside MWAA mode (there they are the bucket's requirements.txt)."""
+    return bool(custom_backend_package(settings) or (settings.get("REQUIREMENTS") and not Settings(settings).mwaa))
 
 
-def build_custom_image(settings: Mapping[str, str]) -> None:
+def build_custom_image(settings: Mapping[str, str], base_image: str) -> None:
     """REQUIREMENTS' packages and a BACKEND_SRC with a pyproject.toml, installed (no network) into an image FROM
-    the sandbox's. A requirement that cannot be installed raises requirements.RequirementsFailed."""
+    base_image (the stack's). A requirement that cannot be installed raises requirements.RequirementsFailed."""
     if not needs_custom_image(settings):
         return
     context = CUSTOM_DIR / "image"
@@ -127,18 +134,67 @@ def build_custom_image(settings: Mapping[str, str]) -> None:
     context.mkdir(parents=True, exist_ok=True)
     for stale in ("requirements.txt", "requirements.in"):
         (context / stale).unlink(missing_ok=True)
-    if settings.get("REQUIREMENTS"):
+    if settings.get("REQUIREMENTS") and not Settings(settings).mwaa:
         requirements.fetch(settings, context)
     if package := custom_backend_package(settings):
         shutil.copytree(package, context / "package", ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__"))
     run(["docker", "build", "--quiet", "--tag", custom_image(settings), "--file",
          str(COMPOSE_DIR / "airflow" / "Dockerfile.custom-backend"),
-         "--build-arg", f"BASE_IMAGE=xcom-lab/airflow:{settings['AIRFLOW_VERSION']}", str(context)],
+         "--build-arg", f"BASE_IMAGE={base_image}", str(context)],
         stdout=subprocess.DEVNULL)
 
 
-def prepare_custom_backend(settings: Mapping[str, str]) -> None:
-    """The env file and (for a package) the image; after the sandbox image exists, before compose starts."""
+def prepare_custom_backend(settings: Mapping[str, str], env: Mapping[str, str]) -> None:
+    """The env file and (for a package) the image; after the stack's image exists, before compose starts."""
     (CUSTOM_DIR / "no-source").mkdir(parents=True, exist_ok=True)
     write_custom_backend_env(settings)
-    build_custom_image(settings)
+    build_custom_image(settings, f"xcom-lab/airflow:{env['AIRFLOW_IMAGE_TAG']}")
+
+
+def write_mwaa_bucket(settings: Mapping[str, str], bucket: Path, dags: list[Path], place: str = "plugins",
+                      options: Mapping[str, str] | None = None) -> str:
+    """An MWAA bucket holding the user's backend as they would deploy it: `dags` in dags/, BACKEND_SRC under place/
+    (laid out as plugins/ holds it outside MWAA mode), REQUIREMENTS as requirements.txt, core.xcom_backend (under
+    include/ as `include.<module>`) and `options` as its options. Returns the core.xcom_backend value. The settings
+    files are 0640 (a requirements file may name a private index with its token), read through group_add."""
+    shutil.rmtree(bucket, ignore_errors=True)
+    (bucket / "dags").mkdir(parents=True)
+    for dag in dags:
+        shutil.copy(dag, bucket / "dags")
+    if source := custom_backend_source(settings):
+        src, target = source
+        destination = bucket / place / target.removeprefix(PLUGINS).lstrip("/")
+        if src.is_dir():
+            shutil.copytree(src, destination, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, destination)
+    for path in [bucket, *bucket.rglob("*")]:  # the code and the DAGs, for the containers' uid
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    if settings.get("REQUIREMENTS"):
+        write_private(bucket / "requirements.txt", Path(settings["REQUIREMENTS"]).expanduser().read_text(), group=True)
+    value = settings["XCOM_BACKEND"] if place != "include" else f"include.{settings['XCOM_BACKEND']}"
+    write_private(bucket / "airflow-configuration-options.json",
+                  json.dumps({"core.xcom_backend": value, **(options or {})}, indent=2), group=True)
+    return value
+
+
+def write_check_bucket(settings: Mapping[str, str]) -> Path:
+    """`make check MWAA=1`'s bucket: the check's DAGs, the backend in plugins/. BACKEND_ENV and the connections reach
+    the components as their environment (compose/custom-backend.yml), as a startup.sh would export them. Named by
+    its content: a changed backend is a new folder, so compose restarts the components and MWAA's entrypoint deploys
+    it afresh; an unchanged one stays the folder the running components mount."""
+    staging = CHECK_BUCKETS / "bucket-staging"
+    write_mwaa_bucket(settings, staging, sorted(DAGS.glob("*.py")))
+    content = hashlib.sha256()
+    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+        content.update(str(path.relative_to(staging)).encode() + b"\0" + path.read_bytes() + b"\0")
+    bucket = CHECK_BUCKETS / f"bucket-{content.hexdigest()[:12]}"
+    if bucket.exists():
+        shutil.rmtree(staging)
+    else:
+        staging.rename(bucket)
+    for old in CHECK_BUCKETS.glob("bucket-*"):
+        if old != bucket:
+            shutil.rmtree(old)
+    return bucket

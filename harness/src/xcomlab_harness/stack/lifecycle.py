@@ -23,7 +23,7 @@ def bring_up(settings: Mapping[str, str], env: dict[str, str], timeout: int) -> 
     # One service builds the image all Airflow services share (its context is small: a cached build is ~1 s).
     run(["docker", "compose", "build", "airflow-init"], env=env)
     if settings.xcom_backend:
-        prepare_custom_backend(settings)
+        prepare_custom_backend(settings, env)
     start_and_wait(env, timeout)
     say(
         f"xcom-lab is up (Airflow {settings.version}, "

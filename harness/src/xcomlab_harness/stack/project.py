@@ -81,7 +81,7 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
         src, target = mount or (CUSTOM_DIR / "no-source", "/opt/xcom-lab/no-backend-source")
         env.update(XCOM_LAB_BACKEND_SRC=str(src), XCOM_LAB_BACKEND_TARGET=target,
                    XCOM_LAB_BACKEND_ENV=str(CUSTOM_DIR / "backend.env"),
-                   XCOM_LAB_COVERAGE_DIR=str(backend_coverage.HOST_DIR),
+                   XCOM_LAB_COVERAGE_DIR=str(backend_coverage.HOST_DIR), XCOM_LAB_IMAGE_PYTHON=python,
                    XCOM_LAB_CONNECTIONS_FILE=str(CONNECTIONS_FILE),
                    XCOM_LAB_COMPONENT_IMAGE=custom_image(settings) if needs_custom_image(settings)
                    else f"xcom-lab/airflow:{env['AIRFLOW_IMAGE_TAG']}")

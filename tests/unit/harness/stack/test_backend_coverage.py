@@ -61,8 +61,9 @@ def test_prepare_limits_coverage_to_the_backend_and_starts_each_check_afresh(hos
     (site / ".installed").write_text(f"coverage=={version('coverage')} python3.12")  # installed before: no download
     process_wrote(host_dir, "task.12.b", {PLUGIN: [1]})  # a previous check's
     env = backend_coverage.prepare({"XCOM_BACKEND": "acme_xcom.backend.AcmeS3XComBackend"}, python="3.12")
-    assert env == {"PYTHONPATH": "/opt/xcom-lab/coverage/site",
-                   "COVERAGE_PROCESS_START": "/opt/xcom-lab/coverage/site/coveragerc"}
+    assert env == {"COVERAGE_PROCESS_START": "/opt/xcom-lab/coverage/site/coveragerc"}  # no PYTHONPATH: MWAA clears it
+    assert (site / "xcom-lab-coverage.pth").read_text().splitlines() == [
+        "/opt/xcom-lab/coverage/site", "import coverage; coverage.process_startup()"]
     rc = (site / "coveragerc").read_text()
     assert "source_pkgs = acme_xcom\n" in rc and "data_file = /opt/xcom-lab/coverage/data/.coverage\n" in rc
     assert list((host_dir / "data").iterdir()) == []
