@@ -128,8 +128,13 @@ def left_free(version: str, python: str, data: Path = DATA) -> dict[str, str]:
 def plain_pins(path: Path) -> dict[str, str]:
     """name -> version of a uv-written lock's `name==version` lines (no includes, no options), read without xcomlab:
     the sandbox reads these on a Python that has only `packaging`."""
+    return pins_in(path.read_text())
+
+
+def pins_in(text: str) -> dict[str, str]:
+    """name -> version of the `name==version` lines of a lock or of `pip freeze`'s output."""
     found = {}
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         text = line.split("#", 1)[0].strip()
         if "==" in text and not text.startswith("-"):
             requirement = Requirement(text)
@@ -159,11 +164,7 @@ def describe(version: str, python: str, data: Path = DATA) -> str:
 def freeze_mismatches(version: str, python: str, freeze: str, data: Path = DATA) -> list[str]:
     """Each package `pip freeze` shows at another version than MWAA pins ([] when all agree): MWAA's constraints
     for the packages both list, with the lock's version for a pin left free on this Python (named by differences)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as frozen:
-        frozen.write(freeze)
-        frozen.flush()
-        found = plain_pins(Path(frozen.name))
-    expected = plain_pins(forced_constraints_file(version, python, data))
+    found, expected = pins_in(freeze), plain_pins(forced_constraints_file(version, python, data))
     return [f"{name} {found[name]} (MWAA: {expected[name]})" for name in sorted(set(found) & set(expected))
             if found[name] != expected[name]]
 
