@@ -66,7 +66,8 @@ def main(argv: list[str]) -> int:
         return 0 if argv else 2
     command, args = argv[0], argv[1:]
     try:
-        settings = load_settings()
+        # MWAA's commands validate as MWAA mode (MWAA's lock, not the sandbox's: 2.9.2 has only the former)
+        settings = load_settings(dict(os.environ, MWAA="1") if command in ("mwaa-validate", "mwaa-freeze") else None)
         if command == "check":
             for key in CHECK_KEYS:
                 print(f"{key}={settings[key]}")
