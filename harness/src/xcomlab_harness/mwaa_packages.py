@@ -135,9 +135,9 @@ def pins_in(text: str) -> dict[str, str]:
     """name -> version of the `name==version` lines of a lock or of `pip freeze`'s output."""
     found = {}
     for line in text.splitlines():
-        text = line.split("#", 1)[0].strip()
-        if "==" in text and not text.startswith("-"):
-            requirement = Requirement(text)
+        pin = line.split("#", 1)[0].strip()
+        if "==" in pin and not pin.startswith("-"):
+            requirement = Requirement(pin)
             found[canonicalize_name(requirement.name)] = next(iter(requirement.specifier)).version
     return found
 

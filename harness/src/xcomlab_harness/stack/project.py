@@ -69,7 +69,7 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
     if python != "3.11":  # online MWAA mode: the official image on MWAA's Python
         env["AIRFLOW_IMAGE"] = f"apache/airflow:{settings.version}-python{python}"
     if settings.mwaa:
-        env.update(XCOM_LAB_STANDIN_TAG=f"{settings.version}-mwaa-python3.11",
+        env.update(XCOM_LAB_STANDIN_TAG=standin_airflow_image(settings).partition(":")[2],
                    XCOM_LAB_MWAA_CONSTRAINTS=mwaa_packages.forced_constraints_file(settings.version, python).name)
     if settings.celery:
         env.update(COMPOSE_PROFILES="celery", AIRFLOW_EXECUTOR="CeleryExecutor",
