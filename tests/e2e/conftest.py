@@ -154,7 +154,7 @@ class Stack:
         if settings["MWAA"] == "1":  # its own image: MWAA's package set
             if self.offline:
                 sandbox.prepare_standins(settings, env)
-            sandbox.compose(env, "build", "--quiet", "airflow-init")
+            sandbox.build_airflow_image(env)
             sandbox.fetch_mwaa_requirements(settings, self.offline)
         return env
 

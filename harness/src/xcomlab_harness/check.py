@@ -100,7 +100,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
         sandbox.prepare_standins(settings, env)
     sandbox.stop_other_version(settings)
     sandbox.remember(settings, offline["mode"])
-    sandbox.run(["docker", "compose", "build", "--quiet", "airflow-init"], env=env)
+    sandbox.build_airflow_image(env)
     if settings.mwaa:
         verdict.mwaa = mwaa_packages.describe(version, sandbox.image_python(settings, offline["mode"]))
         sandbox.fetch_mwaa_requirements(settings, offline["mode"])

@@ -127,7 +127,7 @@ def prepare_mwaa_image(settings: dict[str, str]) -> None:
     env = sandbox.compose_env(mwaa, offline)
     if offline:
         sandbox.prepare_standins(mwaa, env)
-    sandbox.compose(env, "build", "--quiet", "airflow-init")
+    sandbox.build_airflow_image(env)
 
 
 def user_options(settings: dict[str, str], env: dict[str, str]) -> dict[str, str]:

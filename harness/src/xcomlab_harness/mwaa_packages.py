@@ -125,6 +125,18 @@ def left_free(version: str, python: str, data: Path = DATA) -> dict[str, str]:
     return tomllib.loads(path.read_text()).get(version, {}) if path.exists() else {}
 
 
+def overrides(version: str, data: Path = DATA) -> dict[str, dict[str, str]]:
+    """name -> {require, why}, for MWAA's pins the image cannot keep on any Python (overrides.toml): MWAA's own
+    constraints contradict a package the sandbox's stores need. MWAA mode's forced constraints keep MWAA's pin, so a
+    requirements.txt that needs the package fails as it would on MWAA."""
+    return tomllib.loads((data / "overrides.toml").read_text()).get(version, {})
+
+
+def named(version: str, python: str, data: Path = DATA) -> dict[str, str]:
+    """name -> why, for every pin the image installs at another version than MWAA's."""
+    return left_free(version, python, data) | {name: o["why"] for name, o in overrides(version, data).items()}
+
+
 def plain_pins(path: Path) -> dict[str, str]:
     """name -> version of a uv-written lock's `name==version` lines (no includes, no options), read without xcomlab:
     the sandbox reads these on a Python that has only `packaging`."""
@@ -147,7 +159,7 @@ def differences(version: str, python: str, data: Path = DATA) -> list[str]:
     lock = plain_pins(lock_file(version, python, data))
     mwaa = plain_pins(data / version / CONSTRAINTS)
     return [f"{name} {lock.get(name, '(not installed)')} (MWAA pins {mwaa[name]}: {why})"
-            for name, why in sorted(left_free(version, python, data).items()) if name in mwaa]
+            for name, why in sorted(named(version, python, data).items()) if name in mwaa]
 
 
 def describe(version: str, python: str, data: Path = DATA) -> str:
@@ -165,6 +177,8 @@ def freeze_mismatches(version: str, python: str, freeze: str, data: Path = DATA)
     """Each package `pip freeze` shows at another version than MWAA pins ([] when all agree): MWAA's constraints
     for the packages both list, with the lock's version for a pin left free on this Python (named by differences)."""
     found, expected = pins_in(freeze), plain_pins(forced_constraints_file(version, python, data))
+    installed = plain_pins(lock_file(version, python, data))
+    expected |= {name: installed[name] for name in overrides(version, data) if name in installed}
     return [f"{name} {found[name]} (MWAA: {expected[name]})" for name in sorted(set(found) & set(expected))
             if found[name] != expected[name]]
 
@@ -172,9 +186,10 @@ def freeze_mismatches(version: str, python: str, freeze: str, data: Path = DATA)
 def lock(version: str, python: str, data: Path = DATA) -> Path:
     """Resolve MWAA mode's image lock and forced constraints for `version` on `python`; raise RefreshError naming
     what does not resolve."""
-    folder, free = data / version, left_free(version, python, data)
+    folder, free, overridden = data / version, left_free(version, python, data), overrides(version, data)
     mwaa = (folder / CONSTRAINTS).read_text().splitlines(keepends=True)
-    kept = [line for line in mwaa if _pinned_name(line) not in free]
+    kept = [line for line in mwaa if _pinned_name(line) not in free | overridden]
+    kept += [f"\n{name}{o['require']}\n" for name, o in overridden.items()]
     with tempfile.TemporaryDirectory() as tmp:
         wanted, constraints = Path(tmp) / "wanted.in", Path(tmp) / "constraints.txt"
         wanted.write_text("".join(f"{name}=={v}\n" for name, v in plain_pins(folder / BOM).items())
@@ -189,6 +204,7 @@ def lock(version: str, python: str, data: Path = DATA) -> Path:
     out.write_text(f"# MWAA mode's image for Airflow {version} on Python {python}: MWAA's image ({BOM}) and "
                    f"{SANDBOX_NEEDS.name}, under {CONSTRAINTS}\n# and {ESSENTIAL}"
                    + (f"; left to the resolver: {', '.join(free)}" if free else "")
+                   + "".join(f"; {name}{o['require']} (overrides.toml)" for name, o in overridden.items())
                    + ". Written by `make mwaa-packages`.\n" + out.read_text())
     written = folder / f"constraints-python{python}.txt"
     from xcomlab.mwaa.requirements import DIFFERS  # imported on use: the sandbox runs without the backend package

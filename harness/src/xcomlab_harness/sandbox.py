@@ -16,6 +16,7 @@ from pathlib import Path
 if not __package__:  # run as a script (the Makefile): sys.path[0] is this folder, not the one holding the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from xcomlab_harness.stack.airflow_image import build_airflow_image
 from xcomlab_harness.stack.compose import compose, pinned_image
 from xcomlab_harness.stack.console import SandboxError, run, say
 from xcomlab_harness.stack.custom_backend import (PLUGINS, custom_backend_env, custom_backend_package,
@@ -36,7 +37,7 @@ from xcomlab_harness.stack.throwaway import lint, mwaa_freeze, mwaa_validate
 
 __all__ = [
     "CACHE", "COMPOSE_DIR", "CUSTOM_KEYS", "DOTENV", "PLUGINS", "ROOT", "SandboxError", "Settings",
-    "airflow_major", "backend_environment", "backends", "bring_up", "check_mwaa_dir", "compose", "compose_env",
+    "airflow_major", "backend_environment", "backends", "bring_up", "build_airflow_image", "check_mwaa_dir", "compose", "compose_env",
     "compose_files", "custom_backend_env", "custom_backend_package", "custom_backend_source", "diagnose",
     "fetch_mwaa_requirements", "image_python", "is_offline", "lint", "load_settings", "main", "mwaa_dir",
     "mwaa_validate", "offline_from_state", "pinned_image", "prepare_custom_backend", "prepare_standins",

@@ -38,19 +38,22 @@ def test_mwaa_331_pins_what_mwaa_pins():
 @pytest.mark.parametrize("python", list(mwaa_packages.LOCK_PYTHONS))
 @pytest.mark.parametrize("airflow", MWAA_RUNS)
 def test_mwaa_modes_lock_installs_mwaas_pins_except_those_named(airflow, python):
-    """The image lock equals MWAA's constraints for every package both list, but for the pins named as left free
-    on this Python, which differ and are marked in the constraints MWAA mode forces."""
+    """The image lock equals MWAA's constraints for every package both list, but for the pins named: those left
+    free on this Python differ and are marked in the constraints MWAA mode forces; an override keeps MWAA's pin
+    there, so a requirements.txt needing it fails as on MWAA."""
     mwaa = mwaa_packages.plain_pins(mwaa_packages.DATA / airflow / CONSTRAINTS)
     lock = mwaa_packages.plain_pins(mwaa_packages.lock_file(airflow, python))
     free = mwaa_packages.left_free(airflow, python)
-    assert {n for n in set(lock) & set(mwaa) if lock[n] != mwaa[n]} == set(free)
+    assert {n for n in set(lock) & set(mwaa) if lock[n] != mwaa[n]} == set(mwaa_packages.named(airflow, python))
     assert mwaa_packages.plain_pins(mwaa_packages.DATA / airflow / BOM).items() <= lock.items()  # MWAA's image, all of it
     lock_text = mwaa_packages.lock_file(airflow, python).read_text()
     assert mwaa_packages.freeze_mismatches(airflow, python, lock_text) == []
-    assert len(mwaa_packages.differences(airflow, python)) == len(free)
+    assert len(mwaa_packages.differences(airflow, python)) == len(mwaa_packages.named(airflow, python))
     forced = mwaa_packages.forced_constraints_file(airflow, python).read_text()
     for name in free:
         assert f"{name}=={lock[name]}  # differs from MWAA: {name}=={mwaa[name]}" in forced
+    for name in mwaa_packages.overrides(airflow):
+        assert mwaa_packages.plain_pins(mwaa_packages.forced_constraints_file(airflow, python))[name] == mwaa[name]
 
 
 def test_331_on_python_311_names_numpy_and_scipy():
@@ -58,6 +61,14 @@ def test_331_on_python_311_names_numpy_and_scipy():
         "numpy 2.4.6 (MWAA pins 2.5.1: numpy 2.5 requires Python >= 3.12)",
         "scipy 1.17.1 (MWAA pins 1.18.0: scipy 1.18 requires Python >= 3.12)"]
     assert mwaa_packages.differences("3.3.1", "3.12") == []
+
+
+def test_306_overrides_msal_that_mwaas_own_azure_kusto_pin_rules_out():
+    """MWAA 3.0.6 pins azure-kusto-data 5.0.5, whose wheel requires msal>=1.34.0b1, and msal 1.33.0: the azure
+    provider the sandbox's stores need installs only with msal overridden, on both Pythons."""
+    for python in mwaa_packages.LOCK_PYTHONS:
+        assert [d.split(" (")[0] for d in mwaa_packages.differences("3.0.6", python)] == ["msal 1.34.0"]
+        assert mwaa_packages.plain_pins(mwaa_packages.lock_file("3.0.6", python))["azure-kusto-data"] == "5.0.5"
 
 
 def test_a_freeze_that_strays_from_mwaas_pins_is_named():

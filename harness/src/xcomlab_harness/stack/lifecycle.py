@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from xcomlab_harness.stack.airflow_image import build_airflow_image
 from xcomlab_harness.stack.compose import compose
-from xcomlab_harness.stack.console import run, say
+from xcomlab_harness.stack.console import say
 from xcomlab_harness.stack.custom_backend import prepare_custom_backend
 from xcomlab_harness.stack.health import start_and_wait
 from xcomlab_harness.stack.project import compose_env
@@ -21,7 +22,7 @@ def bring_up(settings: Mapping[str, str], env: dict[str, str], timeout: int) -> 
     """
     settings = Settings(settings)
     # One service builds the image all Airflow services share (its context is small: a cached build is ~1 s).
-    run(["docker", "compose", "build", "airflow-init"], env=env)
+    build_airflow_image(env, quiet=False)
     if settings.xcom_backend:
         prepare_custom_backend(settings, env)
     start_and_wait(env, timeout)

@@ -112,13 +112,14 @@ def prepare_standins(settings: Mapping[str, str], env: dict[str, str]) -> None:
         ]
         for job in jobs:
             job.result()  # re-raises the first failure
-    # Rebuilt only when a recipe changes: even a fully cached build hashes the 400 MB wheelhouse (~20 s).
-    stamp = CACHE / f".standins-{standins_digest(settings)}.done"
-    if stamp.exists() and image_exists(standin_airflow_image(settings)):
+    # Rebuilt only when a recipe changes: even a fully cached build hashes the 400 MB wheelhouse (~20 s). The stamp
+    # holds the image id built from these recipes: the tag may since name an image built from others.
+    stamp, image = CACHE / f".standins-{standins_digest(settings)}.done", standin_airflow_image(settings)
+    if stamp.exists() and stamp.read_text() == image_id(image):
         return
     # airflow-standin is built here, apart: the Airflow image builds FROM it and compose cannot order builds.
     run(["docker", "compose", "--profile", "standin-base", "build", "airflow-standin", *STANDIN_SERVICES], env=env)
-    stamp.touch()
+    stamp.write_text(image_id(image))
 
 
 def standins_digest(settings: Mapping[str, str]) -> str:
@@ -126,5 +127,7 @@ def standins_digest(settings: Mapping[str, str]) -> str:
     return digest(*recipes, airflow_lock(settings), COMPOSE_DIR / "offline.yml")
 
 
-def image_exists(image: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+def image_id(image: str) -> str:
+    """The image's id, "" when there is none."""
+    done = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
