@@ -36,8 +36,7 @@ mwaa-validate: ## MWAA preflight of MWAA_DIR: options, plugins, requirements, co
 	@$(if $(filter 1,$(SMOKE)),uv run --quiet python -m xcomlab_harness.smoke,$(SANDBOX) mwaa-validate)
 
 mwaa-freeze: ## pip freeze of MWAA mode's image against MWAA's pins, per MWAA version (VERSIONS=2.9.2,3.3.1; default all: builds each image)
-	@for v in $$(echo "$(or $(VERSIONS),$(shell python3 -c 'import tomllib; print(",".join(tomllib.load(open("compose/mwaa-packages/versions.toml", "rb"))["versions"]))'))" | tr , ' '); do \
-	  AIRFLOW_VERSION=$$v $(SANDBOX) mwaa-freeze || status=1; done; exit $${status:-0}
+	@$(SANDBOX) mwaa-freeze $(VERSIONS)
 
 mwaa-packages: ## MWAA's package sets (compose/mwaa-packages/): re-resolve MWAA mode's image locks; MWAA_IMAGES=<checkout or bare git dir of aws/amazon-mwaa-docker-images> first rewrites MWAA's constraints, essential pins, image BOM and Python from it
 	@uv run --quiet python -m xcomlab_harness.mwaa_packages $(if $(MWAA_IMAGES),refresh "$(MWAA_IMAGES)",lock)

@@ -52,7 +52,7 @@ USAGE = """usage: sandbox.py COMMAND
   down [ARGS]     stop the stack (ARGS go to `docker compose down`, e.g. --volumes)
   diagnose        show ps and the logs of every service that is not healthy
   mwaa-validate   MWAA preflight of MWAA_DIR on this Airflow version (no stack needed)
-  mwaa-freeze     pip freeze of MWAA mode's image for this version against MWAA's pins (no stack needed)
+  mwaa-freeze [V,V]  pip freeze of MWAA mode's image against MWAA's pins, for MWAA versions V (default: all)
   lint FILE...    settings Airflow ignores or that fail XComs at run time (.env, airflow.cfg, options .json)
   run -- CMD...   run CMD with the compose environment (COMPOSE_FILE, ...) after preparing images
   compose ARGS    any docker compose command on this project"""
@@ -66,9 +66,16 @@ def main(argv: list[str]) -> int:
         print(USAGE)
         return 0 if argv else 2
     command, args = argv[0], argv[1:]
+    if command == "mwaa-freeze" and len(args := [v for arg in args for v in arg.split(",") if v]) != 1:
+        from xcomlab_harness.mwaa_packages import mwaa_versions
+
+        # each version in turn, with its own settings and image
+        return max([main(["mwaa-freeze", version]) for version in args or mwaa_versions()])
     try:
         # MWAA's commands validate as MWAA mode (MWAA's lock, not the sandbox's: 2.9.2 has only the former)
-        settings = load_settings(dict(os.environ, MWAA="1") if command in ("mwaa-validate", "mwaa-freeze") else None)
+        overrides = {"AIRFLOW_VERSION": args[0]} if command == "mwaa-freeze" else {}
+        settings = load_settings(dict(os.environ, MWAA="1", **overrides)
+                                 if command in ("mwaa-validate", "mwaa-freeze") else None)
         if command == "check":
             for key in CHECK_KEYS:
                 print(f"{key}={settings[key]}")
