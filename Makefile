@@ -39,7 +39,7 @@ mwaa-freeze: ## pip freeze of MWAA mode's image against MWAA's pins, per MWAA ve
 	@$(SANDBOX) mwaa-freeze $(VERSIONS)
 
 mwaa-packages: ## MWAA's package sets (compose/mwaa-packages/): re-resolve MWAA mode's image locks; MWAA_IMAGES=<checkout or bare git dir of aws/amazon-mwaa-docker-images> first rewrites MWAA's constraints, essential pins, image BOM and Python from it
-	@uv run --quiet python -m xcomlab_harness.mwaa_packages $(if $(MWAA_IMAGES),refresh "$(MWAA_IMAGES)",lock)
+	@uv run --quiet python -m xcomlab_harness.stack.mwaa_packages $(if $(MWAA_IMAGES),refresh "$(MWAA_IMAGES)",lock)
 
 down: ## Stop the stack (data volumes are kept)
 	@$(SANDBOX) down --remove-orphans
@@ -56,7 +56,8 @@ logs: ## Follow the logs (SERVICE=airflow-scheduler for one service)
 config: ## Validate and print the compose configuration in force
 	@$(SANDBOX) compose config
 
-test: ## Unit tests (no Docker)
+test: ## Unit tests and the import contracts of pyproject.toml (no Docker)
+	uv run lint-imports --no-cache
 	uv run pytest tests/unit
 
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up; SCOPE=version: only what differs by Airflow version)

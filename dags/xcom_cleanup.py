@@ -8,7 +8,7 @@ Parameters (trigger with config, or edit the defaults):
 - orphan_grace_minutes: orphans (objects no row references) younger than this are kept: they may be an
   XCom being pushed right now;
 - batch_size: rows per transaction.
-Stores come from `[xcomlab] stores` plus the current backend's settings (see xcomlab.inventory). On Airflow 3
+Stores come from `[xcomlab] stores` plus the current backend's settings (see xcomlab.stores). On Airflow 3
 the tasks reach the metadata DB through the connection `[xcomlab] metadata_conn_id`. Each task logs a
 table per store and returns it. What a task refuses to delete (rows it cannot read, a root another metadata DB
 owns, objects outside every configured store; see xcomlab.cleanup) it logs with what to do, and then fails, so
@@ -69,12 +69,12 @@ def _report(title: str, outcome, dry_run: bool) -> dict:
 def xcom_cleanup():
     @task
     def delete_old_xcoms():
-        from xcomlab import cleanup, inventory, metadata
+        from xcomlab import cleanup, metadata, stores
 
         params = get_current_context()["params"]
         older_than = datetime.now(timezone.utc) - timedelta(days=float(params["age_days"]))
         settings = _settings()
-        outcome = cleanup.delete_old_xcoms(metadata.engine(), inventory.configured_stores(), older_than=older_than,
+        outcome = cleanup.delete_old_xcoms(metadata.engine(), stores.configured_stores(), older_than=older_than,
                                            batch=int(params["batch_size"]), **settings)
         verb = "Would delete" if settings["dry_run"] else "Deleted"
         return _report(f"{verb} XComs older than {older_than:%Y-%m-%d %H:%M:%S} UTC of finished DAG runs:",
@@ -82,11 +82,11 @@ def xcom_cleanup():
 
     @task(trigger_rule="all_done")
     def delete_orphans():
-        from xcomlab import cleanup, inventory, metadata
+        from xcomlab import cleanup, metadata, stores
 
         grace = timedelta(minutes=float(get_current_context()["params"]["orphan_grace_minutes"]))
         settings = _settings()
-        outcome = cleanup.delete_orphans(metadata.engine(), inventory.configured_stores(), grace=grace, **settings)
+        outcome = cleanup.delete_orphans(metadata.engine(), stores.configured_stores(), grace=grace, **settings)
         verb = "Would delete" if settings["dry_run"] else "Deleted"
         return _report(f"{verb} orphans (objects no XCom row references) older than {grace}:", outcome,
                        settings["dry_run"])

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from xcomlab_harness import check, mwaa_packages, sandbox
+from xcomlab_harness import check, sandbox
+from xcomlab_harness.stack import mwaa_packages
 
 pytestmark = pytest.mark.e2e
 

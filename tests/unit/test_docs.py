@@ -1,5 +1,6 @@
 """The README and docs/ show commands that work as shown: every `make` command names a target the Makefile
-has and settings `make help` or .env documents, with values the sandbox accepts; every link resolves.
+has and settings `make help` or .env documents, with values the sandbox accepts; every link resolves, every
+repository path they name exists and every section they refer to is a heading of the file they mean.
 (`make up`, `make e2e` and `make test` themselves are what CI runs.)"""
 
 from __future__ import annotations
@@ -74,3 +75,61 @@ def test_links_resolve(doc):
     for target in re.findall(r"\]\(([^)#\s]+)", doc.read_text()):
         if not re.match(r"[a-z]+://", target):
             assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"
+
+
+# The repository's own top-level folders and files; reports/ and .cache/ hold what runs write, so paths there are
+# not checked.
+REPO_FOLDERS = (".ci/", "backend/", "compose/", "dags/", "docs/", "harness/", "mwaa/", "tests/")
+REPO_FILES = {".env", "Makefile", "README.md", "pyproject.toml", "uv.lock"}
+DOC_PATH = r"README\.md|docs/[\w/.-]+\.md"
+# How the docs point at a section: `docs/f.md's "X"`, `(docs/f.md, "X")`, `"X" in docs/f.md` (that file's);
+# `see "X"`, `"X" above` or `below` (the same file's).
+SECTION_REFERENCES = [rf"(?P<doc>{DOC_PATH})(?:'s |, )\"(?P<name>[^\"]+)\"",
+                      rf"\"(?P<name>[^\"]+)\" in (?P<doc>{DOC_PATH})",
+                      rf"\bsee \"(?P<name>[^\"]+)\"(?! in (?:{DOC_PATH}))",
+                      r"\"(?P<name>[^\"]+)\" (?:above|below)\b"]
+
+
+def prose(text: str) -> str:
+    """The text outside fenced code blocks: a `# comment` there is no heading, and a fence's backticks would pair
+    with inline code's."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+
+
+def repository_paths(text: str) -> list[str]:
+    """Inline code that names a file or folder of the repository: in one of REPO_FOLDERS, or one of REPO_FILES."""
+    return list(dict.fromkeys(code for code in re.findall(r"`([^`]+)`", prose(text))
+                              if not re.search(r"\s", code) and (code.startswith(REPO_FOLDERS) or code in REPO_FILES)))
+
+
+def section_references(text: str) -> list[tuple[str, str]]:
+    """(the doc referred to, or "" for the same one; the section's name) of every reference to a section, code
+    blocks included: docs/layout.md's tree is one."""
+    flowing = " ".join(text.split())  # a reference may wrap onto the next line
+    return sorted({(found.groupdict().get("doc") or "", found["name"])
+                   for pattern in SECTION_REFERENCES for found in re.finditer(pattern, flowing)})
+
+
+def headings(doc) -> set[str]:
+    return set(re.findall(r"^#+ +(.+?) *$", prose(doc.read_text()), re.M))
+
+
+PATHS = [(doc.name, path) for doc in DOCS for path in repository_paths(doc.read_text())]
+REFERENCES = [(doc, *ref) for doc in DOCS for ref in section_references(doc.read_text())]
+
+
+def test_the_docs_name_repository_paths_and_sections():
+    assert len({path for _, path in PATHS}) >= 30 and len(REFERENCES) >= 5
+
+
+@pytest.mark.parametrize("doc, path", PATHS, ids=[f"{d}: {p}" for d, p in PATHS])
+def test_repository_path_exists(doc, path):
+    pattern = re.sub(r"<[^>]*>|…", "*", path).rstrip("/")  # a <placeholder> or … stands for any name
+    assert any(ROOT.glob(pattern)), f"{doc} names `{path}`, which is not in the repository"
+
+
+@pytest.mark.parametrize("doc, target, name", REFERENCES, ids=[f"{d.name}: {t} {n}" for d, t, n in REFERENCES])
+def test_section_reference_resolves(doc, target, name):
+    referred = ROOT / target if target else doc
+    assert referred.exists() and name in headings(referred), \
+        f'{doc.name} refers to "{name}", which is no heading of {target or doc.name}'

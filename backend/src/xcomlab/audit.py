@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from xcomlab import metadata, ownership
-from xcomlab.inventory import Store, StoredObject, backend_class, location_key, referenced_url, store_of
+from xcomlab.inventory import referenced_url, store_of
+from xcomlab.stores import Store, StoredObject, location_key, store_class
 from xcomlab.metadata import XComRow
 from xcomlab.ownership import Ownership
 
@@ -154,7 +155,7 @@ def run(db, stores: list[Store], *, check_unlisted: bool = True) -> Audit:
             if not check_unlisted:
                 continue
             try:
-                backend_class(url).object_size(url)
+                store_class(url).object_size(url)
                 continue
             except FileNotFoundError:
                 audit.stores[where] = StoreAudit(where)
@@ -171,7 +172,7 @@ def delete_objects(urls: Iterable[str], may_delete: Callable[[StoredObject], boo
     """Delete, in parallel, each object that may_delete allows as a stat right before shows it (its size and
     timestamp now, not as some listing saw them)."""
     def one(url: str) -> Deletion:
-        store = backend_class(url)
+        store = store_class(url)
         try:
             found = store.stat_object(url)
         except FileNotFoundError:
@@ -226,7 +227,7 @@ def fix(db, stores: list[Store], audit: Audit, *, grace: timedelta, fix_dangling
                 if not old_enough(dangling.row.timestamp, grace, now):
                     continue
                 try:
-                    backend_class(dangling.url).object_size(dangling.url)  # it came back: not dangling any more
+                    store_class(dangling.url).object_size(dangling.url)  # it came back: not dangling any more
                 except FileNotFoundError:
                     rows.append(dangling)
         if not dry_run:

@@ -30,8 +30,8 @@ from typing import Any
 
 from airflow.utils.json import XComDecoder, XComEncoder
 
-from xcomlab import codec, compat, errors, inventory, reference
-from xcomlab.inventory import StoredObject
+from xcomlab import codec, compat, errors, reference
+from xcomlab.stores import SECTION, Option, StoredObject, configured_stores, store_class
 from xcomlab.layout import XComIds, ids_under
 from xcomlab.threshold import stays_in_db
 
@@ -39,12 +39,22 @@ conf = compat.conf()
 log = logging.getLogger(__name__)
 
 BaseXCom = compat.base_xcom()
-SECTION = "xcomlab"
 FILE = "file://"
 PROBE = XComIds("dag", "run", "task", -1, "key")  # any XCom: root() finds the folder above the layout with it
 
 
 class OffloadingXComBackend(BaseXCom):
+    # --- what a store declares (xcomlab.stores reads it) -------------------------------------------------
+    SCHEMES: tuple[str, ...] = ()  # the URL schemes its references use; stores.ANY: every other one
+    FAMILY = ""  # its name in the cleanup DAG's `backends` parameter
+    OPTIONS = (Option("threshold", "integer"), Option("compression", "string"))  # its [xcomlab] options
+    NAMES_WRITER = False  # its references name the host that wrote them (file://<host>/<path>), read by path alone
+
+    @classmethod
+    def configured_root(cls) -> str:
+        """The store its current [xcomlab] settings name, "" when they name none."""
+        return ""
+
     # --- what a store implements -------------------------------------------------------------------
     @classmethod
     def object_location(cls, ids: XComIds, suffix: str) -> str:
@@ -202,16 +212,16 @@ class OffloadingXComBackend(BaseXCom):
         (so a subclass keeps its overrides), then each xcomlab store of [xcomlab] stores (rows from before a
         backend switch stay readable, by the class that wrote them). A localfs root without its host."""
         yield _for(cls.root(), cls)
-        for store in inventory.configured_stores():
+        for store in configured_stores():
             if store.kind == "xcomlab":
-                yield _for(store.root, inventory.backend_class(store.root))
+                yield _for(store.root, store_class(store.root))
 
     @classmethod
     def _locate(cls, row, url: str, action: str = "read") -> tuple[type, XComIds, str]:
         """(the class that handles url, its XCom, its suffix) when url is an XCom's own path in one of the roots
         (canonical: layout.ids_under; for file://, symlinks resolved); else errors.outside_root."""
         for root, store in cls.roots():  # lazily: most references lie in the first
-            found = ids_under(root, _without_host(url) if _names_writer(store) else url)
+            found = ids_under(root, _without_host(url) if store.NAMES_WRITER else url)
             if found and _resolves_inside(store, root, url):
                 return (store, *found)
         raise errors.outside_root(row, url, [root for root, _ in cls.roots()], action)
@@ -226,14 +236,7 @@ def _stored(row, orm: bool = False) -> Any:
 
 
 def _for(root: str, store: type) -> tuple[str, type]:
-    return (_without_host(root) if _names_writer(store) else root), store
-
-
-def _names_writer(store: type) -> bool:
-    """localfs references name the host that wrote them (file://<host>/<path>) and are read by path alone."""
-    from xcomlab.localfs import XComLocalFsBackend  # imported on use: it imports this module
-
-    return issubclass(store, XComLocalFsBackend)
+    return (_without_host(root) if store.NAMES_WRITER else root), store
 
 
 def _without_host(url: str) -> str:
@@ -249,7 +252,7 @@ def _resolves_inside(store: type, root: str, url: str) -> bool:
 
 def _local_file(store: type, url: str) -> str | None:
     """The file the store reads for url, when it is on the local filesystem (fsspec's file:// and local://)."""
-    if _names_writer(store):
+    if store.NAMES_WRITER:
         return _without_host(url).removeprefix(FILE)
     if url.partition(":")[0].lower() not in ("file", "local"):
         return None

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from xcomlab import audit, metadata, ownership
-from xcomlab.inventory import BACKENDS, Store, backend_of_row, location_key, referenced_url, store_of
+from xcomlab.inventory import BACKENDS, backend_of_row, referenced_url, store_of
+from xcomlab.stores import Store, location_key
 from xcomlab.metadata import XComRow
 
 DB = "db"  # the report line for values kept in the rows themselves

@@ -21,7 +21,7 @@ import sys
 from datetime import datetime, timedelta
 
 from xcomlab import audit, metadata, ownership
-from xcomlab.inventory import configured_stores, parse_stores
+from xcomlab.stores import configured_stores, parse_stores
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

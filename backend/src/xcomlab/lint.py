@@ -29,7 +29,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 from dotenv.variables import parse_variables
 
-from xcomlab import codec
+from xcomlab import codec, stores
 
 ENV_NAME = re.compile(r"AIRFLOW__(?P<section>.+?)__(?P<option>.+)")
 # A sensitive option's value may come from a command or from the secrets backend: <option>_cmd, <option>_secret.
@@ -39,21 +39,21 @@ CONVERSIONS = {"integer": ("int", "an integer", "write a whole number, e.g. 1000
                "float": ("float", "a number", "write a number, e.g. 5.0"),
                "boolean": ("boolean", "a boolean", "write True or False")}
 PROVIDER = "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
-# xcomlab's options ([xcomlab] in the backend package's docs): name -> schema type.
-XCOMLAB_OPTIONS = {
-    "threshold": "integer", "compression": "string", "objectstorage_path": "string", "localfs_path": "string",
-    "redis_conn_id": "string", "redis_prefix": "string", "redis_max_bytes": "integer", "redis_ttl": "integer",
-    "store_timeout": "float",
-    "stores": "string", "metadata_conn_id": "string", "cleanup_schedule": "string",
-}
-# The settings each backend reads that have no working default: (section, option, what happens without it).
-REQUIRED = {
-    PROVIDER: [("common.io", "xcom_objectstorage_path", "every XCom above the threshold fails to push"),
-               ("common.io", "xcom_objectstorage_threshold", "the default -1 keeps every XCom in the metadata DB")],
-    "xcomlab.objectstorage.XComObjectStorageBackend": [
-        ("xcomlab", "objectstorage_path", "every XCom above the threshold fails to push")],
-    "xcomlab.localfs.XComLocalFsBackend": [("xcomlab", "localfs_path", "every XCom above the threshold fails to push")],
-}
+# The provider's settings that have no working default: (section, option, what happens without it). xcomlab's
+# backends declare theirs (xcomlab.stores.Option).
+PROVIDER_REQUIRED = [("common.io", "xcom_objectstorage_path", "every XCom above the threshold fails to push"),
+                     ("common.io", "xcom_objectstorage_threshold", "the default -1 keeps every XCom in the metadata DB")]
+
+
+def required() -> dict[str, list[tuple[str, str, str]]]:
+    """backend class path -> the settings it reads that have no working default, with what happens without each."""
+    found = {PROVIDER: PROVIDER_REQUIRED}
+    for cls in stores.store_backends():
+        found[f"{cls.__module__}.{cls.__qualname__}"] = [(stores.SECTION, o.name, o.required)
+                                                          for o in cls.OPTIONS if o.required]
+    return found
+
+
 PATH_OPTIONS = {("common.io", "xcom_objectstorage_path"), ("xcomlab", "objectstorage_path")}
 
 
@@ -87,7 +87,7 @@ def schema() -> dict[str, dict[str, dict]]:
     for _provider, config in ProvidersManager().provider_configs:  # 2.x leaves these out of the description
         for section, spec in config.items():
             known.setdefault(section, {}).update(spec.get("options", {}))
-    known.setdefault("xcomlab", {}).update({name: {"type": kind, "default": None} for name, kind in XCOMLAB_OPTIONS.items()})
+    known.setdefault(stores.SECTION, {}).update({o.name: {"type": o.type, "default": None} for o in stores.options()})
     for (section, option), (old_section, old_option, _since) in conf.deprecated_options.items():
         spec = known.get(section, {}).get(option, {"type": "string", "default": None})
         known.setdefault(old_section, {}).setdefault(old_option, dict(spec, moved_to=f"{section}.{option}"))
@@ -326,7 +326,7 @@ def backend_findings(settings: list[Setting]) -> list[Finding]:
     if backend is None:
         return []
     found = []
-    for section, option, consequence in REQUIRED.get(backend.value.strip(), []):
+    for section, option, consequence in required().get(backend.value.strip(), []):
         if (section, option) not in values or not values[(section, option)].value.strip():
             name = env_name(section, option) if backend.env_form else f"{section}.{option}"
             found.append(Finding(backend.where, f"{backend.value} reads {name}, which is not set: {consequence}",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from xcomlab import compat
 from xcomlab.base import SECTION, OffloadingXComBackend
-from xcomlab.inventory import StoredObject
+from xcomlab.stores import Option, StoredObject
 from xcomlab.layout import XComIds
 
 conf = compat.conf()
@@ -110,6 +110,16 @@ def _base() -> str:
 
 
 class XComLocalFsBackend(OffloadingXComBackend):
+    SCHEMES = ("file",)
+    FAMILY = "xcomlab-localfs"
+    OPTIONS = (Option("localfs_path", "string", required="every XCom above the threshold fails to push"),)
+    NAMES_WRITER = True
+
+    @classmethod
+    def configured_root(cls) -> str:
+        path = conf.get(SECTION, "localfs_path", fallback="")
+        return SCHEME + path.rstrip("/") if path else ""
+
     @classmethod
     def object_location(cls, ids: XComIds, suffix: str) -> str:
         return SCHEME + socket.gethostname() + ids.path(_base(), suffix)

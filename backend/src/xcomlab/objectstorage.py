@@ -19,7 +19,7 @@ from pathlib import Path
 
 from xcomlab import compat
 from xcomlab.base import SECTION, OffloadingXComBackend
-from xcomlab.inventory import StoredObject
+from xcomlab.stores import ANY, Option, StoredObject
 from xcomlab.layout import XComIds
 from xcomlab.localfs import write_file
 
@@ -46,6 +46,14 @@ def _is_local(path) -> bool:
 
 
 class XComObjectStorageBackend(OffloadingXComBackend):
+    SCHEMES = (ANY,)
+    FAMILY = "xcomlab-objectstorage"
+    OPTIONS = (Option("objectstorage_path", "string", required="every XCom above the threshold fails to push"),)
+
+    @classmethod
+    def configured_root(cls) -> str:
+        return conf.get(SECTION, "objectstorage_path", fallback="").rstrip("/")
+
     @classmethod
     def object_location(cls, ids: XComIds, suffix: str) -> str:
         return ids.path(conf.get(SECTION, "objectstorage_path"), suffix)

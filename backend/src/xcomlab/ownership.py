@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from xcomlab.inventory import Store, backend_class
+from xcomlab.stores import Store, store_class
 
 MARKER = ".xcomlab-owner.json"
 UNOWNED, OURS, OTHER, UNKNOWN = "unowned", "ours", "other", "unknown"
@@ -62,7 +62,7 @@ def read(store: Store, ours: str) -> Ownership:
     """What the root's marker says, without writing anything."""
     url = marker_url(store.root)
     try:
-        data = backend_class(store.root).read_object(url)
+        data = store_class(store.root).read_object(url)
     except FileNotFoundError:
         return Ownership(str(store), url, UNOWNED, ours)
     except Exception as err:
@@ -84,7 +84,7 @@ def claim(store: Store, ours: str) -> Ownership:
     url = marker_url(store.root)
     marker = {"owner": ours, "claimed_at": datetime.now(timezone.utc).isoformat()}
     try:
-        backend_class(store.root).write_object(url, json.dumps(marker).encode())
+        store_class(store.root).write_object(url, json.dumps(marker).encode())
         if url.startswith("redis://"):  # [xcomlab] redis_ttl is for XComs: the marker must outlive them
             from xcomlab.redis import _split
 

@@ -23,15 +23,9 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import cache
 
-from redis import Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
-from redis.retry import Retry
-
 from xcomlab import codec, compat, errors
 from xcomlab.base import SECTION, OffloadingXComBackend
-from xcomlab.inventory import StoredObject
+from xcomlab.stores import Option, StoredObject
 from xcomlab.layout import XComIds, ids_of
 
 conf = compat.conf()
@@ -45,7 +39,12 @@ log = logging.getLogger(__name__)
 
 @cache
 def _client(conn_id: str):
-    from airflow.providers.redis.hooks.redis import RedisHook  # imported on use: it loads Airflow's hooks
+    # imported on use, as redis-py below: the lifecycle tools load this class where no Redis is used
+    from airflow.providers.redis.hooks.redis import RedisHook
+    from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.retry import Retry
 
     client = RedisHook(redis_conn_id=conn_id).get_conn()
     # The hook passes no timeout (older redis-py then waits forever), and newer redis-py retries a request that
@@ -62,6 +61,8 @@ def _client(conn_id: str):
 @cache
 def _eviction_policy(conn_id: str) -> str | None:
     """The Redis's maxmemory-policy (asked once per process), or None where CONFIG is not allowed."""
+    from redis.exceptions import ResponseError
+
     try:
         return _client(conn_id).config_get("maxmemory-policy").get("maxmemory-policy")
     except ResponseError as err:  # CONFIG disabled or renamed (managed Redis), or denied by an ACL
@@ -96,6 +97,16 @@ def _pattern(prefix: str) -> str:
 
 
 class XComRedisBackend(OffloadingXComBackend):
+    SCHEMES = ("redis",)
+    FAMILY = "xcomlab-redis"
+    OPTIONS = (Option("redis_conn_id", "string"), Option("redis_prefix", "string"), Option("redis_max_bytes", "integer"),
+               Option("redis_ttl", "integer"), Option("store_timeout", "float"))
+
+    @classmethod
+    def configured_root(cls) -> str:
+        conn_id = conf.get(SECTION, "redis_conn_id", fallback="")
+        return f"{SCHEME}{conn_id}/{conf.get(SECTION, 'redis_prefix', fallback='xcom')}" if conn_id else ""
+
     @classmethod
     def object_location(cls, ids: XComIds, suffix: str) -> str:
         conn_id = conf.get(SECTION, "redis_conn_id", fallback="redis_default")

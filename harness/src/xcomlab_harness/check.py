@@ -23,15 +23,17 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from xcomlab_harness import causes, loading, mwaa_packages, patches, report, sandbox
+from xcomlab_harness import causes, loading, patches, report, sandbox
+from xcomlab_harness.stack import mwaa_packages
 from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed
 from xcomlab_harness.observer import Observer
 from xcomlab_harness.own_code import OwnCode
 from xcomlab_harness.probes import all_probes
 from xcomlab_harness.probes.metadata import MetadataDB
 from xcomlab_harness.scenarios import SCENARIOS, Context, written
+from xcomlab_harness.stack.paths import REPORTS
 from xcomlab_harness.stack.requirements import RequirementsFailed
-from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, Layer, ScenarioResult, Verdict
+from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, Layer, ScenarioResult, Verdict, exit_code
 
 ALL = ("loads", *SCENARIOS, "mwaa-placement")
 # Judge what the others wrote (or need no DAG): they run even when every push fails.
@@ -46,7 +48,6 @@ STORE_SCENARIOS = ("reference-lookalike", "big", "mapped", "retry", "clear", "mi
 JUDGES = ("pickle", "leftovers")
 # Fix-forward stops after this many layers of mechanical fixes, whatever remains.
 MAX_LAYERS = 4
-REPORTS = sandbox.ROOT / "reports"
 FIX_FORWARD = sandbox.CACHE / "fix-forward"  # the patched copies of BACKEND_SRC each layer runs
 
 
@@ -234,15 +235,6 @@ def see_past_walls(verdict: Verdict, environ: dict[str, str], offline: dict) -> 
                                     scenarios=found.scenarios, causes=found.causes))
         causes_now = found.causes
     verdict.patch = verdict.layers[-1].patch if verdict.layers else ""
-
-
-def exit_code(verdicts: list[Verdict], environ: dict[str, str]) -> int:
-    statuses = {s.status for v in verdicts for s in v.scenarios}
-    if ERROR in statuses:
-        return 2
-    if FAIL in statuses or (NOT_EXERCISED in statuses and environ.get("ALLOW_UNEXERCISED") != "1"):
-        return 1
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

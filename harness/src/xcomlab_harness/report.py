@@ -35,8 +35,9 @@ import jinja2
 from packaging.version import InvalidVersion, Version
 
 from xcomlab_harness.causes import blocked_by
+from xcomlab_harness.stack.paths import REPORTS
 from xcomlab_harness.verdict import (
-    ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, RootCause, ScenarioResult, SourceFile, Verdict,
+    ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, RootCause, ScenarioResult, SourceFile, Verdict, exit_code,
 )
 
 NOT_RUN = "not run"  # a scenario one version ran and another did not
@@ -741,7 +742,6 @@ def merge(paths: list[Path], reports_dir: Path) -> list[Path]:
 
 def merge_main(argv: list[str] | None = None) -> int:
     """xcomlab-check-merge: exit 0, 1 or 2 as xcomlab-check would have over the same verdicts; 2 on bad input."""
-    from xcomlab_harness import check  # check imports this module
     from xcomlab_harness.sandbox import ROOT, say
 
     parser = argparse.ArgumentParser(
@@ -750,7 +750,7 @@ def merge_main(argv: list[str] | None = None) -> int:
                     "side-by-side reports: check-<name>.md, .junit.xml and .html per report name.")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                         help="check-<name>-<version>.json files, or folders searched for them recursively")
-    parser.add_argument("--reports", type=Path, default=check.REPORTS, metavar="DIR",
+    parser.add_argument("--reports", type=Path, default=REPORTS, metavar="DIR",
                         help="where to write the reports (default: %(default)s)")
     args = parser.parse_args(argv)
 
@@ -768,4 +768,4 @@ def merge_main(argv: list[str] | None = None) -> int:
         print(summary_line(verdicts, shown(args.reports)))
         for path in paths:
             print(f"  {shown(path)}")
-    return check.exit_code([v for verdicts in groups for v in verdicts], dict(os.environ))
+    return exit_code([v for verdicts in groups for v in verdicts], dict(os.environ))

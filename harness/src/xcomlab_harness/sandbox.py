@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
         return 0 if argv else 2
     command, args = argv[0], argv[1:]
     if command == "mwaa-freeze" and len(args := [v for arg in args for v in arg.split(",") if v]) != 1:
-        from xcomlab_harness.mwaa_packages import mwaa_versions
+        from xcomlab_harness.stack.mwaa_packages import mwaa_versions
 
         # each version in turn, with its own settings and image
         return max([main(["mwaa-freeze", version]) for version in args or mwaa_versions()])

@@ -148,3 +148,14 @@ class Verdict:
 
 def _scenario(data: dict) -> ScenarioResult:
     return ScenarioResult(**dict(data, details=[Detail(**d) for d in data.get("details", [])]))
+
+
+def exit_code(verdicts: list[Verdict], environ: dict[str, str]) -> int:
+    """make check's exit status: 2 when a scenario could not run, 1 when one failed or (unless allowed) was not
+    exercised, else 0."""
+    statuses = {s.status for v in verdicts for s in v.scenarios}
+    if ERROR in statuses:
+        return 2
+    if FAIL in statuses or (NOT_EXERCISED in statuses and environ.get("ALLOW_UNEXERCISED") != "1"):
+        return 1
+    return 0

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import IDS, push
 from xcomlab import audit, reference
-from xcomlab.inventory import Store, location_key
+from xcomlab.stores import Store, location_key
 
 BIG = {"rows": ["x" * 50]}
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import push
 from test_audit import backdate, pickled
 from xcomlab import cleanup, metadata, reference
-from xcomlab.inventory import Store
+from xcomlab.stores import Store
 
 BIG = {"rows": ["x" * 50]}
 NEW = {"rows": ["the re-run's value"]}

@@ -3,7 +3,8 @@ user owns is ever deleted."""
 
 import pytest
 
-from xcomlab.inventory import Store, backend_of_row, configured_stores, location_key, parse_stores, referenced_url, store_of
+from xcomlab.inventory import backend_of_row, referenced_url, store_of
+from xcomlab.stores import Store, configured_stores, location_key, parse_stores
 
 PROVIDER = Store("common-io", "s3://aws_default@bucket/xcom")
 XCOMLAB = Store("xcomlab", "s3://aws_default@bucket/xcomlab")

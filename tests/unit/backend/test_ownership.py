@@ -10,7 +10,7 @@ import pytest
 
 from conftest import MetadataDB, push
 from xcomlab import audit, cleanup, doctor, metadata, ownership, reference
-from xcomlab.inventory import Store
+from xcomlab.stores import Store
 
 BIG = {"rows": ["x" * 50]}
 

@@ -760,7 +760,8 @@ def test_merge_main_bad_input_is_exit_2_with_a_message(tmp_path, capsys):
 
 def test_merge_main_writes_where_check_does_by_default(tmp_path, monkeypatch, capsys):
     from xcomlab_harness import check
-    monkeypatch.setattr(check, "REPORTS", tmp_path / "reports")
+    assert report.REPORTS == check.REPORTS
+    monkeypatch.setattr(report, "REPORTS", tmp_path / "reports")
     shard(tmp_path / "shard", passing("3.3.1"))
     assert report.merge_main([str(tmp_path / "shard")]) == 0
     assert (tmp_path / "reports" / "check-acme.html").is_file()

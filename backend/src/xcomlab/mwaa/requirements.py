@@ -27,7 +27,7 @@ FAILURE = ("ERROR: pip installation exited with a non-zero error code. This coul
            "requirements.txt file.")
 
 # Marks a pin MWAA mode forces in place of MWAA's own, which has no release for the stand-ins' Python (3.11):
-# `name==installed  # differs from MWAA: name==mwaa's, why` (xcomlab_harness.mwaa_packages writes these lines).
+# `name==installed  # differs from MWAA: name==mwaa's, why` (xcomlab_harness.stack.mwaa_packages writes these lines).
 DIFFERS = "# differs from MWAA: "
 
 COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's COMMENT_RE: a `#` at the start or after whitespace

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.env_files import read_dotenv
 
 # store -> the sandbox's own connection to its emulator (.env)
 STORES = {"s3": "AIRFLOW_CONN_XCOM_S3", "gcs": "AIRFLOW_CONN_XCOM_GCS", "azure": "AIRFLOW_CONN_XCOM_AZURE",
@@ -47,6 +48,12 @@ CONN_ID_KEY = re.compile(r".*CONN(ECTION)?_ID", re.IGNORECASE)  # BACKEND_ENV's 
 SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "site-packages", "build", "dist", ".tox"}
 MAX_FILES = 500
 
+CONNECTIONS_TARGET = "/opt/xcom-lab/connections.json"
+# The connection ids tutorial code uses unchanged, each the sandbox's own connection to its emulator (.env).
+DEFAULT_CONNECTIONS = {"AIRFLOW_CONN_AWS_DEFAULT": "AIRFLOW_CONN_XCOM_S3",
+                       "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": "AIRFLOW_CONN_XCOM_GCS",
+                       "AIRFLOW_CONN_WASB_DEFAULT": "AIRFLOW_CONN_XCOM_AZURE",
+                       "AIRFLOW_CONN_REDIS_DEFAULT": "AIRFLOW_CONN_XCOM_REDIS"}
 SECRETS_BACKEND = "airflow.secrets.local_filesystem.LocalFilesystemBackend"
 # Settings that choose the secrets backend; 3.x's task processes read [workers] secrets_backend first.
 SECRETS_KEYS = ("AIRFLOW__SECRETS__BACKEND", "AIRFLOW__SECRETS__BACKEND_KWARGS",
@@ -232,3 +239,18 @@ def deliver(resolved: Mapping[str, str], settings: Mapping[str, str], user_env: 
         variables["AIRFLOW__SECRETS__BACKEND"] = SECRETS_BACKEND
         variables["AIRFLOW__SECRETS__BACKEND_KWARGS"] = json.dumps({"connections_file_path": file_path})
     return variables, in_file
+
+
+def user_env(settings: Mapping[str, str]) -> dict[str, str]:
+    return read_dotenv(Path(settings["BACKEND_ENV"]).expanduser()) if settings.get("BACKEND_ENV") else {}
+
+
+def custom_connections(settings: Mapping[str, str]) -> tuple[dict[str, str], dict[str, dict]]:
+    """CONNECTIONS and the ids the backend names (above), each pointed at its emulator:
+    (AIRFLOW_CONN_<ID> and secrets-backend variables, {id: connection} for the connections file)."""
+    src = Path(settings["BACKEND_SRC"]).expanduser().resolve() if settings.get("BACKEND_SRC") else None
+    # the ids the components have already: DEFAULT_CONNECTIONS, the compose file's (xcom_s3, ..., xcomlab_metadata)
+    sandbox = [*DEFAULT_CONNECTIONS, *(k for k in settings if k.startswith("AIRFLOW_CONN_")),
+               "AIRFLOW_CONN_XCOMLAB_METADATA"]
+    theirs = user_env(settings)
+    return deliver(resolve(settings.get("CONNECTIONS", ""), src, theirs, sandbox), settings, theirs, CONNECTIONS_TARGET)

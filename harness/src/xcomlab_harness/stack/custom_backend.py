@@ -10,9 +10,9 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from xcomlab_harness.stack import backend_coverage, connections, requirements
+from xcomlab_harness.stack import backend_coverage, requirements
+from xcomlab_harness.stack.connections import DEFAULT_CONNECTIONS, custom_connections, user_env
 from xcomlab_harness.stack.console import run
-from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, ROOT
 from xcomlab_harness.stack.private_files import env_file, write_private
 from xcomlab_harness.stack.settings import Settings
@@ -23,12 +23,6 @@ CUSTOM_DIR = CACHE / "custom-backend"
 CHECK_BUCKETS = CACHE / "check-mwaa"  # `make check MWAA=1`'s MWAA_DIR: bucket-<digest of its content>
 DAGS = ROOT / "dags"
 CONNECTIONS_FILE = CUSTOM_DIR / "connections.json"  # ids no variable can carry (compose/custom-backend.yml mounts it)
-CONNECTIONS_TARGET = "/opt/xcom-lab/connections.json"
-# The connection ids tutorial code uses unchanged, each the sandbox's own connection to its emulator (.env).
-DEFAULT_CONNECTIONS = {"AIRFLOW_CONN_AWS_DEFAULT": "AIRFLOW_CONN_XCOM_S3",
-                       "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": "AIRFLOW_CONN_XCOM_GCS",
-                       "AIRFLOW_CONN_WASB_DEFAULT": "AIRFLOW_CONN_XCOM_AZURE",
-                       "AIRFLOW_CONN_REDIS_DEFAULT": "AIRFLOW_CONN_XCOM_REDIS"}
 
 
 def custom_backend_source(settings: Mapping[str, str]) -> tuple[Path, str] | None:
@@ -77,22 +71,6 @@ def custom_backend_env(settings: Mapping[str, str]) -> dict[str, str]:
     if settings.mwaa:  # the bucket's option names it, as on MWAA: in the environment, Airflow 2 would resolve it
         del values["AIRFLOW__CORE__XCOM_BACKEND"]  # when MWAA's entrypoint imports Airflow, before plugins/ is there
     return values
-
-
-def user_env(settings: Mapping[str, str]) -> dict[str, str]:
-    return read_dotenv(Path(settings["BACKEND_ENV"]).expanduser()) if settings.get("BACKEND_ENV") else {}
-
-
-def custom_connections(settings: Mapping[str, str]) -> tuple[dict[str, str], dict[str, dict]]:
-    """CONNECTIONS and the ids the backend names (stack/connections.py), each pointed at its emulator:
-    (AIRFLOW_CONN_<ID> and secrets-backend variables, {id: connection} for the connections file)."""
-    src = Path(settings["BACKEND_SRC"]).expanduser().resolve() if settings.get("BACKEND_SRC") else None
-    # the ids the components have already: the defaults above, the compose file's (xcom_s3, ..., xcomlab_metadata)
-    sandbox = [*DEFAULT_CONNECTIONS, *(k for k in settings if k.startswith("AIRFLOW_CONN_")),
-               "AIRFLOW_CONN_XCOMLAB_METADATA"]
-    theirs = user_env(settings)
-    resolved = connections.resolve(settings.get("CONNECTIONS", ""), src, theirs, sandbox)
-    return connections.deliver(resolved, settings, theirs, CONNECTIONS_TARGET)
 
 
 def write_custom_backend_env(settings: Mapping[str, str]) -> Path:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
-from xcomlab_harness import mwaa_packages
+from xcomlab_harness.stack import mwaa_packages
 from xcomlab_harness.stack.console import say
 from xcomlab_harness.stack.paths import CACHE
 from xcomlab_harness.stack.project import image_python

@@ -9,3 +9,4 @@ COMPOSE_DIR = ROOT / "compose"
 STANDINS = COMPOSE_DIR / "standins"
 CACHE = ROOT / ".cache"
 DOTENV = ROOT / ".env"
+REPORTS = ROOT / "reports"  # what make check and make e2e write

@@ -11,7 +11,7 @@ from xcomlab_harness.stack import backend_coverage
 from xcomlab_harness.stack.custom_backend import (CONNECTIONS_FILE, CUSTOM_DIR, custom_backend_source, custom_image,
                                                   needs_custom_image)
 from xcomlab_harness.stack.env_files import interpolate, read_dotenv
-from xcomlab_harness import mwaa_packages
+from xcomlab_harness.stack import mwaa_packages
 from xcomlab_harness.stack.paths import COMPOSE_DIR, DOTENV, ROOT
 from xcomlab_harness.stack.settings import Settings, airflow_lock, mwaa_dir
 from xcomlab_harness.stack.standins import base_image_tag, standin_airflow_image

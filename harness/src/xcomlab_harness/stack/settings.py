@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from xcomlab_harness.stack.connections import custom_connections
 from xcomlab_harness.stack.console import SandboxError
 from xcomlab_harness.stack.env_files import interpolate, read_dotenv
 from xcomlab_harness.stack.paths import COMPOSE_DIR, DOTENV, ROOT
@@ -138,7 +139,7 @@ def mwaa_dir(settings: Mapping[str, str]) -> Path:
 
 def check_mwaa_version(version: str) -> None:
     """MWAA mode reproduces only the Airflow versions MWAA runs (compose/mwaa-packages/)."""
-    from xcomlab_harness import mwaa_packages  # imported on use: the harness's settings load first
+    from xcomlab_harness.stack import mwaa_packages  # imported on use: the harness's settings load first
 
     if version not in mwaa_packages.mwaa_versions():
         nearest = mwaa_packages.nearest(version)
@@ -171,15 +172,13 @@ def check_custom_backend(settings: Mapping[str, str]) -> None:
             raise SandboxError(f"{key}={settings[key]} does not exist (relative paths start at {Path.cwd()}).")
     if settings.get("BACKEND_ENV"):
         read_dotenv(Path(settings["BACKEND_ENV"]).expanduser())  # a malformed line fails here, with its number
-    from xcomlab_harness.stack.custom_backend import custom_connections  # imports this module
-
     custom_connections(settings)  # a bad CONNECTIONS, or one that needs the secrets backend BACKEND_ENV sets
 
 
 def airflow_lock(settings: Mapping[str, str], python: str = "3.11") -> Path:
     """The lock the Airflow image installs: xcom-lab's own, or in MWAA mode MWAA's package set for the version."""
     if settings.get("MWAA") == "1":
-        from xcomlab_harness import mwaa_packages
+        from xcomlab_harness.stack import mwaa_packages
 
         return mwaa_packages.lock_file(settings["AIRFLOW_VERSION"], python)
     return COMPOSE_DIR / "airflow" / f"requirements-{settings['AIRFLOW_VERSION']}.txt"

@@ -22,7 +22,7 @@ def mwaa_validate(env: dict[str, str]) -> int:
 def mwaa_freeze(settings: Mapping[str, str], env: dict[str, str], python: str) -> int:
     """`pip freeze` in a throwaway container of MWAA mode's image against MWAA's pins for the version: 0 when they
     agree (but for the pins named as having no release for this Python), 1 naming each package that differs."""
-    from xcomlab_harness import mwaa_packages
+    from xcomlab_harness.stack import mwaa_packages
 
     build_airflow_image(env)
     freeze = compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler", "python", "-m", "pip", "freeze",

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from xcomlab_harness import mwaa_packages
-from xcomlab_harness.mwaa_packages import BOM, CONSTRAINTS, ESSENTIAL, FILES, nearest, package_set, refresh
+from xcomlab_harness.stack import mwaa_packages
+from xcomlab_harness.stack.mwaa_packages import BOM, CONSTRAINTS, ESSENTIAL, FILES, nearest, package_set, refresh
 
 MWAA_RUNS = ["2.9.2", "2.10.1", "2.10.3", "2.11.0", "2.11.2", "3.0.6", "3.2.1", "3.3.1"]
 

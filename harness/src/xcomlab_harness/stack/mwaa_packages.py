@@ -4,7 +4,7 @@ on requirements.txt, the pins a user may never override, the image's bill of mat
 compose/mwaa-packages/<version>/ holds three files, each a `#` header naming its source and then the constraints
 files byte for byte, or the bill of materials as `name==version` lines (its licence texts, 0.9 MB a version, left
 out); versions.toml holds what is not a file. The rest of xcom-lab reads them through this module only.
-`make mwaa-packages MWAA_IMAGES=<checkout>` (`python -m xcomlab_harness.mwaa_packages refresh <checkout>`) rewrites
+`make mwaa-packages MWAA_IMAGES=<checkout>` (`python -m xcomlab_harness.stack.mwaa_packages refresh <checkout>`) rewrites
 them from a checkout or bare git dir of that repository, and docs/mwaa.md's table with them.
 
 MWAA mode's Airflow image installs, per version and Python, `lock-python<X.Y>.txt`: MWAA's image (its bill of
@@ -393,7 +393,7 @@ def update_doc(doc: Path = DOC, data: Path = DATA) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xcomlab_harness.mwaa_packages", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m xcomlab_harness.stack.mwaa_packages", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("refresh", help=f"rewrite {DATA.relative_to(ROOT)}/ from a checkout").add_argument(
         "checkout", nargs="?", default="", help=f"a checkout or bare git dir of {REPOSITORY}")
