@@ -87,17 +87,17 @@ check-merge: ## One side-by-side report from CI shards' reports: SHARDS="shard-3
 
 bench: ## Every backend x JSON size and a DataFrame vs the store's own client, memory, 1,000 small XComs; a 16 MB profile, 200 mapped x 1 MB; warm up, switches, the stack at rest, cleaning 10,000 XComs, time to a check verdict; writes docs/measured.md (needs `make up`; QUICK=1: 3 sizes once; BACKENDS=a,b; BASELINE=reports/bench.json of an earlier run flags ratios that got worse)
 ifeq ($(QUICK),1)
-	@QUICK=1 BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
+	@QUICK=1 BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python bench/sizes.py
 else
 	@mkdir -p reports && date +%s > reports/.bench-started
-	@BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python tests/bench/sizes.py
-	@$(SANDBOX) compose exec -T airflow-scheduler python - < tests/bench/profile.py > reports/bench-profile.md; \
+	@BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python bench/sizes.py
+	@$(SANDBOX) compose exec -T airflow-scheduler python - < bench/profile.py > reports/bench-profile.md; \
 	  status=$$?; cat reports/bench-profile.md; exit $$status
-	@uv run python tests/bench/fanout.py
-	@uv run python tests/bench/stack.py
-	@uv run python tests/bench/cleanup_scale.py
-	@uv run python tests/bench/check_time.py
-	@uv run python tests/bench/measured.py
+	@uv run python bench/fanout.py
+	@uv run python bench/stack.py
+	@uv run python bench/cleanup_scale.py
+	@uv run python bench/check_time.py
+	@uv run python bench/measured.py
 endif
 
 doctor: ## Orphan audit of every store (ARGS="--fix" deletes orphans older than an hour; see --help)

@@ -77,10 +77,11 @@ def test_links_resolve(doc):
             assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"
 
 
-# The repository's own top-level folders and files; reports/ and .cache/ hold what runs write, so paths there are
-# not checked.
-REPO_FOLDERS = (".ci/", "backend/", "compose/", "dags/", "docs/", "harness/", "mwaa/", "tests/")
-REPO_FILES = {".env", "Makefile", "README.md", "pyproject.toml", "uv.lock"}
+# The repository's own top-level folders and files, as git tracks them: reports/ and .cache/ hold what runs write,
+# so paths there are not checked.
+TRACKED = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+REPO_FOLDERS = tuple(sorted({path.split("/")[0] + "/" for path in TRACKED if "/" in path}))
+REPO_FILES = {path for path in TRACKED if "/" not in path}
 DOC_PATH = r"README\.md|docs/[\w/.-]+\.md"
 # How the docs point at a section: `docs/f.md's "X"`, `(docs/f.md, "X")`, `"X" in docs/f.md` (that file's);
 # `see "X"`, `"X" above` or `below` (the same file's).

@@ -1,6 +1,6 @@
 """`make bench`: every backend (compose/backends/*.env) × JSON sizes against the store's own limit, memory included.
 
-Runs tests/bench/xcom_sizes.py in the running scheduler once per backend, with that backend's env and a
+Runs bench/xcom_sizes.py in the running scheduler once per backend, with that backend's env and a
 threshold of 0 (every size goes to the store), and writes reports/bench.json and reports/bench-sizes.md.
 QUICK=1: three sizes, one repetition. Ratios are the result: absolute times depend on the machine.
 """

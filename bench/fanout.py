@@ -13,7 +13,7 @@ from xcomlab_harness import sandbox
 from xcomlab_harness.airflow_api import AirflowAPI
 from xcomlab_harness.probes import all_probes
 
-from stack import timed_up as switch  # tests/bench/stack.py: `make up BACKEND=...`
+from stack import timed_up as switch  # bench/stack.py: `make up BACKEND=...`
 
 BACKENDS = ["xcomlab-s3", "xcomlab-gcs", "xcomlab-azure", "redis"]
 COUNT, SIZE = int(os.environ.get("FANOUT_COUNT", "200")), 1_000_000

@@ -1,6 +1,6 @@
 """`make bench`: the xcom_cleanup DAG on 10,000 old XComs spread over four stores (needs `make up`).
 
-Seeds the XComs (tests/bench/seed_xcoms.py, in the scheduler container), triggers xcom_cleanup with
+Seeds the XComs (bench/seed_xcoms.py, in the scheduler container), triggers xcom_cleanup with
 age_days=5, checks that none of them is left (rows or objects, via `make doctor`'s audit) and writes
 reports/bench-cleanup.md. Not a test: the times depend on the machine.
 """
@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 from xcomlab_harness import sandbox  # noqa: E402
 from xcomlab_harness.airflow_api import AirflowAPI  # noqa: E402
 from xcomlab_harness.probes.metadata import MetadataDB  # noqa: E402
@@ -36,7 +36,7 @@ def main() -> None:
         api.wait_for_dag(dag_id)
     run_id = api.trigger(SOURCE)
     api.wait_for_run(SOURCE, run_id)
-    with open(ROOT / "tests/bench/seed_xcoms.py") as script:
+    with open(ROOT / "bench/seed_xcoms.py") as script:
         seeded = sandbox.compose(env, "exec", "-T", "airflow-scheduler", "python", "-", SOURCE, run_id, "produce",
                                  str(COUNT), stdin=script, capture_output=True, text=True)
     seed = json.loads(seeded.stdout.strip().splitlines()[-1])

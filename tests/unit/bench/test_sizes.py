@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("bench_sizes", Path(__file__).parents[1] / "bench" / "sizes.py")
+spec = importlib.util.spec_from_file_location("bench_sizes", Path(__file__).parents[3] / "bench" / "sizes.py")
 sizes = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sizes)
 
