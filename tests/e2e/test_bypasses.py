@@ -14,7 +14,7 @@ import requests
 from stores import doctor
 from xcomlab_harness import sandbox
 from xcomlab_harness.probes import Item
-from xcomlab_harness.scenarios import db_clean_xcoms
+from xcomlab_harness.dag_runs import db_clean_xcoms
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from xcomlab_harness import sandbox
-from xcomlab_harness.scenarios import db_clean_xcoms
+from xcomlab_harness.dag_runs import db_clean_xcoms
 from stores import bucket_name, doctor
 
 # SCOPE=version skips it: what is version-specific in it (reading 2.x's and 3.x's xcom rows, the cleanup DAG

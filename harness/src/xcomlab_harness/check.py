@@ -30,22 +30,12 @@ from xcomlab_harness.observer import Observer
 from xcomlab_harness.own_code import OwnCode
 from xcomlab_harness.probes import all_probes
 from xcomlab_harness.probes.metadata import MetadataDB
-from xcomlab_harness.scenarios import SCENARIOS, Context, written
+from xcomlab_harness.dag_runs import Context, written
+from xcomlab_harness.scenarios import by_id, having, ids
 from xcomlab_harness.stack.paths import REPORTS
 from xcomlab_harness.stack.requirements import RequirementsFailed
 from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, Layer, ScenarioResult, Verdict, exit_code
 
-ALL = ("loads", *SCENARIOS, "mwaa-placement")
-# Judge what the others wrote (or need no DAG): they run even when every push fails.
-NO_PUSH = ("pickle", "leftovers", "mwaa-placement", "celery")
-# Pushes of two different shapes (toy's dicts, threshold's strings) that fail alike: every push fails.
-PUSH_PROBES = ("toy", "threshold")
-# Independent of the stores and of the other scenarios: run beside them.
-ALONGSIDE = ("mwaa-placement",)
-# Judged on what reached the store: they push the shape `shapes` found this backend offloads.
-STORE_SCENARIOS = ("reference-lookalike", "big", "mapped", "retry", "clear", "missing-object", "delete")
-# Judge what the scenarios before them wrote: a layer that re-runs scenarios re-runs these too.
-JUDGES = ("pickle", "leftovers")
 # Fix-forward stops after this many layers of mechanical fixes, whatever remains.
 MAX_LAYERS = 4
 FIX_FORWARD = sandbox.CACHE / "fix-forward"  # the patched copies of BACKEND_SRC each layer runs
@@ -53,12 +43,12 @@ FIX_FORWARD = sandbox.CACHE / "fix-forward"  # the patched copies of BACKEND_SRC
 
 def selected(environ: dict[str, str]) -> list[str]:
     wanted = [s.strip() for s in environ.get("SCENARIOS", "").split(",") if s.strip()]
-    unknown = sorted(set(wanted) - set(ALL))
+    unknown = sorted(set(wanted) - set(ids()))
     if unknown:
-        raise sandbox.SandboxError(f"SCENARIOS: unknown {', '.join(unknown)}; choose among {', '.join(ALL)}")
-    if set(wanted) & set(STORE_SCENARIOS):
+        raise sandbox.SandboxError(f"SCENARIOS: unknown {', '.join(unknown)}; choose among {', '.join(ids())}")
+    if set(wanted) & set(having("recipe")):
         wanted.append("shapes")  # they push what shapes found this backend offloads
-    return [s for s in ALL if not wanted or s in wanted or s == "loads"]
+    return [s for s in ids() if not wanted or s in wanted or s == "loads"]
 
 
 def check_name(environ: dict[str, str]) -> str:
@@ -150,12 +140,12 @@ def run_scenarios(ctx: Context, scenarios: list[str], record) -> None:
     push has met one failure, the scenarios that push are blocked by it, not run."""
     wall = None
     with ThreadPoolExecutor(1) as pool:
-        beside = {s: pool.submit(run_timed, ctx, s) for s in scenarios if s in ALONGSIDE}
+        beside = {s: pool.submit(run_timed, ctx, s) for s in scenarios if "stack" not in by_id(s).needs}
         for scenario in scenarios:
             started = time.monotonic()
             if scenario in beside:
                 record(beside[scenario].result(), started)
-            elif wall and scenario not in NO_PUSH:
+            elif wall and "push" in by_id(scenario).needs:
                 record(ScenarioResult(scenario, FAIL, wall.evidence, wall.fix), started)
             else:
                 record(run_scenario(ctx, scenario), started)
@@ -171,9 +161,11 @@ def finished(verdict: Verdict, own_code: OwnCode, written_keys: set[str] = froze
 
 def run_scenario(ctx: Context, scenario: str) -> ScenarioResult:
     """One scenario's result; a run that never ends is the backend's failure, any other exception the harness's."""
+    entry = by_id(scenario)
+    if "stack" in entry.needs:  # one at a time: the id its results are born with
+        ctx.scenario = scenario
     try:
-        result = (loading.mwaa_placement(ctx.settings, ctx.compose_env) if scenario == "mwaa-placement"
-                  else SCENARIOS[scenario](ctx))
+        result = entry.run(ctx)
     except DagRunFailed as err:
         forget_state(ctx, scenario)
         result = ScenarioResult(scenario, FAIL, f"did not finish: {(str(err).splitlines() or [''])[0][:300]}")
@@ -182,14 +174,13 @@ def run_scenario(ctx: Context, scenario: str) -> ScenarioResult:
         lines = traceback.format_exception_only(err)
         result = ScenarioResult(scenario, ERROR, f"harness error (xcom-lab's, not your backend's): {lines[-1].strip()[:300]}",
                                 traceback="".join(traceback.format_exception(err))[-4000:])
-    result.id = scenario
     return result
 
 
 def forget_state(ctx: Context, scenario: str) -> None:
     """After a scenario broke off, the stores are in an unknown state: the next scenario snapshots afresh
     (not for one running beside the others, which touches no store)."""
-    if scenario not in ALONGSIDE:
+    if "stack" in by_id(scenario).needs:
         ctx.state = None
 
 
@@ -203,9 +194,9 @@ def run_timed(ctx: Context, scenario: str) -> ScenarioResult:
 def every_push_fails(verdict: Verdict, scenario: str) -> ScenarioResult | None:
     """The push probes' shared failure once each has failed at its push task alike (e.g. Airflow 3's keyword
     signature): then every later push would too."""
-    if scenario != PUSH_PROBES[-1]:
+    if scenario != having("probe")[-1]:
         return None
-    probes = [verdict.scenario(s) for s in PUSH_PROBES]
+    probes = [verdict.scenario(s) for s in having("probe")]
     if not all(p and p.status == FAIL and p.evidence.startswith("push") for p in probes):
         return None
     errors = {p.evidence.split(" failed: ", 1)[-1] for p in probes}
@@ -228,7 +219,7 @@ def see_past_walls(verdict: Verdict, environ: dict[str, str], offline: dict) -> 
         copy = patches.copy_source(copy, FIX_FORWARD / verdict.name / verdict.airflow_version / f"layer-{layer}")
         if not patches.apply(copy, [(c.fix_id, c.evidence) for c in fixable]):
             break
-        rerun = [s for s in selected(environ) if any(s in c.scenarios for c in fixable) or s in JUDGES]
+        rerun = [s for s in selected(environ) if any(s in c.scenarios for c in fixable) or s in having("others")]
         found = check_version(verdict.airflow_version, dict(environ, BACKEND_SRC=str(copy), SCENARIOS=",".join(rerun)),
                               offline, layer=layer)
         verdict.layers.append(Layer(fixed=[c.title for c in fixable], patch=patches.unified_diff(source, copy),

@@ -340,3 +340,9 @@ def fix_for(text: str, written: Iterable[str] = ()) -> str:
     """The one-line fix for the first known failure pattern in text, or "" when none matches."""
     fix = known_fix(text, written)
     return fix.line if fix else ""
+
+
+def fix_line(fix_id: str) -> str:
+    """The fix line of a failure the harness itself established (an orphan it counted, a pickle it sniffed), by
+    its id in FIXES (KeyError for one it lacks)."""
+    return {fix.id: fix.line for fix in FIXES}[fix_id]

@@ -16,7 +16,7 @@ from pathlib import Path
 from xcomlab_harness import sandbox
 from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.stack.private_files import shell_exports, write_private
-from xcomlab_harness.fixes import fix_for
+from xcomlab_harness.fixes import fix_for, fix_line
 from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, ScenarioResult
 
 PROBE = Path(__file__).parent / "incontainer" / "load_probe.py"
@@ -69,7 +69,7 @@ def loads_in_components(found: dict, settings: dict[str, str]) -> ScenarioResult
     healthy = ", ".join(s.removeprefix("airflow-") for s in components(settings))
     if found.get("problem"):
         return ScenarioResult("loads", FAIL, f"{where} loads, but {found['problem']}",
-                              fix_for("unexpected keyword argument 'key'"))
+                              fix_line("keyword-signature"))
     return ScenarioResult("loads", PASS, f"{where} loads; healthy with it: {healthy}")
 
 

@@ -1,175 +1,34 @@
-"""The scenarios `make check` runs against a backend, each ending pass / fail / n/a with one line of
-evidence and, for a failure that matches a known pattern, a fix line (xcomlab_harness.fixes).
+"""The scenarios `make check` runs against a backend, as data (SCENARIOS: id, what each needs, how it runs), each
+ending pass / fail / n/a with one line of evidence and, for a failure that matches a known pattern, a fix line
+(xcomlab_harness.fixes).
 
-Each scenario runs a DAG from dags/ and judges what the observer saw in the stores; none knows the
-backend's layout. They run one after the other, so everything that appears during one belongs to it.
-`loads` and `mwaa-placement` live in xcomlab_harness.loading (they need no DAG).
+Each DAG scenario runs a DAG from dags/ (xcomlab_harness.dag_runs) and judges what the observer saw in the stores;
+none knows the backend's layout. They run one after the other, so everything that appears during one belongs to it.
+`loads` and `mwaa-placement` need no DAG: their code is in xcomlab_harness.loading.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from xcomlab_harness import sandbox
-from xcomlab_harness.airflow_api import AirflowAPI, TaskEnded
-from xcomlab_harness.fixes import INLINE_NOT_FOUND, NOT_FOUND, fix_for
-from xcomlab_harness.observer import FILE_LEFT, Change, Observer, State, is_file, landings, leftovers, names
-from xcomlab_harness.probes import BUCKET_KEY, Item
+from xcomlab_harness import loading, sandbox
+from xcomlab_harness.airflow_api import TaskEnded
+from xcomlab_harness.dag_runs import (Context, DagRun, db_clean_xcoms, decoded_row, error_line, failure, inline_note,
+                                      log_record, observed, recipe_label, rows_of, run_dag, unless_unexercised, where,
+                                      written)
+from xcomlab_harness.fixes import fix_for, fix_line
+from xcomlab_harness.observer import FILE_LEFT, Change, is_file, names
+from xcomlab_harness.probes import Item
 from xcomlab_harness.sniff import is_pickle
-from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, Detail, ScenarioResult, Verdict
+from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, Detail, ScenarioResult
 
 OBJECT_STORES = ("s3://", "gs://", "abfs://")  # stores with buckets (Redis and files have no "root")
 BIG_BYTES = 64 * 1024 * 1024  # dags/xcom_check_big.py's value, as JSON
-
-
-@dataclass
-class Context:
-    api: AirflowAPI
-    observer: Observer
-    verdict: Verdict
-    settings: dict[str, str]
-    compose_env: dict[str, str]
-    state: State | None = None  # the stores as the previous scenario left them
-    memo: dict = field(default_factory=dict)  # what later scenarios need of earlier ones
-    # The run conf of the store scenarios: the shape (and key) that made this backend offload in `shapes`.
-    recipe: dict = field(default_factory=lambda: {"shape": "dict"})
-    offloads: bool = False  # shapes saw the recipe offload
-
-    @property
-    def major(self) -> int:
-        return sandbox.airflow_major(self.settings)
-
-
-@dataclass
-class DagRun:
-    dag_id: str
-    run_id: str
-    state: str
-    change: Change
-
-
-def observed(ctx: Context, scenario: str, action) -> Change:
-    """Snapshot, act, snapshot: what the action changed, recorded as landings and leftovers."""
-    before = ctx.state or ctx.observer.snapshot()
-    action()
-    ctx.state = ctx.observer.snapshot()
-    change = ctx.observer.diff(before, ctx.state)
-    ctx.verdict.landings += landings(change, scenario)
-    ctx.verdict.leftovers += leftovers(change, scenario)
-    return change
-
-
-def run_dag(ctx: Context, scenario: str, dag_id: str, conf: dict | None = None, timeout: float = 300) -> DagRun:
-    ids = {}
-
-    def trigger_and_wait():
-        ctx.api.wait_for_dag(dag_id)
-        ids["run_id"] = ctx.api.trigger(dag_id, conf)
-        ids["state"] = ctx.api.wait_for_end(dag_id, ids["run_id"], timeout)
-
-    change = observed(ctx, scenario, trigger_and_wait)
-    return DagRun(dag_id, ids["run_id"], ids["state"], change)
-
-
-def failure(ctx: Context, run: DagRun) -> ScenarioResult | None:
-    """A failed run as a result: which task failed and the exception it logged."""
-    if run.state == "success":
-        return None
-    failed = [t for t in ctx.api.task_instances(run.dag_id, run.run_id) if t["state"] == "failed"]
-    if not failed:
-        return ScenarioResult("", FAIL, f"{run.dag_id} ended {run.state} with no failed task")
-    task = failed[0]
-    error = error_line(ctx.api.task_log(run.dag_id, run.run_id, task, lines=200)) or "no exception in its log"
-    index = f"[{task['map_index']}]" if task.get("map_index", -1) >= 0 else ""
-    error += inline_note(ctx, run, error) if not task["task_id"].startswith("push") else ""
-    return ScenarioResult("", FAIL, f"{task['task_id']}{index} failed: {error}", fix_for(error, written(ctx)))
-
-
-def inline_note(ctx: Context, run: DagRun, error: str, keys: set[str] | None = None) -> str:
-    """A pull that found no object, where the pulled strings never left their rows: the backend fetched an
-    object for a plain value. Said outright, since the store's 404 rarely names what was asked for."""
-    if not NOT_FOUND.search(error) or ctx.state is None:
-        return ""
-    inline = [decoded_row(stored) for row, stored in rows_of(ctx, run).items()
-              if (keys is None or row[4] in keys) and not run.change.objects_of(row)]
-    strings = [value for value in inline if isinstance(value, str)]
-    if not strings:
-        return ""
-    return f" (the pulled values include strings kept inline in their rows, e.g. {strings[0][:40]!r}: {INLINE_NOT_FOUND})"
-
-
-def written(ctx: Context) -> set[str]:
-    """The object keys this backend wrote so far (fix lines tell its own keys from names it never wrote)."""
-    return {landing.key for landing in ctx.verdict.landings if landing.store != "metadata DB"}
-
-
-def exercised(change: Change) -> bool:
-    """Did the run reach the backend's store path: any object or file written, named by a row or not?"""
-    return any(item.key != BUCKET_KEY for item in change.new_objects)
-
-
-def unless_unexercised(ctx: Context, outcome: ScenarioResult, change: Change, gone: bool = False) -> ScenarioResult:
-    """A pass proves nothing when no value reached the store: say so instead. gone: the scenario deletes what it
-    wrote, so its push counts when shapes saw this very recipe offload."""
-    if outcome.status != PASS or exercised(change) or (gone and ctx.offloads):
-        return outcome
-    return result(NOT_EXERCISED, f"no object was written ({recipe_label(ctx.recipe)} stayed in the metadata DB): "
-                                 f"the backend's store path never ran here, so nothing was judged"
-                                 + ("; `shapes` found nothing this backend offloads"
-                                    if ctx.verdict.offload.startswith("offloads nothing") else ""))
-
-
-def recipe_label(recipe: dict) -> str:
-    return f"a small dict under key {recipe['key']!r}" if recipe.get("key") else f"the {recipe['shape']} shape"
-
-
-EXCEPTION_LINE = re.compile(r"\s*(?:[a-z_]\w*\.)*[A-Z]\w*: \S")  # botocore.errorfactory.NoSuchKey: An error ...
-
-
-def error_line(log: str) -> str:
-    """The last exception line of a task log (Airflow 3: structured events; 2.x: a traceback), preferring
-    classes named *Error/*Exception over other `Name: message` lines."""
-    lines = [line.strip() for line in log.splitlines() if EXCEPTION_LINE.match(line)]
-    named = [line for line in lines if re.match(r"[\w.]*(Error|Exception|Exit)\b", line)]
-    return (named or lines or [""])[-1][:400]
-
-
-def log_record(ctx: Context, dag_id: str, run_id: str, task_id: str, marker: str) -> dict | None:
-    """The JSON a DAG logged after `marker ` (metrics, what a pull returned)."""
-    for line in reversed(ctx.api.log_of(dag_id, run_id, task_id).splitlines()):
-        if marker in line:
-            return json.loads(line.split(marker, 1)[1].strip())
-    return None
-
-
-def rows_of(ctx: Context, run: DagRun, task_id: str | None = None) -> dict[tuple, object]:
-    return {row: stored for row, stored in ctx.state.rows.items()
-            if row[0] == run.dag_id and row[1] == run.run_id and (task_id is None or row[2] == task_id)}
-
-
-def where(change: Change, row: tuple) -> str:
-    objects = change.objects_of(row)
-    if not objects:
-        return "the metadata DB row"
-    item = objects[0]
-    return f"{item}" + (f" (+{len(objects) - 1} more)" if len(objects) > 1 else "") + f" ({change.formats[item]})"
-
-
-def decoded_row(stored) -> object | None:
-    try:
-        return json.loads(stored.head)
-    except ValueError:
-        return None
-
-
-def result(status: str, evidence: str, fix: str = "") -> ScenarioResult:
-    return ScenarioResult("", status, evidence, fix)
 
 
 # --- the scenarios -----------------------------------------------------------------------------------
@@ -177,19 +36,18 @@ def result(status: str, evidence: str, fix: str = "") -> ScenarioResult:
 def toy(ctx: Context) -> ScenarioResult:
     """The tutorial's DAG: push a small and a big dict, pull both back."""
     run = run_dag(ctx, "toy", "xcom_push_pull")
-    ctx.memo["toy_run"] = run.run_id
     if bad := failure(ctx, run):
         return bad
     rows = {row[4]: row for row in rows_of(ctx, run, "push_objects")}
     big = rows.get("big_obj")
     objects = run.change.objects_of(big) if big else []
     if objects:
-        ctx.memo["reference"] = decoded_row(ctx.state.rows[big])
+        ctx.reference = decoded_row(ctx.state.rows[big])
     at_root = [item for item in objects if item.store.startswith(OBJECT_STORES) and "/" not in item.key]
     evidence = "; ".join(f"{key} → {where(run.change, row)}" for key, row in sorted(rows.items()))
     if at_root:
-        return result(FAIL, f"big_obj landed at the bucket root: {at_root[0]}", fix_for("at the bucket root"))
-    return result(PASS, f"both came back equal; {evidence}")
+        return ctx.result(FAIL, f"big_obj landed at the bucket root: {at_root[0]}", fix_line("bucket-root"))
+    return ctx.result(PASS, f"both came back equal; {evidence}")
 
 
 def threshold(ctx: Context) -> ScenarioResult:
@@ -201,12 +59,12 @@ def threshold(ctx: Context) -> ScenarioResult:
     inline = sorted(size for size, offloaded in landed.items() if not offloaded)
     offloaded = sorted(size for size, off in landed.items() if off)
     if not offloaded:
-        return result(PASS, f"every value stayed in the metadata DB row, up to {max(inline):,} bytes")
+        return ctx.result(PASS, f"every value stayed in the metadata DB row, up to {max(inline):,} bytes")
     if not inline:
-        return result(PASS, f"every value was offloaded, from {min(offloaded):,} bytes up")
+        return ctx.result(PASS, f"every value was offloaded, from {min(offloaded):,} bytes up")
     if max(inline) < min(offloaded):
-        return result(PASS, f"inline up to {max(inline):,} bytes, offloaded from {min(offloaded):,} bytes")
-    return result(FAIL, f"no single threshold: inline {inline}, offloaded {offloaded} (JSON bytes)")
+        return ctx.result(PASS, f"inline up to {max(inline):,} bytes, offloaded from {min(offloaded):,} bytes")
+    return ctx.result(FAIL, f"no single threshold: inline {inline}, offloaded {offloaded} (JSON bytes)")
 
 
 def types(ctx: Context) -> ScenarioResult:
@@ -214,7 +72,7 @@ def types(ctx: Context) -> ScenarioResult:
     run = run_dag(ctx, "types", "xcom_check_types")
     pushed, pulled = logged_outcomes(ctx, run, "xcom-lab-types")
     if not pushed:
-        return failure(ctx, run) or result(FAIL, "the types DAG logged no outcome")
+        return failure(ctx, run) or ctx.result(FAIL, "the types DAG logged no outcome")
     details = [item_outcome(key, outcome, pulled.get(key, "not pulled")) for key, outcome in pushed.items()]
     for detail in details:
         if detail.evidence.startswith("pull failed"):
@@ -223,11 +81,11 @@ def types(ctx: Context) -> ScenarioResult:
     big = next((row for row in rows_of(ctx, run, "push") if row[4] == "big"), None)
     if bad:
         evidence = f"{len(bad)} of {len(details)} types failed: " + "; ".join(f"{d.item}: {d.evidence}" for d in bad[:3])
-        outcome = result(FAIL, evidence, fix_for(bad[0].evidence, written(ctx)))
+        outcome = ctx.result(FAIL, evidence, fix_for(bad[0].evidence, written(ctx)))
     else:
         own = (log_record(ctx, run.dag_id, run.run_id, "pull", "xcom-lab-baseline") or {}).get("airflow_own_changes")
         note = f" (Airflow's own backend changes some itself: {own[0]})" if own else ""
-        outcome = result(PASS, f"{len(details)} types came back equal and type-exact, alone and inside one big value "
+        outcome = ctx.result(PASS, f"{len(details)} types came back equal and type-exact, alone and inside one big value "
                                f"({where(run.change, big) if big else 'no row'}), as Airflow's own backend returns them{note}")
     outcome.details = details
     return outcome
@@ -251,7 +109,7 @@ def shapes(ctx: Context) -> ScenarioResult:
     run = run_dag(ctx, "shapes", "xcom_check_shapes")
     pushed, pulled = logged_outcomes(ctx, run, "xcom-lab-shapes")
     if not pushed:
-        return failure(ctx, run) or result(FAIL, "the shapes DAG logged no outcome")
+        return failure(ctx, run) or ctx.result(FAIL, "the shapes DAG logged no outcome")
     rows = {row[4]: row for row in rows_of(ctx, run, "push")}
     details, offloading = [], []
     for key, outcome in pushed.items():
@@ -259,7 +117,7 @@ def shapes(ctx: Context) -> ScenarioResult:
         objects = run.change.objects_of(rows[key]) if key in rows else []
         if objects and outcome == "ok":
             offloading.append((detail.status == PASS, key))
-            ctx.memo.setdefault("reference", decoded_row(ctx.state.rows[rows[key]]))
+            ctx.reference = ctx.reference or decoded_row(ctx.state.rows[rows[key]])
         detail.evidence = f"{'offloaded' if objects else 'in the row'}; {detail.evidence}"
         details.append(detail)
     if offloading:
@@ -270,27 +128,27 @@ def shapes(ctx: Context) -> ScenarioResult:
                                f"{recipe_label(ctx.recipe)}")
     bad = [d for d in details if d.status == FAIL]
     if bad:
-        outcome = result(FAIL, f"{len(bad)} of {len(details)} shapes failed: "
+        outcome = ctx.result(FAIL, f"{len(bad)} of {len(details)} shapes failed: "
                                + "; ".join(f"{d.item}: {d.evidence}" for d in bad[:3]),
                          fix_for(bad[0].evidence, written(ctx)))
     else:
         ctx.verdict.offload = ctx.verdict.offload or (f"offloads nothing: all {len(details)} shapes and key names "
                                                       "stayed in the metadata DB row")
-        outcome = result(PASS, ctx.verdict.offload)
+        outcome = ctx.result(PASS, ctx.verdict.offload)
     outcome.details = details
     return outcome
 
 
 def reference_lookalike(ctx: Context) -> ScenarioResult:
     """Push, as a plain value, exactly what this backend keeps in a row for an offloaded value."""
-    reference = ctx.memo.get("reference")
+    reference = ctx.reference
     if reference is None:
-        return result(NOT_EXERCISED, "no row held a reference (nothing was offloaded in toy or shapes): "
+        return ctx.result(NOT_EXERCISED, "no row held a reference (nothing was offloaded in toy or shapes): "
                                      "nothing to imitate")
     run = run_dag(ctx, "reference-lookalike", "xcom_check_lookalike", conf={"value": reference})
     if bad := failure(ctx, run):
         return bad
-    return result(PASS, f"a pushed {type(reference).__name__} equal to a real reference ({str(reference)[:80]}) came back as itself")
+    return ctx.result(PASS, f"a pushed {type(reference).__name__} equal to a real reference ({str(reference)[:80]}) came back as itself")
 
 
 def dataframe(ctx: Context) -> ScenarioResult:
@@ -298,7 +156,7 @@ def dataframe(ctx: Context) -> ScenarioResult:
     if bad := failure(ctx, run):
         return bad
     extract = next(iter(rows_of(ctx, run, "extract")), None)
-    return result(PASS, "values, index, categorical and tz-aware dtypes came back exactly; "
+    return ctx.result(PASS, "values, index, categorical and tz-aware dtypes came back exactly; "
                         f"the DataFrame → {where(run.change, extract) if extract else 'no row'}")
 
 
@@ -317,8 +175,7 @@ def big(ctx: Context) -> ScenarioResult:
     if raw:
         figures += (f"; raw put {raw[0]:.2f} s, get {raw[1]:.2f} s "
                     f"({(push.get('seconds', 0) + pull.get('seconds', 0)) / max(sum(raw), 1e-6):.1f}× the raw round trip)")
-    ctx.memo["big"] = {"push": push, "pull": pull, "raw": raw}
-    return unless_unexercised(ctx, result(PASS, f"64 MiB of {recipe_label(ctx.recipe)} came back equal → "
+    return unless_unexercised(ctx, ctx.result(PASS, f"64 MiB of {recipe_label(ctx.recipe)} came back equal → "
                                                 f"{where(run.change, row)}; {figures}"), run.change)
 
 
@@ -350,26 +207,26 @@ def mapped(ctx: Context) -> ScenarioResult:
     rows = rows_of(ctx, run, "produce")
     objects = {item for row in rows for item in run.change.objects_of(row)}
     if objects and len(objects) < len(rows):
-        return result(FAIL, f"{len(rows)} mapped XComs share {len(objects)} objects: map_index is not in the key")
-    return unless_unexercised(ctx, result(PASS, f"{len(rows)} mapped values came back, each its own "
+        return ctx.result(FAIL, f"{len(rows)} mapped XComs share {len(objects)} objects: map_index is not in the key")
+    return unless_unexercised(ctx, ctx.result(PASS, f"{len(rows)} mapped values came back, each its own "
                                                 f"({len(objects)} objects)"), run.change)
 
 
 def retry(ctx: Context) -> ScenarioResult:
     """A task that pushes two XComs on each of three tries (two fail)."""
     run = run_dag(ctx, "retry", "xcom_retry", conf=ctx.recipe)
-    ctx.memo["retry_run"] = run.run_id
+    ctx.retry_run = run.run_id
     if bad := failure(ctx, run):
         return bad
-    return unless_unexercised(ctx, orphans_verdict(run.change, "a task that failed twice, then succeeded"), run.change)
+    return unless_unexercised(ctx, orphans_verdict(ctx, run.change, "a task that failed twice, then succeeded"), run.change)
 
 
-def orphans_verdict(change: Change, what: str) -> ScenarioResult:
+def orphans_verdict(ctx: Context, change: Change, what: str) -> ScenarioResult:
     linked = sum(1 for item in change.new_objects if change.linked.get(item))
     if change.leaks:
-        return result(FAIL, f"{what} left {len(change.leaks)} orphaned object(s) no row names, e.g. {change.leaks[0]}",
-                      fix_for("orphan"))
-    return result(PASS, f"{what}: {linked} object(s), each named by a row; 0 orphans")
+        return ctx.result(FAIL, f"{what} left {len(change.leaks)} orphaned object(s) no row names, e.g. {change.leaks[0]}",
+                      fix_line("purge"))
+    return ctx.result(PASS, f"{what}: {linked} object(s), each named by a row; 0 orphans")
 
 
 def clear(ctx: Context) -> ScenarioResult:
@@ -387,10 +244,10 @@ def clear(ctx: Context) -> ScenarioResult:
             ids["state"] = ctx.api.wait_for_end(dag_id, ids["run_id"])
 
     change = observed(ctx, "clear", run_then_clear)
-    ctx.memo["cleared_run"] = ids["run_id"]
+    ctx.cleared_run = ids["run_id"]
     if bad := failure(ctx, DagRun(dag_id, ids["run_id"], ids["state"], change)):
         return bad
-    return unless_unexercised(ctx, orphans_verdict(change, "a cleared and re-run push task"), change)
+    return unless_unexercised(ctx, orphans_verdict(ctx, change, "a cleared and re-run push task"), change)
 
 
 def missing_object(ctx: Context) -> ScenarioResult:
@@ -421,19 +278,19 @@ def missing_object(ctx: Context) -> ScenarioResult:
     if not gone:
         if bad := failure(ctx, DagRun(dag_id, run_id, ids["state"], change)):
             return bad
-        return result(NOT_EXERCISED, f"{recipe_label(ctx.recipe)} stayed in the metadata DB row: no object to lose")
+        return ctx.result(NOT_EXERCISED, f"{recipe_label(ctx.recipe)} stayed in the metadata DB row: no object to lose")
     states = ctx.api.task_states(dag_id, run_id)
     if states.get("pull") == "failed":
         task = next(t for t in ctx.api.task_instances(dag_id, run_id) if t["task_id"] == "pull")
         error = error_line(ctx.api.task_log(dag_id, run_id, task, lines=200)) or "no exception logged"
         named = "names the XCom" if "lost" in error else "does not name the XCom 'lost'"
-        return result(PASS, f"the pull failed after {gone[0]} was deleted; its error {named}: {error}")
+        return ctx.result(PASS, f"the pull failed after {gone[0]} was deleted; its error {named}: {error}")
     pulled = log_record(ctx, dag_id, run_id, "pull", "xcom-lab-pulled") or {}
     if pulled.get("equal"):
-        return result(NOT_APPLICABLE, f"the pull still returned the value after {gone[0]} was deleted (a cache or a copy?)")
+        return ctx.result(NOT_APPLICABLE, f"the pull still returned the value after {gone[0]} was deleted (a cache or a copy?)")
     got = "returned None" if pulled.get("type") == "NoneType" else (
         "returned the reference" if pulled.get("type") == "str" else f"returned a {pulled.get('kind') or pulled.get('type')}")
-    return result(FAIL, f"after {gone[0]} was deleted the pull {got} ({pulled.get('repr', '')[:100]}) instead of failing",
+    return ctx.result(FAIL, f"after {gone[0]} was deleted the pull {got} ({pulled.get('repr', '')[:100]}) instead of failing",
                   fix_for("returned None" if got.startswith("returned a") else got))
 
 
@@ -442,22 +299,22 @@ def pickle(ctx: Context) -> ScenarioResult:
     formats = [(x.store, x.key, x.format) for x in ctx.verdict.landings + ctx.verdict.leftovers]
     pickled = [f"{store}/{key}" for store, key, fmt in formats if is_pickle(fmt)]
     if pickled:
-        return result(FAIL, f"payload format pickle in {len(pickled)} of {len(formats)} payloads, e.g. {pickled[0]}",
-                      fix_for("pickle"))
+        return ctx.result(FAIL, f"payload format pickle in {len(pickled)} of {len(formats)} payloads, e.g. {pickled[0]}",
+                      fix_line("pickle"))
     if not formats:
-        return result(NOT_EXERCISED, "no payload was written by any scenario: nothing to sniff")
+        return ctx.result(NOT_EXERCISED, "no payload was written by any scenario: nothing to sniff")
     counts = Counter(fmt for _, _, fmt in formats)
-    return result(PASS, f"{len(formats)} payloads, none pickled: " + ", ".join(f"{f} ×{n}" for f, n in counts.most_common()))
+    return ctx.result(PASS, f"{len(formats)} payloads, none pickled: " + ", ".join(f"{f} ×{n}" for f, n in counts.most_common()))
 
 
 def celery(ctx: Context) -> ScenarioResult:
     if not sandbox.runs_celery(ctx.settings):
-        return result(NOT_APPLICABLE, "run with PROFILE=celery to push on worker A and pull on worker B")
+        return ctx.result(NOT_APPLICABLE, "run with PROFILE=celery to push on worker A and pull on worker B")
     run = run_dag(ctx, "celery", "xcom_celery_handoff")
     if bad := failure(ctx, run):
         return bad
     hosts = {t["task_id"]: t["hostname"] for t in ctx.api.task_instances(run.dag_id, run.run_id)}
-    return result(PASS, f"pushed on {hosts.get('produce')}, pulled on {hosts.get('consume')}: equal")
+    return ctx.result(PASS, f"pushed on {hosts.get('produce')}, pulled on {hosts.get('consume')}: equal")
 
 
 def delete(ctx: Context) -> ScenarioResult:
@@ -469,19 +326,19 @@ def delete(ctx: Context) -> ScenarioResult:
     parts = []
     left = len(purge.change.leaks)
     parts.append(f"task-side delete (XCom.{'delete' if ctx.major >= 3 else 'clear'}): {left} object(s) left")
-    cleared, key = ctx.memo.get("cleared_run"), ctx.recipe.get("key") or "value"
+    cleared, key = ctx.cleared_run, ctx.recipe.get("key") or "value"
     if ctx.major >= 3 and cleared:
         parts.append("REST/UI delete: " + left_after(ctx, lambda: ctx.api.delete_xcom_entry(
             "xcom_check_roundtrip", cleared, "push", key),
             lambda r: r[:3] == ("xcom_check_roundtrip", cleared, "push") and r[4] == key))
-    if ctx.memo.get("retry_run"):
-        parts.append("DAG-run delete: " + left_after(ctx, lambda: ctx.api.delete_run("xcom_retry", ctx.memo["retry_run"]),
-                                                     lambda r: r[:2] == ("xcom_retry", ctx.memo["retry_run"])))
+    if ctx.retry_run:
+        parts.append("DAG-run delete: " + left_after(ctx, lambda: ctx.api.delete_run("xcom_retry", ctx.retry_run),
+                                                     lambda r: r[:2] == ("xcom_retry", ctx.retry_run)))
     parts.append("airflow db clean: " + left_after(ctx, lambda: db_clean(ctx), lambda r: True))
     evidence = "; ".join(parts) + " (Airflow never calls purge for the last ones: `make doctor` finds such orphans)"
     if left:
-        return result(FAIL, evidence, fix_for("orphan"))
-    return unless_unexercised(ctx, result(PASS, evidence), purge.change, gone=True)
+        return ctx.result(FAIL, evidence, fix_line("purge"))
+    return unless_unexercised(ctx, ctx.result(PASS, evidence), purge.change, gone=True)
 
 
 def left_after(ctx: Context, action, selects) -> str:
@@ -505,12 +362,6 @@ def db_clean(ctx: Context) -> None:
     db_clean_xcoms(ctx.compose_env, datetime.now(timezone.utc).isoformat())
 
 
-def db_clean_xcoms(compose_env: dict[str, str], before: str) -> None:
-    """`airflow db clean --tables xcom` of every row older than `before` (ISO time), in the scheduler."""
-    sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
-                    "--clean-before-timestamp", before, "--skip-archive", "--yes", capture_output=True)
-
-
 def leftovers_scenario(ctx: Context) -> ScenarioResult:
     """Files left in the task containers, and objects no row names from scenarios that judge no orphans."""
     own = {"retry", "clear", "missing-object", "delete"}
@@ -521,30 +372,67 @@ def leftovers_scenario(ctx: Context) -> ScenarioResult:
                           else "the working directory") for x in files)
         examples = ", ".join(dict.fromkeys(x.key for x in files[:3]))
         evidence = f"left files in {', '.join(f'{p} ({n})' for p, n in places.items())}: {examples}"
-        return result(FAIL, evidence + (f"; and {len(leaks)} object(s) no row names" if leaks else ""), fix_for(evidence))
+        return ctx.result(FAIL, evidence + (f"; and {len(leaks)} object(s) no row names" if leaks else ""), fix_for(evidence))
     if leaks:
-        return result(FAIL, f"{len(leaks)} object(s) no row names, e.g. {leaks[0].store}/{leaks[0].key} "
-                            f"({leaks[0].why}, during {leaks[0].scenario})", fix_for("orphan"))
-    return result(PASS, "no files left in the task containers' working directory, /tmp or home; no stray objects")
+        return ctx.result(FAIL, f"{len(leaks)} object(s) no row names, e.g. {leaks[0].store}/{leaks[0].key} "
+                            f"({leaks[0].why}, during {leaks[0].scenario})", fix_line("purge"))
+    return ctx.result(PASS, "no files left in the task containers' working directory, /tmp or home; no stray objects")
 
 
-# The order they run in: shapes finds what the store scenarios after it push; reference-lookalike needs
-# toy's (or shapes') reference; pickle and leftovers judge what all
-# others wrote; delete goes last but one, since `airflow db clean` empties the xcom table.
-SCENARIOS = {
-    "toy": toy,
-    "threshold": threshold,
-    "types": types,
-    "shapes": shapes,
-    "reference-lookalike": reference_lookalike,
-    "dataframe": dataframe,
-    "big": big,
-    "mapped": mapped,
-    "retry": retry,
-    "clear": clear,
-    "missing-object": missing_object,
-    "celery": celery,
-    "pickle": pickle,
-    "delete": delete,
-    "leftovers": leftovers_scenario,
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    needs: frozenset[str]  # of NEEDS
+    run: Callable[[Context], ScenarioResult] | None  # None: loads, judged while the stack starts (check.py)
+
+
+NEEDS = {
+    "stack": "runs DAGs on the running stack, one scenario at a time (without it: beside them)",
+    "push": "pushes XComs: blocked, not run, once every push fails alike",
+    "probe": "a push probe: when each probe fails at its push alike, every push fails",
+    "recipe": "pushes the shape `shapes` found this backend offloads: selecting it selects shapes",
+    "others": "judges what the scenarios before it wrote: a fix-forward layer re-runs it",
 }
+
+
+def _needs(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+PUSHES = _needs("stack", "push")
+PUSHES_THE_RECIPE = _needs("stack", "push", "recipe")
+# The order they run in: loads first; shapes finds what the store scenarios after it push; reference-lookalike
+# needs toy's (or shapes') reference; pickle and leftovers judge what all others wrote; delete goes last but one,
+# since `airflow db clean` empties the xcom table; mwaa-placement touches no store and runs beside the others.
+SCENARIOS = (
+    Scenario("loads", _needs(), None),
+    Scenario("toy", PUSHES | {"probe"}, toy),
+    Scenario("threshold", PUSHES | {"probe"}, threshold),
+    Scenario("types", PUSHES, types),
+    Scenario("shapes", PUSHES, shapes),
+    Scenario("reference-lookalike", PUSHES_THE_RECIPE, reference_lookalike),
+    Scenario("dataframe", PUSHES, dataframe),
+    Scenario("big", PUSHES_THE_RECIPE, big),
+    Scenario("mapped", PUSHES_THE_RECIPE, mapped),
+    Scenario("retry", PUSHES_THE_RECIPE, retry),
+    Scenario("clear", PUSHES_THE_RECIPE, clear),
+    Scenario("missing-object", PUSHES_THE_RECIPE, missing_object),
+    Scenario("celery", _needs("stack"), celery),  # judged on workers A and B: runs even when pushes fail
+    Scenario("pickle", _needs("stack", "others"), pickle),
+    Scenario("delete", PUSHES_THE_RECIPE, delete),
+    Scenario("leftovers", _needs("stack", "others"), leftovers_scenario),
+    Scenario("mwaa-placement", _needs(), lambda ctx: loading.mwaa_placement(ctx.settings, ctx.compose_env)),
+)
+
+
+def ids() -> tuple[str, ...]:
+    return tuple(s.id for s in SCENARIOS)
+
+
+def by_id(scenario_id: str) -> Scenario:
+    return next(s for s in SCENARIOS if s.id == scenario_id)
+
+
+def having(need: str) -> tuple[str, ...]:
+    """The ids of the scenarios that need `need`, in the order they run."""
+    return tuple(s.id for s in SCENARIOS if need in s.needs)

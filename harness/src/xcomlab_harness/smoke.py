@@ -23,7 +23,7 @@ from xcomlab_harness.probes.gcs import GcsProbe
 from xcomlab_harness.probes.metadata import MetadataDB
 from xcomlab_harness.probes.redis import RedisProbe
 from xcomlab_harness.probes.s3 import S3Probe
-from xcomlab_harness.scenarios import error_line
+from xcomlab_harness.dag_runs import error_line
 
 DAG_ID = "xcom_push_pull"
 DAG_FOLDER = "/opt/airflow/dags"  # the sandbox's dags/, in every Airflow container; MWAA_DIR/dags stays as it is

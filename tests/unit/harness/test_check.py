@@ -1,17 +1,20 @@
 """make check's settings and judgement (xcomlab_harness.check): which scenarios run, under which name; a
 scenario's exception as the backend's failure or the harness's error; the wall every push meets; the exit code."""
 
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
 
-from xcomlab_harness import check, sandbox
+from xcomlab_harness import check, sandbox, scenarios
 from xcomlab_harness.airflow_api import DagRunFailed, TaskEnded
+from xcomlab_harness.dag_runs import Context
+from xcomlab_harness.fixes import fix_line
 from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, ScenarioResult, Verdict
 
 
 def test_all_scenarios_run_in_order_by_default_and_loads_always():
-    assert check.selected({}) == list(check.ALL)
+    assert check.selected({}) == list(scenarios.ids())
     assert check.selected({"SCENARIOS": "types, toy"}) == ["loads", "toy", "types"]
 
 
@@ -51,8 +54,14 @@ def raises(err: BaseException):
     return scenario
 
 
+def running(monkeypatch, scenario: str, run) -> None:
+    """The scenario's entry, with `run` in place of its code."""
+    monkeypatch.setattr(scenarios, "SCENARIOS", tuple(dataclasses.replace(s, run=run) if s.id == scenario else s
+                                                      for s in scenarios.SCENARIOS))
+
+
 def test_an_exception_in_the_harness_is_an_error_with_its_traceback_not_the_backends_failure(monkeypatch):
-    monkeypatch.setitem(check.SCENARIOS, "toy", raises(KeyError("s3://xcom/xcom/a.json")))
+    running(monkeypatch, "toy", raises(KeyError("s3://xcom/xcom/a.json")))
     ctx = SimpleNamespace(state="the stores before")
     result = check.run_scenario(ctx, "toy")
     assert (result.id, result.status) == ("toy", ERROR)
@@ -66,7 +75,7 @@ def test_an_exception_in_the_harness_is_an_error_with_its_traceback_not_the_back
 def test_a_run_that_never_finishes_is_the_backends_failure_told_by_its_first_line(monkeypatch):
     stuck = DagRunFailed("xcom_push_pull run manual__1 still 'running' after 300 s: (tasks: push_objects=running)\n"
                          "--- push_objects (try 1) ---\nINFO pushing")
-    monkeypatch.setitem(check.SCENARIOS, "toy", raises(stuck))
+    running(monkeypatch, "toy", raises(stuck))
     ctx = SimpleNamespace(state="the stores before")
     result = check.run_scenario(ctx, "toy")
     assert (result.id, result.status, result.traceback) == ("toy", FAIL, "")
@@ -76,16 +85,36 @@ def test_a_run_that_never_finishes_is_the_backends_failure_told_by_its_first_lin
 
 
 def test_a_task_that_ends_early_while_waited_on_is_a_failure_too(monkeypatch):
-    monkeypatch.setitem(check.SCENARIOS, "missing-object",
-                        raises(TaskEnded("xcom_check_missing.push ended 'failed', not 'success'")))
+    running(monkeypatch, "missing-object", raises(TaskEnded("xcom_check_missing.push ended 'failed', not 'success'")))
     result = check.run_scenario(SimpleNamespace(state=None), "missing-object")
     assert (result.status, result.evidence) == (FAIL, "did not finish: xcom_check_missing.push ended 'failed', not 'success'")
 
 
-def test_a_scenarios_own_result_gets_its_id(monkeypatch):
-    monkeypatch.setitem(check.SCENARIOS, "toy", lambda ctx: ScenarioResult("", PASS, "both came back equal"))
-    result = check.run_scenario(SimpleNamespace(state=None), "toy")
+def test_a_scenarios_result_is_born_with_its_id(monkeypatch):
+    running(monkeypatch, "toy", lambda ctx: ctx.result(PASS, "both came back equal"))
+    result = check.run_scenario(Context(None, None, None, {}, {}), "toy")
     assert (result.id, result.status, result.evidence) == ("toy", PASS, "both came back equal")
+
+
+def test_a_new_scenario_is_one_entry(monkeypatch):
+    """Registered in scenarios.SCENARIOS alone, a scenario is selectable by name, runs in its place, blocked like
+    every pushing scenario once every push fails, and its result carries its id and its fix."""
+    echo = scenarios.Scenario("echo", scenarios.PUSHES, lambda ctx: ctx.result(FAIL, "echo left 1 orphan", fix_line("purge")))
+    listed = list(scenarios.SCENARIOS)
+    monkeypatch.setattr(scenarios, "SCENARIOS", (*listed[:-2], echo, *listed[-2:]))
+    assert check.selected({"SCENARIOS": "echo"}) == ["loads", "echo"]
+    assert check.selected({})[-4:] == ["delete", "echo", "leftovers", "mwaa-placement"]
+    recorded = []
+    check.run_scenarios(Context(None, None, Verdict("x.X", "x", "3.3.1"), {}, {}), ["echo"],
+                        lambda result, started: recorded.append(result))
+    assert [(r.id, r.status, r.fix) for r in recorded] == [("echo", FAIL, fix_line("purge"))]
+    walled = Context(None, None, Verdict("x.X", "x", "3.3.1"), {}, {})
+    running(monkeypatch, "toy", lambda ctx: ctx.result(FAIL, f"push_objects failed: {KEYWORD_ERROR}"))
+    running(monkeypatch, "threshold", lambda ctx: ctx.result(FAIL, f"push failed: {KEYWORD_ERROR}"))
+    recorded.clear()
+    check.run_scenarios(walled, ["toy", "threshold", "echo"], lambda result, started: (recorded.append(result),
+                                                                                       walled.verdict.scenarios.append(result)))
+    assert recorded[-1].id == "echo" and recorded[-1].evidence.endswith(KEYWORD_ERROR)  # blocked, not run
 
 
 def test_mwaa_placement_runs_the_preflight_and_its_trouble_is_the_harnesss(monkeypatch):

@@ -9,8 +9,9 @@ from xcomlab_harness.fixes import INLINE_NOT_FOUND, fix_for
 from xcomlab_harness.observer import Change, Observer, State
 from xcomlab_harness.probes import BUCKET_KEY, Item, Meta
 from xcomlab_harness.probes.metadata import Row
-from xcomlab_harness.scenarios import (SCENARIOS, Context, DagRun, error_line, exercised, inline_note, item_outcome,
-                                       orphans_verdict, recipe_label, shapes, types, unless_unexercised)
+from xcomlab_harness.dag_runs import (Context, DagRun, error_line, exercised, inline_note, recipe_label,
+                                      unless_unexercised)
+from xcomlab_harness.scenarios import NEEDS, SCENARIOS, by_id, item_outcome, orphans_verdict, pickle, shapes, types
 from xcomlab_harness.verdict import FAIL, NOT_EXERCISED, PASS, Detail, ScenarioResult, Verdict
 
 AIRFLOW_3_LOG = """INFO Task started
@@ -31,16 +32,27 @@ def test_the_last_exception_line_of_either_majors_log():
 def test_orphans_fail_with_the_purge_fix_and_linked_objects_pass():
     named, orphan = Item("s3://xcom", "xcom/a.json"), Item("s3://xcom", "xcom/b.json")
     change = Change(new_objects={named: Meta(1), orphan: Meta(1)}, linked={named: [("d", "r", "t", -1, "k")]})
-    failed = orphans_verdict(change, "a retry")
+    ctx = Context(None, None, None, {}, {}, scenario="retry")
+    failed = orphans_verdict(ctx, change, "a retry")
+    assert failed.id == "retry"  # born with the scenario's id
     assert failed.status == "fail" and "1 orphaned object(s)" in failed.evidence and "purge()" in failed.fix
     change.linked[orphan] = [("d", "r", "t", -1, "k2")]
-    assert orphans_verdict(change, "a retry").evidence == "a retry: 2 object(s), each named by a row; 0 orphans"
+    assert orphans_verdict(ctx, change, "a retry").evidence == "a retry: 2 object(s), each named by a row; 0 orphans"
 
 
 def test_scenarios_that_judge_what_others_wrote_come_after_them():
-    order = list(SCENARIOS)
+    order = [s.id for s in SCENARIOS]
     assert order.index("toy") < order.index("reference-lookalike")
-    assert order[-2:] == ["delete", "leftovers"] and order.index("pickle") > order.index("missing-object")
+    assert order[-3:] == ["delete", "leftovers", "mwaa-placement"] and order.index("pickle") > order.index("missing-object")
+    assert order[0] == "loads" and by_id("loads").run is None  # judged while the stack starts, before the others
+    judges = [s.id for s in SCENARIOS if "others" in s.needs]
+    assert all(order.index(j) > order.index(s.id) for j in judges for s in SCENARIOS if "push" in s.needs and s.id != "delete")
+
+
+def test_every_scenario_is_one_entry_whose_needs_are_known():
+    assert len({s.id for s in SCENARIOS}) == len(SCENARIOS)
+    assert all(s.needs <= set(NEEDS) for s in SCENARIOS)
+    assert all("stack" in s.needs for s in SCENARIOS if {"push", "recipe", "others", "probe"} & s.needs)
 
 
 # --- fakes: the stores, the xcom table and Airflow's API, as the scenarios see them ---------------------------
@@ -258,7 +270,7 @@ def test_shapes_picks_the_first_offloaded_shape_that_came_back_for_the_store_sce
     assert ctx.recipe == {"shape": "str_long"} and ctx.offloads
     assert ctx.verdict.offload == ("offloads shape_list_long, shape_str_long; the store scenarios push the "
                                    "str_long shape")
-    assert ctx.memo["reference"].startswith("s3://aws_default@xcom/xcom/xcom_check_shapes/")
+    assert ctx.reference.startswith("s3://aws_default@xcom/xcom/xcom_check_shapes/")
     assert [(d.item, d.status, d.evidence) for d in outcome.details] == [
         ("shape_dict", PASS, "in the row; came back equal"),
         ("shape_list_long", FAIL, "offloaded; came back as list 0: []"),
@@ -326,5 +338,5 @@ def test_types_that_all_come_back_pass_and_say_where_the_big_value_went():
 
 
 def test_pickle_with_no_payload_written_proves_nothing():
-    blocked = SimpleNamespace(verdict=Verdict("my_xcom.X", "x", "3.3.1"))  # every push failed: nothing landed
-    assert SCENARIOS["pickle"](blocked).status == NOT_EXERCISED
+    blocked = Context(None, None, Verdict("my_xcom.X", "x", "3.3.1"), {}, {}, scenario="pickle")  # nothing landed
+    assert pickle(blocked).status == NOT_EXERCISED and pickle(blocked).id == "pickle"
