@@ -135,8 +135,9 @@ class Stack:
         self.offline = sandbox.offline_from_state(settings)
 
     def up(self) -> None:
-        """As `make up`: builds the Airflow image if its inputs changed, then waits until healthy."""
-        self._fail_clearly(sandbox.bring_up, self.settings, self.env, timeout=300)
+        """As `make up`: the images readied (the Airflow image rebuilt if its inputs changed), then healthy."""
+        self._fail_clearly(lambda: sandbox.bring_up(self.settings, sandbox.prepare(self.settings, self.offline),
+                                                    timeout=300))
 
     def switch(self, backend: str) -> None:
         """As `make up BACKEND=...` on the running stack: compose recreates only the Airflow components."""
@@ -150,13 +151,11 @@ class Stack:
 
     def env_with(self, **overrides: str) -> dict[str, str]:
         settings = dict(self.settings, **overrides)
-        env = dict(sandbox.compose_env(settings, self.offline), **overrides)
-        if settings["MWAA"] == "1":  # its own image: MWAA's package set
-            if self.offline:
-                sandbox.prepare_standins(settings, env)
-            sandbox.build_airflow_image(env)
-            sandbox.fetch_mwaa_requirements(settings, self.offline)
-        return env
+        if settings["MWAA"] != "1":  # the image the stack runs already
+            return dict(sandbox.compose_env(settings, self.offline), **overrides)
+        env = sandbox.prepare(settings, self.offline, takes_over=False)  # its own image: MWAA's package set
+        sandbox.fetch_mwaa_requirements(settings, self.offline)
+        return dict(env, **overrides)
 
     @staticmethod
     def _fail_clearly(step, *args, **kwargs) -> None:

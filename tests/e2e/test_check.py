@@ -100,8 +100,7 @@ def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, rep
     for scenario, fix in fixes.items():
         assert fix.lower() in results[scenario].fix.lower(), f"{name}: {scenario}'s fix line should say {fix!r}\n{table}"
     if name.startswith("correct"):
-        assert all(s.status in (PASS, "n/a") for s in verdict.scenarios)
-        assert results["toy"].status == PASS and results["leftovers"].status == PASS, table
+        assert all(s.status in (PASS, "n/a") for s in verdict.scenarios), f"{name}: every scenario should pass or be n/a\n{table}"
     if "XCOM_BACKEND" in environ:
         assert_own_code_measured(name, verdict)
     for conn_id in spec.get("connection_ids", []):  # its own ids: an undefined aws_conn_id still works via boto3's env

@@ -3,8 +3,8 @@ the system browser: no browser download, which this machine's registries would n
 
 The newcomer's path: a DAG file saved in dags/ appears within seconds, a run is triggered, and the task's
 XCom tab shows both values as a person reads them: the DB-held one as its JSON, the offloaded one as the
-reference to its object (2.x: xcomlab's `<url> (<size> bytes)`). Then make check's HTML report is opened in
-the same browser and its matrix read. Screenshots go to reports/ui-*.png.
+reference to its object (2.x: xcomlab's `<url> (<size> bytes)`). Then make check's HTML reports of two verdicts
+(check_verdicts.py) are opened in the same browser and read. Screenshots go to reports/ui-*.png.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+import check_verdicts
+from xcomlab_harness import report as check_report
 from xcomlab_harness import sandbox
 
 pytestmark = pytest.mark.e2e
@@ -66,6 +69,21 @@ def report_page(browser):
 
 
 @pytest.fixture(scope="module")
+def check_reports(tmp_path_factory) -> Path:
+    """The folder of make check's reports of both verdicts, written by the harness's own report code."""
+    folder = tmp_path_factory.mktemp("check-reports")
+    check_report.write_all([check_verdicts.two_flaws()], folder)
+    check_report.write_all([check_verdicts.behind_a_wall(folder / "fix-forward")], folder)
+    return folder
+
+
+def opened(page, folder: Path, name: str) -> dict:
+    """Opens make check's HTML report of `name` in the page; returns the JSON verdict it renders."""
+    page.goto((folder / f"check-{name}.html").as_uri())
+    return json.loads((folder / f"check-{name}-{check_verdicts.VERSION}.json").read_text())
+
+
+@pytest.fixture(scope="module")
 def newcomer_dag():
     """The id of a DAG file the test saves into dags/ (a copy of the toy DAG); removed afterwards."""
     dag_id = f"xcom_newcomer_{os.getpid()}"
@@ -110,20 +128,13 @@ def test_newcomer_sees_both_values_in_the_xcom_tab(stack, airflow, stores, setti
                   f"reference read in Chromium ({shot.name})")
 
 
-def test_check_report_shows_its_matrix(report_page, settings, report):
-    """make check's HTML report (written by test_check earlier in the session), opened in the browser: each
-    scenario's cell says what the JSON report says, and the page fetches nothing from anywhere."""
-    version = settings["AIRFLOW_VERSION"]
-    # the package runs on Airflow 3, the single file on both
-    name = next((n for n in ("e2e-correct", "e2e-correct-as-file") if (REPORTS / f"check-{n}-{version}.json").exists()),
-                "e2e-correct")
-    verdict_file = REPORTS / f"check-{name}-{version}.json"
-    if not verdict_file.exists():
-        pytest.skip(f"{verdict_file.name} is written by test_check, which runs before this module in `make e2e`")
-    verdict = json.loads(verdict_file.read_text())
+def test_check_report_shows_its_matrix(report_page, check_reports, settings, report):
+    """make check's HTML report, opened in the browser: each scenario's cell says what the JSON report says, and
+    the page fetches nothing from anywhere."""
+    version = check_verdicts.VERSION
     requested = []
     report_page.on("request", lambda request: requested.append(request.url))
-    report_page.goto((REPORTS / f"check-{name}.html").as_uri())
+    verdict = opened(report_page, check_reports, "long_list_files")
     assert [url for url in requested if not url.startswith("file://")] == []
     for scenario in verdict["scenarios"]:
         cell = report_page.locator(f'#matrix td[data-scenario="{scenario["id"]}"][data-version="{version}"]')
@@ -136,20 +147,16 @@ def test_check_report_shows_its_matrix(report_page, settings, report):
     for detail in types["details"]:
         expect(report_page.locator(f'{table} tr[data-item="{detail["item"]}"]')).to_have_attribute(
             "data-status", detail["status"])
-    shot = REPORTS / f"ui-check-report-{version}.png"
+    shot = REPORTS / f"ui-check-report-{settings['AIRFLOW_VERSION']}.png"
     report_page.screenshot(path=str(shot), full_page=True)
     report.add_ui("make check report", f"{len(verdict['scenarios'])} scenario cells match the JSON ({shot.name})")
 
 
-def test_check_report_leads_with_root_causes(report_page, settings, report):
+def test_check_report_leads_with_root_causes(report_page, check_reports, settings, report):
     """A backend with two independent flaws (long_list_files: no purge, and [] for a missing file): the page
     opens on its two root causes, above the matrix, and the scenarios they block point at them."""
-    name, version = "e2e-long_list_files", settings["AIRFLOW_VERSION"]
-    verdict_file = REPORTS / f"check-{name}-{version}.json"
-    if not verdict_file.exists():
-        pytest.skip(f"{verdict_file.name} is written by test_check, which runs before this module in `make e2e`")
-    verdict = json.loads(verdict_file.read_text())
-    report_page.goto((REPORTS / f"check-{name}.html").as_uri())
+    version = check_verdicts.VERSION
+    verdict = opened(report_page, check_reports, "long_list_files")
     causes = report_page.locator("#root-causes article.cause")
     expect(causes).to_have_count(2)
     assert len(verdict["causes"]) == 2, verdict["causes"]
@@ -160,20 +167,16 @@ def test_check_report_leads_with_root_causes(report_page, settings, report):
         expect(shown).to_contain_text(cause["fix"][:60])
     blocked = report_page.locator(f'#matrix td[data-version="{version}"].blocked')
     expect(blocked.first).to_contain_text("blocked by")
-    shot = REPORTS / f"ui-check-causes-{version}.png"
+    shot = REPORTS / f"ui-check-causes-{settings['AIRFLOW_VERSION']}.png"
     report_page.screenshot(path=str(shot), full_page=True)
     report.add_ui("make check root causes", f"{len(verdict['causes'])} causes above the matrix ({shot.name})")
 
 
-def test_check_report_shows_the_layers_behind_the_wall(report_page, settings, report):
+def test_check_report_shows_the_layers_behind_the_wall(report_page, check_reports, settings, report):
     """The Airflow-2-era backend of test_check_layers: below its root cause (the signature), each layer in
     order with what failed after the fix before it, then the patch to apply."""
-    name, version = "e2e-stacked_airflow2", settings["AIRFLOW_VERSION"]
-    verdict_file = REPORTS / f"check-{name}-{version}.json"
-    if not verdict_file.exists():
-        pytest.skip(f"{verdict_file.name} is written by test_check_layers (Airflow 3), before this module")
-    verdict = json.loads(verdict_file.read_text())
-    report_page.goto((REPORTS / f"check-{name}.html").as_uri())
+    version = check_verdicts.VERSION
+    verdict = opened(report_page, check_reports, "stacked_airflow2")
     section = report_page.locator(f'section[id="layers-{version}"]')
     layers = section.locator("div.layer")
     expect(layers).to_have_count(len(verdict["layers"]))
@@ -185,6 +188,6 @@ def test_check_report_shows_the_layers_behind_the_wall(report_page, settings, re
     assert report_page.locator("#root-causes").bounding_box()["y"] < section.bounding_box()["y"]
     patch = report_page.locator(f'pre[id="patch-{version}"]')
     expect(patch).to_contain_text("def serialize_value(value, **kwargs):")
-    shot = REPORTS / f"ui-check-layers-{version}.png"
+    shot = REPORTS / f"ui-check-layers-{settings['AIRFLOW_VERSION']}.png"
     report_page.screenshot(path=str(shot), full_page=True)
     report.add_ui("make check layers", f"{len(verdict['layers'])} layers and the patch ({shot.name})")

@@ -86,12 +86,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
     scenarios = selected(environ)
     if "mode" not in offline:
         offline["mode"] = sandbox.is_offline(settings)
-    env = sandbox.compose_env(settings, offline["mode"])
-    if offline["mode"]:
-        sandbox.prepare_standins(settings, env)
-    sandbox.stop_other_version(settings)
-    sandbox.remember(settings, offline["mode"])
-    sandbox.build_airflow_image(env)
+    env = sandbox.prepare(settings, offline["mode"])
     if settings.mwaa:
         verdict.mwaa = mwaa_packages.describe(version, sandbox.image_python(settings, offline["mode"]))
         sandbox.fetch_mwaa_requirements(settings, offline["mode"])

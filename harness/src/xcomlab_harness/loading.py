@@ -123,11 +123,7 @@ def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioRes
 def prepare_mwaa_image(settings: dict[str, str]) -> None:
     """MWAA mode's image (MWAA's package set), built once here: the three preflights would each build it at once."""
     mwaa = sandbox.Settings(settings, MWAA="1")
-    offline = sandbox.offline_from_state(mwaa)
-    env = sandbox.compose_env(mwaa, offline)
-    if offline:
-        sandbox.prepare_standins(mwaa, env)
-    sandbox.build_airflow_image(env)
+    sandbox.prepare(mwaa, sandbox.offline_from_state(mwaa), takes_over=False)
 
 
 def user_options(settings: dict[str, str], env: dict[str, str]) -> dict[str, str]:

@@ -24,7 +24,7 @@ from xcomlab_harness.stack.custom_backend import (PLUGINS, custom_backend_env, c
                                                   write_check_bucket, write_custom_backend_env, write_mwaa_bucket)
 from xcomlab_harness.stack.env_files import read_dotenv
 from xcomlab_harness.stack.health import diagnose, start_and_wait
-from xcomlab_harness.stack.lifecycle import bring_up, stop_other_version
+from xcomlab_harness.stack.lifecycle import bring_up, prepare, stop_other_version
 from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, DOTENV, ROOT
 from xcomlab_harness.stack.project import backend_environment, compose_env, compose_files, image_python, runs_celery
@@ -40,7 +40,7 @@ __all__ = [
     "airflow_major", "backend_environment", "backends", "bring_up", "build_airflow_image", "check_mwaa_dir", "compose", "compose_env",
     "compose_files", "custom_backend_env", "custom_backend_package", "custom_backend_source", "diagnose",
     "fetch_mwaa_requirements", "image_python", "is_offline", "lint", "load_settings", "main", "mwaa_dir",
-    "mwaa_validate", "offline_from_state", "pinned_image", "prepare_custom_backend", "prepare_standins",
+    "mwaa_validate", "offline_from_state", "pinned_image", "prepare", "prepare_custom_backend", "prepare_standins",
     "read_dotenv", "remember", "run", "runs_celery", "say", "start_and_wait", "stop_other_version",
     "version_folder", "with_last_up", "write_check_bucket", "write_custom_backend_env",
     "write_mwaa_bucket",
@@ -89,14 +89,11 @@ def main(argv: list[str]) -> int:
         else:  # down/compose/diagnose address the stack of the last up, without probing again
             settings = with_last_up(settings)
             offline = offline_from_state(settings)
-        env = compose_env(settings, offline)
-        if command in PROBING and offline:
-            prepare_standins(settings, env)
+        # the throwaway checks start no stack: they take over nothing
+        env = prepare(settings, offline, takes_over=command in ("up", "run"), quiet=command != "up") \
+            if command in PROBING else compose_env(settings, offline)
         if command in ("up", "run", "mwaa-validate") and settings.mwaa:
             fetch_mwaa_requirements(settings, offline)  # the preflight installs them too, as MWAA would
-        if command in ("up", "run"):
-            stop_other_version(settings)
-            remember(settings, offline)
         if command == "up":
             bring_up(settings, env, timeout=int(os.environ.get("WAIT_TIMEOUT", "300")))
         elif command == "run":

@@ -74,11 +74,9 @@ def main() -> int:
     try:
         settings = sandbox.load_settings(environ={**os.environ, "MWAA": "1"})
         offline = sandbox.is_offline(settings)
-        env = sandbox.compose_env(settings, offline)
-        if offline:
-            sandbox.prepare_standins(settings, env)
-        preflight = sandbox.mwaa_validate(env)
+        env = sandbox.prepare(settings, offline, takes_over=False)  # throwaway containers: no stack of its own
         sandbox.fetch_mwaa_requirements(settings, offline)
+        preflight = sandbox.mwaa_validate(env)
         sandbox.stop_other_version(settings)
         passed, lines = smoke(settings, env)
     except sandbox.SandboxError as err:

@@ -1,4 +1,5 @@
-"""Bringing the stack up, and stopping another Airflow version's stack before this one starts."""
+"""The one way to this version's stack (make up, make check, the e2e, the smoke, the bench, the throwaway checks):
+prepare its images, then bring it up; another Airflow version's stack is stopped first."""
 
 from __future__ import annotations
 
@@ -11,18 +12,28 @@ from xcomlab_harness.stack.custom_backend import prepare_custom_backend
 from xcomlab_harness.stack.health import start_and_wait
 from xcomlab_harness.stack.project import compose_env
 from xcomlab_harness.stack.settings import Settings, mwaa_dir
-from xcomlab_harness.stack.state import offline_from_state, with_last_up
+from xcomlab_harness.stack.standins import prepare_standins
+from xcomlab_harness.stack.state import offline_from_state, remember, with_last_up
+
+
+def prepare(settings: Mapping[str, str], offline: bool, *, takes_over: bool = True, quiet: bool = True) -> dict[str, str]:
+    """The compose environment, with every image it names ready: the registry-less stand-ins when offline, then the
+    Airflow image (rebuilt only when its inputs changed: a cached build is about a second). takes_over: this
+    version's stack is about to run, so another version's stops and this one is remembered as the last up."""
+    env = compose_env(settings, offline)
+    if offline:
+        prepare_standins(settings, env)
+    if takes_over:
+        stop_other_version(settings)
+        remember(settings, offline)
+    build_airflow_image(env, quiet=quiet)
+    return env
 
 
 def bring_up(settings: Mapping[str, str], env: dict[str, str], timeout: int) -> None:
-    """Build the Airflow image if its inputs changed, start everything, wait until healthy.
-
-    `up` without --build: the other images are official ones or stand-ins built by prepare_standins.
-    Switching BACKEND this way recreates only the services whose configuration changed.
-    """
+    """Start everything prepare() readied and wait until healthy. `up` without --build: compose recreates only the
+    services whose configuration changed (switching BACKEND recreates the Airflow components)."""
     settings = Settings(settings)
-    # One service builds the image all Airflow services share (its context is small: a cached build is ~1 s).
-    build_airflow_image(env, quiet=False)
     if settings.xcom_backend:
         prepare_custom_backend(settings, env)
     start_and_wait(env, timeout)

@@ -1,11 +1,11 @@
-"""Checks that need this version's image but no stack: each runs in a throwaway scheduler container."""
+"""Checks that need this version's image but no stack: each runs in a throwaway scheduler container of the image
+lifecycle.prepare readied."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
 
-from xcomlab_harness.stack.airflow_image import build_airflow_image
 from xcomlab_harness.stack.compose import compose
 from xcomlab_harness.stack.console import SandboxError
 
@@ -14,7 +14,6 @@ LINT_DIR = "/tmp/xcom-lab-lint"
 
 def mwaa_validate(env: dict[str, str]) -> int:
     """The preflight, in a throwaway container of the MWAA-mode image: no stack, no database."""
-    build_airflow_image(env)
     return compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler",
                    "python", "-m", "xcomlab.mwaa.preflight", check=False).returncode
 
@@ -24,7 +23,6 @@ def mwaa_freeze(settings: Mapping[str, str], env: dict[str, str], python: str) -
     agree (but for the pins named as having no release for this Python), 1 naming each package that differs."""
     from xcomlab_harness.stack import mwaa_packages
 
-    build_airflow_image(env)
     freeze = compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler", "python", "-m", "pip", "freeze",
                      capture_output=True, text=True).stdout
     version = settings["AIRFLOW_VERSION"]
@@ -48,6 +46,5 @@ def lint(env: dict[str, str], files: list[str]) -> int:
         target = f"{LINT_DIR}/{n}/{path.name}"  # findings name the file as the user does
         mounts += ["-v", f"{path}:{target}:ro"]
         args += [{".json": "--options", ".cfg": "--cfg"}.get(path.suffix, "--env"), target]
-    build_airflow_image(env)
     return compose(env, "run", "--rm", "--no-deps", "-T", *mounts, "airflow-scheduler",
                    "python", "-m", "xcomlab.lint", *args, check=False).returncode
