@@ -16,7 +16,7 @@ import pytest
 from xcomlab_harness import sandbox
 from xcomlab_harness.airflow_api import AirflowAPI
 from report import Report
-from stores import LocalFsStore, RedisStore, azure_store, gcs_store, s3_store
+from stores import xcom_views
 from xcomlab_harness.probes.metadata import MetadataDB
 
 REPORTS = sandbox.ROOT / "reports"
@@ -186,8 +186,7 @@ def airflow(stack, settings) -> AirflowAPI:
 
 @pytest.fixture(scope="session")
 def stores(stack, settings, compose_env) -> dict[str, object]:
-    return {"s3": s3_store(settings), "gcs": gcs_store(settings), "azure": azure_store(settings),
-            "redis": RedisStore(settings), "localfs": LocalFsStore(compose_env)}
+    return xcom_views(settings, compose_env)
 
 
 @pytest.fixture(scope="session")

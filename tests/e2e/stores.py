@@ -10,12 +10,10 @@ import re
 
 from xcomlab_harness import sandbox
 from xcomlab_harness.probes import Item
-from xcomlab_harness.probes.azure import AzureProbe
-from xcomlab_harness.probes.gcs import GcsProbe
 from xcomlab_harness.probes.localfs import ROOT as LOCALFS_ROOT
 from xcomlab_harness.probes.localfs import LocalFsProbe
 from xcomlab_harness.probes.redis import RedisProbe
-from xcomlab_harness.probes.s3 import S3Probe
+from xcomlab_harness.stack.stores import STORES
 
 BUCKET = "xcom"
 
@@ -40,24 +38,12 @@ class StoreView:
     name_of = staticmethod(bucket_name)
 
 
-def s3_store(settings: dict[str, str]) -> StoreView:
-    return StoreView(S3Probe(settings), f"s3://{BUCKET}")
-
-
-def gcs_store(settings: dict[str, str]) -> StoreView:
-    return StoreView(GcsProbe(settings), f"gs://{BUCKET}")
-
-
-def azure_store(settings: dict[str, str]) -> StoreView:
-    return StoreView(AzureProbe(settings), f"abfs://{BUCKET}")
-
-
 class RedisStore(StoreView):
     """The XCom database of the Redis service (the xcom_redis connection's db)."""
 
-    def __init__(self, settings: dict[str, str]):
+    def __init__(self, settings: dict[str, str], probe: RedisProbe):
         self.db = json.loads(settings["AIRFLOW_CONN_XCOM_REDIS"])["extra"]["db"]
-        super().__init__(RedisProbe(settings), f"redis://db{self.db}")
+        super().__init__(probe, f"redis://db{self.db}")
         self.client = self.probe.client(self.db)
 
     @staticmethod
@@ -68,12 +54,23 @@ class RedisStore(StoreView):
 class LocalFsStore(StoreView):
     """The localfs-data volume as one service sees it (docker compose exec: find and cat, no Airflow)."""
 
-    def __init__(self, env: dict[str, str], service: str = "airflow-scheduler"):
-        probe = LocalFsProbe(env, service)
+    def __init__(self, probe: LocalFsProbe):
         super().__init__(probe, probe.store, root=LOCALFS_ROOT + "/")
 
     def name_of(self, url: str) -> str:
         return url.removeprefix("file://").partition("/")[2].removeprefix(LOCALFS_ROOT.lstrip("/") + "/")
+
+
+def xcom_views(settings: dict[str, str], compose_env: dict[str, str]) -> dict[str, StoreView]:
+    """Where the sandbox's XComs lie in each store of the registry (stack/stores.py): its `xcom` bucket, Redis's
+    XCom database, the localfs volume."""
+    views = {}
+    for store in STORES:
+        probe = store.make_probe(settings, compose_env)
+        views[store.name] = (RedisStore(settings, probe) if isinstance(probe, RedisProbe)
+                             else LocalFsStore(probe) if isinstance(probe, LocalFsProbe)
+                             else StoreView(probe, probe.scheme + BUCKET))
+    return views
 
 
 def doctor(compose_env: dict[str, str], *args: str) -> dict:

@@ -20,18 +20,12 @@ import pytest
 
 from report import Fault
 from xcomlab_harness import sandbox
-from xcomlab_harness.probes.azure import AzureProbe
-from xcomlab_harness.probes.gcs import GcsProbe
 from xcomlab_harness.probes.s3 import S3Probe
+from xcomlab_harness.stack.stores import store
 
 pytestmark = pytest.mark.e2e
 
 STORE_OPS = sandbox.ROOT / "harness" / "src" / "xcomlab_harness" / "incontainer" / "store_ops.py"
-SERVICES = {"s3": "s3", "gcs": "fake-gcs", "azure": "azurite", "redis": "redis"}  # store -> compose service
-CLASSES = {"s3": "xcomlab.objectstorage.XComObjectStorageBackend", "gcs": "xcomlab.objectstorage.XComObjectStorageBackend",
-           "azure": "xcomlab.objectstorage.XComObjectStorageBackend", "redis": "xcomlab.redis.XComRedisBackend",
-           "localfs": "xcomlab.localfs.XComLocalFsBackend"}
-PROBES = {"s3": S3Probe, "gcs": GcsProbe, "azure": AzureProbe}
 BIG = 4000  # bytes of JSON: over the sandbox's threshold (1000)
 KILLED_SIZE = 64 * 1024 * 1024
 DAG = "xcom_faults"
@@ -48,7 +42,7 @@ class Backend:
     cls: str = ""  # the backend class; xcomlab's for the store when empty
 
     def __post_init__(self):
-        self.cls = self.cls or CLASSES[self.store]
+        self.cls = self.cls or store(self.store).xcomlab_backend
 
     @property
     def root(self) -> str:
@@ -181,7 +175,7 @@ def faults(stack, compose_env, settings):
         results[b.name].update(up=out, after=after)
 
     # Every store down at once (localfs has no server to stop).
-    services = sorted({SERVICES[b.store] for b in backends if b.store in SERVICES})
+    services = sorted({store(b.store).service for b in backends if store(b.store).service})
     sandbox.compose(compose_env, "stop", *services)
     try:  # push and pull at once: each waits out its client's retries (azure-storage-blob's take ~85 s)
         jobs = [(b, step) for b in backends for step in (
@@ -307,7 +301,9 @@ def test_a_missing_bucket_fails_the_push_and_is_never_created(faults, report, ba
     outcome = faults["results"][backend]["up"][7]
     record(report, "missing bucket or container", backend, "XComStoreError naming the bucket; none created", outcome)
     assert_store_error(outcome, "xcom-typo", "does not exist", "never creates buckets", "Nothing was written")
-    assert "xcom-typo" not in PROBES[faults["backends"][backend].store](sandbox.load_settings()).buckets()
+    settings = sandbox.load_settings()
+    env = sandbox.compose_env(settings, sandbox.offline_from_state(settings))
+    assert "xcom-typo" not in store(faults["backends"][backend].store).make_probe(settings, env).buckets()
 
 
 def test_the_providers_backend_creates_a_misspelt_bucket(stack, compose_env, settings, report):

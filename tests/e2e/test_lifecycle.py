@@ -23,6 +23,7 @@ import pytest
 
 from xcomlab_harness import sandbox
 from xcomlab_harness.dag_runs import db_clean_xcoms
+from xcomlab_harness.stack.stores import STORES
 from stores import bucket_name, doctor
 
 # SCOPE=version skips it: what is version-specific in it (reading 2.x's and 3.x's xcom rows, the cleanup DAG
@@ -82,7 +83,7 @@ def locate(url: str) -> tuple[str, str]:
         return "redis", url.removeprefix("redis://").partition("/")[2]
     if scheme == "file":
         return "localfs", url.removeprefix("file://").partition("/")[2].removeprefix("opt/airflow/xcom-localfs/")
-    return {"s3": "s3", "gs": "gcs", "abfs": "azure"}[scheme], bucket_name(url)
+    return next(s.name for s in STORES if scheme in s.schemes), bucket_name(url)
 
 
 def referenced_name(value) -> str | None:

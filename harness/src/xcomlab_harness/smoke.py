@@ -18,11 +18,8 @@ import time
 from xcomlab_harness import sandbox
 from xcomlab_harness.fixes import fix_for
 from xcomlab_harness.observer import Observer, landings, leftovers
-from xcomlab_harness.probes.azure import AzureProbe
-from xcomlab_harness.probes.gcs import GcsProbe
 from xcomlab_harness.probes.metadata import MetadataDB
-from xcomlab_harness.probes.redis import RedisProbe
-from xcomlab_harness.probes.s3 import S3Probe
+from xcomlab_harness.stack.stores import STORES
 from xcomlab_harness.dag_runs import error_line
 
 DAG_ID = "xcom_push_pull"
@@ -33,10 +30,10 @@ RUN_ID = re.compile(r"run_id=(\S+?),")  # `DagRun Finished: dag_id=..., run_id=.
 
 def smoke(settings, env: dict[str, str]) -> tuple[bool, list[str]]:
     """(passed, report lines)."""
-    observer = Observer([S3Probe(settings), GcsProbe(settings), AzureProbe(settings), RedisProbe(settings)], [],
-                        MetadataDB(settings))
-    # `compose run` starts what the worker depends on (Postgres, Redis, the init one-shots), not Airflow.
-    sandbox.compose(env, "up", "--detach", "--wait", "s3", "azurite", "fake-gcs", capture_output=True)
+    served = [store for store in STORES if store.service]  # a volume (localfs) is seen in a running component only
+    observer = Observer([store.make_probe(settings, env) for store in served], [], MetadataDB(settings))
+    # `compose run` starts what the worker depends on (Postgres, the init one-shots), not the stores.
+    sandbox.compose(env, "up", "--detach", "--wait", *(store.service for store in served), capture_output=True)
     before = observer.snapshot()
     flag = "-f" if sandbox.airflow_major(settings) >= 3 else "-S"
     started = time.monotonic()

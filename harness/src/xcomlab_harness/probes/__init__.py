@@ -6,7 +6,8 @@ Every probe answers the same questions, so the observer needs to know no backend
 - read(item, limit): the object's first bytes (all of them when limit is None);
 - delete(item): remove it (the missing-object scenario does so behind Airflow's back);
 - put(item, data) / get(item): raw transfers, the physical limit the `big` scenario compares with.
-Endpoints are the ports the compose project publishes on 127.0.0.1.
+Endpoints are the ports the compose project publishes on 127.0.0.1; each store's probe is built by its entry in
+stack/stores.py (Probe.for_sandbox(settings, compose environment)).
 """
 
 from __future__ import annotations
@@ -33,13 +34,9 @@ class Meta:
 
 
 def all_probes(settings: dict[str, str], compose_env: dict[str, str], task_services: list[str]) -> list:
-    """Every store of the sandbox, plus the containers that run tasks."""
-    from xcomlab_harness.probes.azure import AzureProbe
+    """Every store of the sandbox (stack/stores.py), plus the containers that run tasks."""
     from xcomlab_harness.probes.containers import ContainerProbe
-    from xcomlab_harness.probes.gcs import GcsProbe
-    from xcomlab_harness.probes.localfs import LocalFsProbe
-    from xcomlab_harness.probes.redis import RedisProbe
-    from xcomlab_harness.probes.s3 import S3Probe
+    from xcomlab_harness.stack.stores import STORES
 
-    return [S3Probe(settings), GcsProbe(settings), AzureProbe(settings), RedisProbe(settings),
-            LocalFsProbe(compose_env), *(ContainerProbe(compose_env, s) for s in task_services)]
+    return [store.make_probe(settings, compose_env) for store in STORES] + \
+        [ContainerProbe(compose_env, s) for s in task_services]

@@ -13,6 +13,11 @@ SCHEME = "abfs://"
 
 class AzureProbe:
     name = "azure"
+    scheme = SCHEME  # of its buckets: scheme + bucket names one
+
+    @classmethod
+    def for_sandbox(cls, settings: dict[str, str], compose_env: dict[str, str]) -> AzureProbe:
+        return cls(settings)
 
     def __init__(self, settings: dict[str, str]):
         # The Airflow connection's string, pointed at the published port.

@@ -12,6 +12,11 @@ SCHEME = "gs://"
 
 class GcsProbe:
     name = "gcs"
+    scheme = SCHEME  # of its buckets: scheme + bucket names one
+
+    @classmethod
+    def for_sandbox(cls, settings: dict[str, str], compose_env: dict[str, str]) -> GcsProbe:
+        return cls(settings)
 
     def __init__(self, settings: dict[str, str]):
         self.client = storage.Client(

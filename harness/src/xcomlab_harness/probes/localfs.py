@@ -8,5 +8,9 @@ ROOT = "/opt/airflow/xcom-localfs"
 
 
 class LocalFsProbe(FilesProbe):
+    @classmethod
+    def for_sandbox(cls, settings: dict[str, str], compose_env: dict[str, str]) -> LocalFsProbe:
+        return cls(compose_env)
+
     def __init__(self, compose_env: dict[str, str], service: str = "airflow-scheduler"):
         super().__init__(compose_env, service, roots=(ROOT,), store="file://localfs")

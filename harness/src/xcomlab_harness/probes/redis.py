@@ -17,6 +17,10 @@ BROKER_KEYS = re.compile(rb"_kombu\.|unacked(_index|_mutex)?$")
 class RedisProbe:
     name = "redis"
 
+    @classmethod
+    def for_sandbox(cls, settings: dict[str, str], compose_env: dict[str, str]) -> RedisProbe:
+        return cls(settings)
+
     def __init__(self, settings: dict[str, str]):
         self.port = int(settings.get("REDIS_PORT", "6379"))
         self._clients: dict[int, redis.Redis] = {}

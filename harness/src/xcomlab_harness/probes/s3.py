@@ -11,6 +11,11 @@ SCHEME = "s3://"
 
 class S3Probe:
     name = "s3"
+    scheme = SCHEME  # of its buckets: scheme + bucket names one
+
+    @classmethod
+    def for_sandbox(cls, settings: dict[str, str], compose_env: dict[str, str]) -> S3Probe:
+        return cls(settings)
 
     def __init__(self, settings: dict[str, str]):
         self.client = boto3.client(

@@ -22,23 +22,27 @@ from pathlib import Path
 
 from xcomlab_harness.stack.console import SandboxError
 from xcomlab_harness.stack.env_files import read_dotenv
+from xcomlab_harness.stack.stores import with_connection
 
-# store -> the sandbox's own connection to its emulator (.env)
-STORES = {"s3": "AIRFLOW_CONN_XCOM_S3", "gcs": "AIRFLOW_CONN_XCOM_GCS", "azure": "AIRFLOW_CONN_XCOM_AZURE",
-          "redis": "AIRFLOW_CONN_XCOM_REDIS"}
-ALIASES = {"aws": "s3", "gs": "gcs", "google": "gcs", "gcp": "gcs", "wasb": "azure", "abfs": "azure", "adls": "azure"}
 # What tells an id's store, strongest first: the argument it is given as, the hook it is given to, the scheme
-# of the URL it is the user part of, and words in the argument's (variable's) name or in the id itself.
-ARGUMENTS = {"aws_conn_id": "s3", "gcp_conn_id": "gcs", "google_cloud_storage_conn_id": "gcs",
-             "wasb_conn_id": "azure", "azure_data_lake_conn_id": "azure", "adls_conn_id": "azure",
-             "redis_conn_id": "redis"}
-HOOKS = {"S3Hook": "s3", "AwsBaseHook": "s3", "AwsGenericHook": "s3", "GCSHook": "gcs", "GoogleBaseHook": "gcs",
-         "WasbHook": "azure", "AzureDataLakeStorageV2Hook": "azure", "AzureDataLakeHook": "azure",
-         "RedisHook": "redis"}
-SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "abfs": "azure", "abfss": "azure", "az": "azure",
-           "adl": "azure", "wasb": "azure", "wasbs": "azure"}
-WORDS = {"s3": "s3", "aws": "s3", "minio": "s3", "gcs": "gcs", "gcp": "gcs", "google": "gcs", "wasb": "azure",
-         "azure": "azure", "blob": "azure", "abfs": "azure", "adls": "azure", "redis": "redis"}
+# of the URL it is the user part of, and words in the argument's (variable's) name or in the id itself: each
+# store's entry in stack/stores.py lists them, and these read the registry as it is when called.
+
+
+def index(field: str) -> dict[str, str]:
+    """value -> store name, for one of the stores' lists (aliases, arguments, hooks, schemes, words)."""
+    return {value: s.name for s in with_connection() for value in getattr(s, field)}
+
+
+def sandbox_connection(store: str) -> str:
+    """The .env variable of the sandbox's own connection to the store."""
+    return next(s.connection for s in with_connection() if s.name == store)
+
+
+def default_connections() -> dict[str, str]:
+    """The connection ids tutorial code uses unchanged (their variables), each the sandbox's own to its emulator."""
+    return {s.default_connection: s.connection for s in with_connection()}
+
 
 CONN_ID = re.compile(r"[\w#!()\-.:/\\]{1,250}")  # Airflow's own rule (airflow.models.connection.sanitize_conn_id)
 ENV_ID = re.compile(r"[A-Za-z0-9_]+")  # what an AIRFLOW_CONN_<ID> variable can carry
@@ -49,11 +53,6 @@ SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "site-pa
 MAX_FILES = 500
 
 CONNECTIONS_TARGET = "/opt/xcom-lab/connections.json"
-# The connection ids tutorial code uses unchanged, each the sandbox's own connection to its emulator (.env).
-DEFAULT_CONNECTIONS = {"AIRFLOW_CONN_AWS_DEFAULT": "AIRFLOW_CONN_XCOM_S3",
-                       "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": "AIRFLOW_CONN_XCOM_GCS",
-                       "AIRFLOW_CONN_WASB_DEFAULT": "AIRFLOW_CONN_XCOM_AZURE",
-                       "AIRFLOW_CONN_REDIS_DEFAULT": "AIRFLOW_CONN_XCOM_REDIS"}
 SECRETS_BACKEND = "airflow.secrets.local_filesystem.LocalFilesystemBackend"
 # Settings that choose the secrets backend; 3.x's task processes read [workers] secrets_backend first.
 SECRETS_KEYS = ("AIRFLOW__SECRETS__BACKEND", "AIRFLOW__SECRETS__BACKEND_KWARGS",
@@ -63,7 +62,7 @@ SECRETS_KEYS = ("AIRFLOW__SECRETS__BACKEND", "AIRFLOW__SECRETS__BACKEND_KWARGS",
 def store_of(name: str) -> str | None:
     """s3, gcs, azure or redis for a store name or one of its aliases; None for anything else."""
     name = name.strip().lower()
-    return name if name in STORES else ALIASES.get(name)
+    return name if name in {s.name for s in with_connection()} else index("aliases").get(name)
 
 
 def parse(text: str) -> dict[str, str]:
@@ -92,12 +91,13 @@ def words(name: str) -> str | None:
     """The one store the words of a name point at (s3_xcom_backend_conn, wasb-default, AWS_CONN_ID); None
     when no word or words of two stores."""
     split = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-    stores = {WORDS[w] for w in re.split(r"[^a-z0-9]+", split) if w in WORDS}
+    words = index("words")
+    stores = {words[w] for w in re.split(r"[^a-z0-9]+", split) if w in words}
     return stores.pop() if len(stores) == 1 else None
 
 
 def kind(conn_id: str, argument: str = "", hook: str = "", scheme: str = "") -> str | None:
-    return (ARGUMENTS.get(argument.lower()) or HOOKS.get(hook) or SCHEMES.get(scheme)
+    return (index("arguments").get(argument.lower()) or index("hooks").get(hook) or index("schemes").get(scheme)
             or words(argument) or words(conn_id))
 
 
@@ -139,8 +139,8 @@ def in_python(text: str) -> Iterator[tuple[str, str | None]]:
             for keyword in node.keywords:
                 if keyword.arg and keyword.arg.lower().endswith("conn_id") and literal(keyword.value):
                     yield literal(keyword.value), kind(literal(keyword.value), keyword.arg, hook)
-            if hook in HOOKS and node.args and literal(node.args[0]):  # S3Hook("my_s3")
-                yield literal(node.args[0]), HOOKS[hook]
+            if hook in (hooks := index("hooks")) and node.args and literal(node.args[0]):  # S3Hook("my_s3")
+                yield literal(node.args[0]), hooks[hook]
             if hook == "get_connection" and node.args and literal(node.args[0]):  # BaseHook.get_connection("my_s3")
                 yield literal(node.args[0]), kind(literal(node.args[0]))
         elif isinstance(node, ast.arguments):  # def __init__(self, aws_conn_id="my_s3")
@@ -162,7 +162,7 @@ def in_python(text: str) -> Iterator[tuple[str, str | None]]:
 def in_text(text: str) -> Iterator[tuple[str, str | None]]:
     """The user part of ObjectStoragePath-style URLs: s3://<conn_id>@bucket/..."""
     for match in URL.finditer(text):
-        if match.group(1) in SCHEMES:
+        if match.group(1) in index("schemes"):
             yield match.group(2), kind(match.group(2), scheme=match.group(1))
 
 
@@ -224,9 +224,9 @@ def deliver(resolved: Mapping[str, str], settings: Mapping[str, str], user_env: 
     variables, in_file = {}, {}
     for conn_id, store in resolved.items():
         if ENV_ID.fullmatch(conn_id):
-            variables[f"AIRFLOW_CONN_{conn_id.upper()}"] = settings[STORES[store]]
+            variables[f"AIRFLOW_CONN_{conn_id.upper()}"] = settings[sandbox_connection(store)]
         else:
-            in_file[conn_id] = json.loads(settings[STORES[store]])
+            in_file[conn_id] = json.loads(settings[sandbox_connection(store)])
     if in_file:
         theirs = [key for key in SECRETS_KEYS if key in user_env]
         if theirs:
@@ -249,8 +249,8 @@ def custom_connections(settings: Mapping[str, str]) -> tuple[dict[str, str], dic
     """CONNECTIONS and the ids the backend names (above), each pointed at its emulator:
     (AIRFLOW_CONN_<ID> and secrets-backend variables, {id: connection} for the connections file)."""
     src = Path(settings["BACKEND_SRC"]).expanduser().resolve() if settings.get("BACKEND_SRC") else None
-    # the ids the components have already: DEFAULT_CONNECTIONS, the compose file's (xcom_s3, ..., xcomlab_metadata)
-    sandbox = [*DEFAULT_CONNECTIONS, *(k for k in settings if k.startswith("AIRFLOW_CONN_")),
+    # the ids the components have already: the defaults, the compose file's (xcom_s3, ..., xcomlab_metadata)
+    sandbox = [*default_connections(), *(k for k in settings if k.startswith("AIRFLOW_CONN_")),
                "AIRFLOW_CONN_XCOMLAB_METADATA"]
     theirs = user_env(settings)
     return deliver(resolve(settings.get("CONNECTIONS", ""), src, theirs, sandbox), settings, theirs, CONNECTIONS_TARGET)

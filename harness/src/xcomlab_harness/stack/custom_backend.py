@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from xcomlab_harness.stack import backend_coverage, requirements
-from xcomlab_harness.stack.connections import DEFAULT_CONNECTIONS, custom_connections, user_env
+from xcomlab_harness.stack.connections import custom_connections, default_connections, user_env
 from xcomlab_harness.stack.console import run
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, ROOT
 from xcomlab_harness.stack.private_files import env_file, write_private
@@ -54,7 +54,7 @@ def custom_backend_env(settings: Mapping[str, str]) -> dict[str, str]:
     azure = json.loads(settings["AIRFLOW_CONN_XCOM_AZURE"])["extra"]["connection_string"]
     values = {
         "AIRFLOW__CORE__XCOM_BACKEND": settings.xcom_backend,
-        **{name: settings[store] for name, store in DEFAULT_CONNECTIONS.items()},
+        **{name: settings[store] for name, store in default_connections().items()},
         "AWS_ENDPOINT_URL": "http://s3:9000",
         "AWS_ACCESS_KEY_ID": settings["S3_ACCESS_KEY"],
         "AWS_SECRET_ACCESS_KEY": settings["S3_SECRET_KEY"],
