@@ -4,7 +4,7 @@ Checks two backends of tests/check_backends/ one after the other, twice each in 
 switches backends as a user's first run does: one that cannot push on Airflow 3 (old_signature) and the
 correct one given as a single file. For each run: the whole command's wall time, the backend switch (the
 `loads` scenario: recreating the Airflow components and probing them), and each scenario's seconds from the
-check's own JSON report. Writes reports/bench-check.md (docs/measured.md's "Time to a verdict").
+check's own JSON report. Writes reports/bench-check.md (docs/measured.md's "Time to a `make check` verdict").
 """
 
 from __future__ import annotations
