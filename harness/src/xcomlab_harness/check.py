@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         versions = [v.strip() for v in environ.get("AIRFLOW_VERSIONS", "").split(",") if v.strip()] or \
             [sandbox.load_settings(environ=environ)["AIRFLOW_VERSION"]]
         selected(environ)
+        sandbox.check_docker()
         offline: dict = {}
         verdicts = []
         for version in versions:

@@ -27,6 +27,7 @@ from xcomlab_harness.stack.health import diagnose, start_and_wait
 from xcomlab_harness.stack.lifecycle import bring_up, prepare, stop_other_version
 from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
 from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, DOTENV, ROOT
+from xcomlab_harness.stack.prerequisites import check_docker
 from xcomlab_harness.stack.project import backend_environment, compose_env, compose_files, image_python, runs_celery
 from xcomlab_harness.stack.registry import is_offline
 from xcomlab_harness.stack.settings import (CUSTOM_KEYS, Settings, airflow_major, backends, check_mwaa_dir,
@@ -37,7 +38,7 @@ from xcomlab_harness.stack.throwaway import lint, mwaa_freeze, mwaa_validate
 
 __all__ = [
     "CACHE", "COMPOSE_DIR", "CUSTOM_KEYS", "DOTENV", "PLUGINS", "ROOT", "SandboxError", "Settings",
-    "airflow_major", "backend_environment", "backends", "bring_up", "build_airflow_image", "check_mwaa_dir", "compose", "compose_env",
+    "airflow_major", "backend_environment", "backends", "bring_up", "build_airflow_image", "check_docker", "check_mwaa_dir", "compose", "compose_env",
     "compose_files", "custom_backend_env", "custom_backend_package", "custom_backend_source", "diagnose",
     "fetch_mwaa_requirements", "image_python", "is_offline", "lint", "load_settings", "main", "mwaa_dir",
     "mwaa_validate", "offline_from_state", "pinned_image", "prepare", "prepare_custom_backend", "prepare_standins",
@@ -80,6 +81,7 @@ def main(argv: list[str]) -> int:
             for key in CHECK_KEYS:
                 print(f"{key}={settings[key]}")
             return 0
+        check_docker()  # every command below drives Docker
         if command in ("mwaa-validate", "mwaa-freeze"):
             settings = Settings(settings, MWAA="1")
             check_mwaa_version(settings.version)

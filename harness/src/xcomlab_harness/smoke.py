@@ -70,6 +70,7 @@ def smoke(settings, env: dict[str, str]) -> tuple[bool, list[str]]:
 def main() -> int:
     try:
         settings = sandbox.load_settings(environ={**os.environ, "MWAA": "1"})
+        sandbox.check_docker()
         offline = sandbox.is_offline(settings)
         env = sandbox.prepare(settings, offline, takes_over=False)  # throwaway containers: no stack of its own
         sandbox.fetch_mwaa_requirements(settings, offline)
