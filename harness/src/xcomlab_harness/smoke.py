@@ -32,8 +32,13 @@ def smoke(settings, env: dict[str, str]) -> tuple[bool, list[str]]:
     """(passed, report lines)."""
     served = [store for store in STORES if store.service]  # a volume (localfs) is seen in a running component only
     observer = Observer([store.make_probe(settings, env) for store in served], [], MetadataDB(settings))
-    # `compose run` starts what the worker depends on (Postgres, the init one-shots), not the stores.
-    sandbox.compose(env, "up", "--detach", "--wait", *(store.service for store in served), capture_output=True)
+    # The observer reads Postgres and the stores before the worker runs (`compose run` would start Postgres and the
+    # init one-shots, not the stores): whether the stack is up or not, they start first.
+    needed = ["postgres", *(store.service for store in served)]
+    up = sandbox.compose(env, "up", "--detach", "--wait", *needed, check=False, capture_output=True, text=True)
+    if up.returncode != 0:
+        raise sandbox.SandboxError(f"the smoke needs {', '.join(needed)} and they did not start "
+                                   f"({(up.stderr.strip().splitlines() or ['no output'])[-1][:300]}): `make up` says why")
     before = observer.snapshot()
     flag = "-f" if sandbox.airflow_major(settings) >= 3 else "-S"
     started = time.monotonic()
