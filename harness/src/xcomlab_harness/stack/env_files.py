@@ -1,4 +1,5 @@
-"""KEY=VALUE files (.env, compose/backends/*.env, BACKEND_ENV) read as docker compose reads them."""
+"""KEY=VALUE files (.env, compose/backends/*.env, BACKEND_ENV) read as docker compose reads them, with python-dotenv's
+parser: the one .env reader of the harness (xcomlab.lint reads with the same parser inside the components)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
+
+from dotenv.parser import parse_stream
 
 from xcomlab_harness.stack.console import SandboxError
 
@@ -18,18 +21,15 @@ def interpolate(value: str, settings: Mapping[str, str]) -> str:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines as docker compose reads them: comments, blank lines, single/double quotes."""
+    """KEY=VALUE lines as docker compose reads them (python-dotenv's parser: comments, inline ones too, quotes,
+    `export`), ${...} left for interpolate(); a line that is not KEY=VALUE stops with its number."""
     values = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()):
-            # the line itself is not shown: it may be a secret that lost its KEY=
-            raise SandboxError(f"{path.name} line {number} is not KEY=VALUE (KEY: letters, digits, _; not a digit first)")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
+    with path.open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error or (binding.key is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", binding.key)):
+                # the line itself is not shown: it may be a secret that lost its KEY=
+                raise SandboxError(f"{path.name} line {binding.original.line} is not KEY=VALUE (KEY: letters, digits, "
+                                   "_; not a digit first)")
+            if binding.key is not None:
+                values[binding.key] = binding.value or ""
     return values
