@@ -8,7 +8,7 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help up down clean ps logs config test e2e check check-merge bench doctor lock lint mwaa-up mwaa-validate mwaa-freeze mwaa-packages
+.PHONY: help setup up down clean ps logs config test e2e check check-merge bench doctor lock lint mwaa-up mwaa-validate mwaa-freeze mwaa-packages
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,10 +23,15 @@ help: ## Show the targets and the settings they read
 	@echo "         REQUIREMENTS=requirements.txt CONNECTIONS=my_conn=s3,wasb-default=azure FIX_FORWARD=0"
 	@echo "         SCENARIOS=toy,types,... CHECK_NAME=name ALLOW_UNEXERCISED=1 MWAA=1 (docs/check.md)"
 
+setup: ## What xcom-lab needs (Docker engine, Compose v2, uv, redis-server, Chromium, ...): as root on Debian/Ubuntu, or SETUP=1 with sudo, installs what is missing; elsewhere names it and its command
+	@./setup.sh all
+
 up: ## Start Airflow + Postgres, Redis, S3, GCS and Azure emulators; wait until all are healthy
+	@./setup.sh up
 	@$(SANDBOX) up
 
 mwaa-up: ## Start the stack in MWAA mode: Airflow runs from MWAA_DIR as MWAA runs it (= make up MWAA=1)
+	@./setup.sh up
 	@MWAA=1 $(SANDBOX) up
 
 lint: ## Settings Airflow ignores or that fail XComs at run time: FILES=".env airflow.cfg options.json" (default .env)
@@ -57,10 +62,12 @@ config: ## Validate and print the compose configuration in force
 	@$(SANDBOX) compose config
 
 test: ## Unit tests and the import contracts of pyproject.toml (no Docker)
+	@./setup.sh test
 	uv run lint-imports --no-cache
 	uv run pytest tests/unit
 
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up; SCOPE=version: only what differs by Airflow version)
+	@./setup.sh e2e
 	@E2E_SCOPE=$(SCOPE) $(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
 
 # make reports any failing recipe as 2, yet a CI job must tell a failing backend (1) from bad settings (2): so
@@ -68,7 +75,7 @@ e2e: ## End-to-end: every backend against the real stack, report in reports/ (KE
 # mode (-q), whose answer for a target still to make is 1. $(shell) in make 4.3 does not get command-line variables.
 COMMAND_LINE = $(foreach v,$(filter-out MAKEFLAGS,$(.VARIABLES)),$(if $(filter command line,$(origin $v)),$v='$(subst ','\'',$($v))'))
 ifeq ($(MAKECMDGOALS),check)
-VERDICT := uv run --quiet python -m xcomlab_harness.check
+VERDICT := sh -c './setup.sh up || exit 2; exec uv run --quiet python -m xcomlab_harness.check'
 else ifeq ($(MAKECMDGOALS),check-merge)
 VERDICT := uv run --quiet xcomlab-check-merge $(SHARDS)
 endif

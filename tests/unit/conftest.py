@@ -17,7 +17,7 @@ def redis_server():
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server not found: the Redis backend's unit tests need a real Redis "
-                    "(Debian: apt-get install redis-server; .ci/run installs it)", pytrace=False)
+                    "(Debian: apt-get install redis-server; `make setup` installs it)", pytrace=False)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
