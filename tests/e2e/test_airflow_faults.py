@@ -7,7 +7,6 @@ The restarts run in Airflow 3's e2e only (each waits out the 60 s heartbeat time
 from __future__ import annotations
 
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from report import Fault
 from stores import doctor
 from xcomlab_harness import sandbox
+from xcomlab_harness.polling import poll
 from xcomlab_harness.probes import Item
 
 pytestmark = pytest.mark.e2e
@@ -113,8 +113,8 @@ def test_an_interrupted_cleanup_completes_on_the_next_run(stack, stores, setting
                                f"echo $$ > {PID_FILE}; exec python -m xcomlab.doctor --fix --grace-minutes 0"],
                               env=compose_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while len(stores["s3"].list(prefix)) == ORPHANS and fixing.poll() is None:
-            time.sleep(0.2)
+        poll(lambda: len(stores["s3"].list(prefix)) < ORPHANS or fixing.poll() is not None, bool, 600,
+             lambda _: AssertionError(f"make doctor --fix deleted none of {ORPHANS} orphans in 600 s"), every=0.2)
     finally:
         sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "sh", "-c", f"kill -9 $(cat {PID_FILE})",
                         check=False, capture_output=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from types import SimpleNamespace
 
 import pytest
+
+from xcomlab_harness.polling import poll
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +27,8 @@ def redis_server():
     import redis
 
     client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    poll(client.ping, bool, 5, lambda _: RuntimeError(f"redis-server on port {port} did not answer in 5 s"),
+         every=0.05, retry_on=(redis.ConnectionError,))
     yield SimpleNamespace(port=port, client=client)
     server.terminate()
     server.wait(timeout=10)

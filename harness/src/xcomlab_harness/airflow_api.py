@@ -4,9 +4,9 @@ Airflow 3 serves /api/v2 with a JWT from /auth/token, Airflow 2.x /api/v1 with b
 
 from __future__ import annotations
 
-import time
-
 import requests
+
+from xcomlab_harness.polling import poll
 
 
 class DagRunFailed(AssertionError):
@@ -59,15 +59,16 @@ class AirflowAPI:
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         """Until the dag-processor has parsed the DAG; then make sure it is not paused."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def parsed() -> bool:
             try:
-                self._call("GET", f"/dags/{dag_id}")
-                break
+                return bool(self._call("GET", f"/dags/{dag_id}"))
             except requests.HTTPError as err:
-                if err.response.status_code != 404 or time.monotonic() > deadline:
+                if err.response.status_code != 404:
                     raise
-            time.sleep(1)
+                return False
+
+        poll(parsed, bool, timeout, lambda _: DagRunFailed(f"{dag_id} not parsed after {timeout:.0f} s (404): is "
+                                                           f"dags/{dag_id}.py in the DAG folder, and does it import?"))
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
@@ -116,27 +117,23 @@ class AirflowAPI:
 
     def wait_for_task_state(self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 180) -> None:
         """Until the task is in state; raises TaskEnded as soon as it ends in another."""
-        deadline = time.monotonic() + timeout
-        while (now := self.task_states(dag_id, run_id).get(task_id)) != state:
-            if now in FINAL:
-                raise TaskEnded(f"{dag_id}.{task_id} ended {now!r}, not {state!r}")
-            if time.monotonic() > deadline:
-                raise DagRunFailed(f"{dag_id}.{task_id} not {state!r} after {timeout:.0f} s: {self.explain(dag_id, run_id)}")
-            time.sleep(1)
+        def now() -> str | None:
+            found = self.task_states(dag_id, run_id).get(task_id)
+            if found in FINAL and found != state:
+                raise TaskEnded(f"{dag_id}.{task_id} ended {found!r}, not {state!r}")
+            return found
+
+        poll(now, lambda found: found == state, timeout, lambda _: DagRunFailed(
+            f"{dag_id}.{task_id} not {state!r} after {timeout:.0f} s: {self.explain(dag_id, run_id)}"))
 
     def run_state(self, dag_id: str, run_id: str) -> str:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 
     def wait_for_end(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
         """The run's final state ("success" or "failed"); raises when it is still running after timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.run_state(dag_id, run_id)
-            if state in ("success", "failed"):
-                return state
-            if time.monotonic() > deadline:
-                raise DagRunFailed(f"{dag_id} run {run_id} still {state!r} after {timeout:.0f} s: {self.explain(dag_id, run_id)}")
-            time.sleep(1)
+        return poll(lambda: self.run_state(dag_id, run_id), lambda state: state in ("success", "failed"), timeout,
+                    lambda state: DagRunFailed(f"{dag_id} run {run_id} still {state!r} after {timeout:.0f} s: "
+                                               f"{self.explain(dag_id, run_id)}"))
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
         """Final state of the run; raises with each task's state and failed tasks' logs unless it succeeded."""

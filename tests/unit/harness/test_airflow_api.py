@@ -1,9 +1,10 @@
 """Waiting on a task (xcomlab_harness.airflow_api.AirflowAPI.wait_for_task_state): done when it gets there,
 given up on as soon as it ends otherwise, a timeout only for a task that never ends. The REST calls are faked."""
 
+import time
+
 import pytest
 
-from xcomlab_harness import airflow_api
 from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed, TaskEnded
 
 DAG, RUN = "xcom_check_missing", "manual__2026-12-05T10:14:03+00:00"
@@ -13,8 +14,8 @@ DAG, RUN = "xcom_check_missing", "manual__2026-12-05T10:14:03+00:00"
 def clock(monkeypatch):
     """time.sleep advances a fake monotonic clock instead of waiting."""
     now = [1000.0]
-    monkeypatch.setattr(airflow_api.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(airflow_api.time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])  # what tenacity (xcomlab_harness.polling) reads and calls
+    monkeypatch.setattr(time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
     return now
 
 
