@@ -3,6 +3,8 @@ outside its roots, a row that is not JSON): each names the XCom and what to do."
 
 from __future__ import annotations
 
+import errno
+
 from xcomlab.layout import XComIds
 
 JSON_TYPES = ("JSON types (dict, list, str, int, float, bool, None), types Airflow serialises (datetime, "
@@ -59,57 +61,89 @@ class XComCorruptError(ValueError):
     """The stored object exists but is not what xcomlab wrote (truncated, replaced)."""
 
 
-# (what happened, what to do), matched against the cause's type names and message, most specific first.
-# Client libraries differ (botocore, aiohttp, azure-core, redis-py, OSError), their words do not.
+# (codes, words, what happened, what to do), most specific first. A cause is classified by the codes its client
+# gives (botocore's Error Code, azure-core's error_code, redis-py's and Python's exception classes, errno names,
+# HTTP statuses); only when no entry knows any of them, by words in its messages (a client that wraps another's
+# error as text, or gives no code).
 STORE_FAULTS = (
-    (("NoSuchBucket", "ContainerNotFound", "bucket does not exist", "container does not exist"),
+    ({"NoSuchBucket", "ContainerNotFound"},
+     ("bucket does not exist", "container does not exist"),
      "the bucket or container does not exist",
      "Create it, or correct the path in the backend's settings; xcomlab never creates buckets."),
-    (("InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthenticationFailed", "NoCredentials", "WRONGPASS",
-      "invalid username-password", "failed to authenticate", "Authentication", "AUTH ", "Unauthorized", "(401)", "InvalidClientTokenId", "ExpiredToken"),
+    ({"InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthenticationFailed", "InvalidClientTokenId", "ExpiredToken",
+      "NoCredentialsError", "ClientAuthenticationError", "AuthenticationError", "HTTP 401"},
+     ("WRONGPASS", "invalid username-password", "failed to authenticate", "Authentication", "AUTH ", "Unauthorized",
+      "(401)"),
      "the store refused the credentials",
      "Correct the connection's credentials."),
-    (("AccessDenied", "AuthorizationPermissionMismatch", "AuthorizationFailure", "PermissionError",
-      "Permission denied", "NOPERM", "Forbidden", "(403)", "Read-only file system"),
+    ({"AccessDenied", "AuthorizationPermissionMismatch", "AuthorizationFailure", "PermissionError",
+      "NoPermissionError", "EACCES", "EPERM", "EROFS", "HTTP 403"},
+     ("Permission denied", "NOPERM", "Forbidden", "(403)", "Read-only file system"),
      "the store denied permission",
      "Grant the connection read, write and delete on this path."),
-    (("SlowDown", "Throttl", "TooManyRequests", "(429)", "ServerBusy", "(503)", "RequestLimitExceeded"),
+    ({"SlowDown", "Throttling", "ThrottlingException", "TooManyRequests", "ServerBusy", "RequestLimitExceeded",
+      "HTTP 429", "HTTP 503"},
+     ("Throttl", "(429)", "(503)"),
      "the store is throttling requests",
      "The task's retry pushes again; give it retries with a delay, or lower the request rate."),
-    (("OOM command not allowed", "OutOfMemory", "maxmemory", "No space left", "ENOSPC", "Disk quota", "QuotaExceeded",
-      "InsufficientStorage"),
+    ({"OutOfMemoryError", "ENOSPC", "EDQUOT", "QuotaExceeded", "InsufficientStorage"},
+     ("OOM command not allowed", "OutOfMemory", "maxmemory", "No space left", "Disk quota"),
      "the store is full",
      "Free space (or raise Redis's maxmemory, the volume's size); the task's retry pushes again."),
-    (("TimeoutError", "timed out", "ConnectTimeout", "ReadTimeout"),
+    ({"TimeoutError", "ConnectTimeout", "ReadTimeout", "ConnectTimeoutError", "ReadTimeoutError", "ETIMEDOUT"},
+     ("timed out",),
      "the store is unreachable: it did not answer in time",
      "Check that it runs and answers; the task's retry pushes again. How long each request waits: "
      "[xcomlab] store_timeout (seconds) for Redis, the connection's own timeouts for S3, GCS and Azure."),
-    (("ConnectionError", "ConnectError", "ConnectorError", "Could not connect", "Connection refused",
-      "Name or service not known", "Temporary failure in name resolution", "ServiceRequestError",
-      "ServerDisconnected", "Connection reset", "EndpointConnectionError", "unreachable"),
+    ({"ConnectionError", "EndpointConnectionError", "ServiceRequestError", "ClientConnectorError",
+      "ServerDisconnectedError", "ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH"},
+     ("ConnectError", "ConnectorError", "Could not connect", "Connection refused", "Name or service not known",
+      "Temporary failure in name resolution", "Connection reset", "unreachable"),
      "the store is unreachable",
      "Check that it runs and that the connection's endpoint is right; the task's retry pushes again."),
 )
 
 
-def _cause_words(cause: BaseException) -> str:
-    """Every type name and message along the cause chain (libraries wrap each other's errors)."""
-    words, seen = [], set()
+def _chain(cause: BaseException | None):
+    """The cause and what it wraps (libraries wrap each other's errors), each once."""
+    seen = set()
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        words += [c.__name__ for c in type(cause).__mro__] + [str(cause)]
+        yield cause
         cause = cause.__cause__ or cause.__context__
-    return " ".join(words)
+
+
+def _codes(cause: BaseException) -> set[str]:
+    """What the clients say in fields, along the chain: exception classes, botocore's Error Code, azure-core's
+    error_code, errno names and HTTP statuses."""
+    codes = set()
+    for error in _chain(cause):
+        codes |= {c.__name__ for c in type(error).__mro__}
+        response = getattr(error, "response", None)
+        if isinstance(response, dict):  # botocore ClientError
+            codes.add(str(response.get("Error", {}).get("Code", "")))
+        if isinstance(getattr(error, "error_code", None), str):  # azure-core HttpResponseError
+            codes.add(error.error_code)
+        status = getattr(error, "status_code", None) or getattr(response, "status_code", None)
+        if isinstance(status, int):
+            codes.add(f"HTTP {status}")
+        if isinstance(error, OSError) and error.errno in errno.errorcode:
+            codes.add(errno.errorcode[error.errno])
+    return codes - {""}
 
 
 def store_fault(cause: BaseException, action: str = "read") -> tuple[str, str]:
-    words = _cause_words(cause)
+    codes = _codes(cause)
     # An object store's write has no folder to miss, so its FileNotFoundError (gcsfs: just the URL) means the
     # bucket. A local filesystem's names the file (a temporary file or folder removed mid-write): not a bucket.
     if action == "write" and isinstance(cause, FileNotFoundError) and cause.filename is None:
-        words += " NoSuchBucket"
-    for needles, what, todo in STORE_FAULTS:
-        if any(needle in words for needle in needles):
+        codes.add("NoSuchBucket")
+    for known, _, what, todo in STORE_FAULTS:
+        if codes & known:
+            return what, todo
+    words = " ".join(str(error) for error in _chain(cause))
+    for known, needles, what, todo in STORE_FAULTS:  # a code quoted in a message counts as a word
+        if any(needle in words for needle in (*needles, *known)):
             return what, todo
     return "the store failed", "Check the store and the connection; the task's retry pushes again."
 

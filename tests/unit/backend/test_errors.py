@@ -3,9 +3,12 @@ what to do, with the XCom and the URL named."""
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 import redis.exceptions
-from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError, ServiceRequestError
+from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ResourceNotFoundError,
+                                   ServiceRequestError)
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from xcomlab import errors
@@ -59,3 +62,20 @@ def test_a_wrapped_cause_is_classified_by_the_error_underneath():
             raise RuntimeError("upload failed") from inner
     except RuntimeError as outer:
         assert errors.store_fault(outer)[0] == "the store is unreachable"
+
+
+def test_the_clients_codes_decide_before_the_words_of_a_message():
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Connection refused by bucket policy"}},
+                         "PutObject")
+    assert errors.store_fault(denied, "write")[0] == "the store denied permission"  # not "unreachable"
+    busy = HttpResponseError(message="Operation could not be completed within the specified time.")
+    busy.error_code = "ServerBusy"
+    assert errors.store_fault(busy)[0] == "the store is throttling requests"  # not "did not answer in time"
+    assert errors.store_fault(OSError(errno.EROFS, "cannot write"), "write")[0] == "the store denied permission"
+    # redis-py's AuthenticationError is a ConnectionError too: the more specific class wins
+    assert errors.store_fault(redis.exceptions.AuthenticationError("no"))[0] == "the store refused the credentials"
+
+
+def test_without_a_code_the_message_still_tells():
+    wrapped = RuntimeError("upload failed: An error occurred (NoSuchBucket) when calling PutObject")
+    assert errors.store_fault(wrapped, "write")[0] == "the bucket or container does not exist"
