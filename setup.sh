@@ -87,6 +87,9 @@ apt() { APT_PACKAGES="$*"; }  # apt PACKAGES: what the next `missing ... apt_ins
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
   || { apt python3 python3-pip python3-venv; missing "Python >= 3.11" apt_install "brew install python@3.11"; }
 python3 -m pip --version >/dev/null 2>&1 || { apt python3-pip; missing "pip for python3" apt_install; }
+python3 -c 'import dotenv, packaging' 2>/dev/null \
+  || { apt python3-dotenv python3-packaging; missing "python-dotenv and packaging for python3 (the driver behind make)" \
+       apt_install "python3 -m pip install python-dotenv packaging"; }
 command -v make >/dev/null || { apt make; missing "GNU make" apt_install "xcode-select --install"; }
 command -v uv >/dev/null || missing "uv $UV_VERSION" install_uv "brew install uv"
 if needs test e2e; then

@@ -2,12 +2,14 @@
 """xcom-lab's driver behind the Makefile: checks .env, picks the compose files, builds the registry-less
 stand-ins when no registry answers, and runs docker compose with clear messages when something is wrong.
 
-Standard library only, so it runs before anything is installed. The work lives in xcomlab_harness.stack,
-one module per job; this module is its command line and the names the harness and the tests use.
+It needs only the standard library, python-dotenv and packaging (`make setup` sees that python3 has them), so it
+runs before `uv sync`. The work lives in xcomlab_harness.stack, one module per job; this module is its command
+line and the names the harness and the tests use.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -47,34 +49,51 @@ __all__ = [
     "write_mwaa_bucket",
 ]
 
-USAGE = """usage: sandbox.py COMMAND
-  check           validate .env and the environment, print the settings in force
-  up              build what is missing and start the stack, waiting until every service is healthy
-  down [ARGS]     stop the stack (ARGS go to `docker compose down`, e.g. --volumes)
-  diagnose        show ps and the logs of every service that is not healthy
-  mwaa-validate   MWAA preflight of MWAA_DIR on this Airflow version (no stack needed)
-  mwaa-freeze [V,V]  pip freeze of MWAA mode's image against MWAA's pins, for MWAA versions V (default: all)
-  lint FILE...    settings Airflow ignores or that fail XComs at run time (.env, airflow.cfg, options .json)
-  run -- CMD...   run CMD with the compose environment (COMPOSE_FILE, ...) after preparing images
-  compose ARGS    any docker compose command on this project"""
+COMMANDS = {  # command -> what it does; PASSTHROUGH ones hand the rest of the line on as it is
+    "check": "validate .env and the environment, print the settings in force",
+    "up": "build what is missing and start the stack, waiting until every service is healthy",
+    "down": "stop the stack (the rest goes to `docker compose down`, e.g. --volumes)",
+    "diagnose": "show ps and the logs of every service that is not healthy",
+    "mwaa-validate": "MWAA preflight of MWAA_DIR on this Airflow version (no stack needed)",
+    "mwaa-freeze": "pip freeze of MWAA mode's image against MWAA's pins, per MWAA version (no stack needed)",
+    "lint": "settings Airflow ignores or that fail XComs at run time (.env, airflow.cfg, options .json)",
+    "run": "run `-- CMD...` with the compose environment (COMPOSE_FILE, ...) after preparing images",
+    "compose": "any docker compose command on this project",
+}
+PASSTHROUGH = ("down", "run", "compose")
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(prog="sandbox.py", description="xcom-lab's driver behind make (`make help`).")
+    commands = cli.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, summary in COMMANDS.items():
+        command = commands.add_parser(name, help=summary, description=summary, add_help=name not in PASSTHROUGH)
+        if name == "mwaa-freeze":
+            command.add_argument("versions", nargs="?", default="", help="MWAA versions, comma-separated (default: all)")
+        elif name == "lint":
+            command.add_argument("files", nargs="*", default=[".env"], help="files to lint (default: .env)")
+    return cli
+
+
 CHECK_KEYS = ("AIRFLOW_VERSION", "BACKEND", "S3_EMULATOR", "OFFLINE", "XCOM_THRESHOLD", "MWAA", "MWAA_DIR",
               "PROFILE", "WORKERS")
 PROBING = ("up", "run", "mwaa-validate", "mwaa-freeze", "lint")  # the commands that decide the mode; the others ask the last up
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0 if argv else 2
-    command, args = argv[0], argv[1:]
-    if command == "mwaa-freeze" and len(args := [v for arg in args for v in arg.split(",") if v]) != 1:
+    cli = parser()
+    parsed, args = cli.parse_known_args(argv)
+    command = parsed.command
+    if args and command not in PASSTHROUGH:
+        cli.error(f"{command}: unrecognized arguments: {' '.join(args)}")
+    if command == "mwaa-freeze" and len(versions := [v for v in parsed.versions.split(",") if v]) != 1:
         from xcomlab_harness.stack.mwaa_packages import mwaa_versions
 
         # each version in turn, with its own settings and image
-        return max([main(["mwaa-freeze", version]) for version in args or mwaa_versions()])
+        return max([main(["mwaa-freeze", version]) for version in versions or mwaa_versions()])
     try:
         # MWAA's commands validate as MWAA mode (MWAA's lock, not the sandbox's: 2.9.2 has only the former)
-        overrides = {"AIRFLOW_VERSION": args[0]} if command == "mwaa-freeze" else {}
+        overrides = {"AIRFLOW_VERSION": parsed.versions} if command == "mwaa-freeze" else {}
         settings = load_settings(dict(os.environ, MWAA="1", **overrides)
                                  if command in ("mwaa-validate", "mwaa-freeze") else None)
         if command == "check":
@@ -105,16 +124,13 @@ def main(argv: list[str]) -> int:
         elif command == "mwaa-freeze":
             return mwaa_freeze(settings, env, image_python(settings, offline))
         elif command == "lint":
-            return lint(env, args or [".env"])
+            return lint(env, parsed.files)
         elif command == "down":
             return compose(env, "down", *args, check=False).returncode
         elif command == "diagnose":
             diagnose(env)
         elif command == "compose":
             return compose(env, *args, check=False).returncode
-        else:
-            print(USAGE, file=sys.stderr)
-            return 2
     except SandboxError as err:
         say(f"error: {err}")
         return 1

@@ -1,1 +1,1 @@
-"""The pieces behind sandbox.py, one job each. Standard library and `packaging` only: sandbox.py runs before anything is installed."""
+"""The pieces behind sandbox.py, one job each. The standard library, python-dotenv and packaging only: sandbox.py runs before anything is installed."""
