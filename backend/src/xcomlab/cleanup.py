@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from xcomlab import audit, metadata, ownership
 from xcomlab.inventory import BACKENDS, backend_of_row, referenced_url, store_of
 from xcomlab.stores import Store, location_key
+from xcomlab.tables import table
 from xcomlab.metadata import XComRow
 
 DB = "db"  # the report line for values kept in the rows themselves
@@ -156,14 +157,13 @@ def as_dict(tallies: dict[str, Tally]) -> dict[str, dict[str, int]]:
 
 def render(title: str, tallies: dict[str, Tally], refused: list[str] = ()) -> str:
     """A table for the task log, then what was refused."""
-    width = max([len(store) for store in tallies] + [5])
-    lines = [title, f"{'store':<{width}}  {'XComs':>7}  {'objects':>7}  {'bytes':>13}  {'missing':>7}"]
-    total = Tally()
+    total, rows = Tally(), []
     for store, tally in sorted(tallies.items()):
-        lines.append(f"{store:<{width}}  {tally.xcoms:>7,}  {tally.objects:>7,}  {tally.bytes:>13,}  {tally.missing:>7,}")
+        rows.append([store, tally.xcoms, tally.objects, tally.bytes, tally.missing])
         for name, value in asdict(tally).items():
             setattr(total, name, getattr(total, name) + value)
-    lines.append(f"{'total':<{width}}  {total.xcoms:>7,}  {total.objects:>7,}  {total.bytes:>13,}  {total.missing:>7,}")
+    rows.append(["total", total.xcoms, total.objects, total.bytes, total.missing])
+    lines = [title, table(["store", "XComs", "objects", "bytes", "missing"], rows)]
     if refused:
         lines += ["", "Refused:", *(f"- {reason}" for reason in refused)]
     return "\n".join(lines)

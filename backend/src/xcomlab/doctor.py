@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from xcomlab import audit, metadata, ownership
 from xcomlab.stores import configured_stores, parse_stores
+from xcomlab.tables import table
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -88,17 +89,15 @@ def refusals(found: audit.Audit, fixed: audit.Fixed) -> list[str]:
 
 def as_text(found: audit.Audit, limit: int) -> str:
     now = found.at
-    width = max([len(name) for name in found.stores] + [5])
     unreadable = f", {found.unreadable:,} unreadable" if found.unreadable else ""
+    rows = [[name, store.objects, store.bytes, store.referenced, len(store.orphans), sum(o.size for o in store.orphans),
+             len(store.dangling), store.foreign, store.ownership.state if store.ownership else "-"]
+            for name, store in found.stores.items()]
     lines = [f"XCom audit, {now:%Y-%m-%d %H:%M:%S} UTC: {found.rows:,} rows ({found.inline:,} kept in the DB, "
              f"{found.rows - found.inline - found.unreadable:,} referencing objects{unreadable}), "
              f"{len(found.stores)} stores; metadata DB {found.identity}", "",
-             f"{'store':<{width}}  {'objects':>7}  {'bytes':>13}  {'referenced':>10}  {'orphans':>7}  "
-             f"{'orphan bytes':>13}  {'dangling':>8}  {'foreign':>7}  owner"]
-    for name, store in found.stores.items():
-        lines.append(f"{name:<{width}}  {store.objects:>7,}  {store.bytes:>13,}  {store.referenced:>10,}  "
-                     f"{len(store.orphans):>7,}  {sum(o.size for o in store.orphans):>13,}  "
-                     f"{len(store.dangling):>8,}  {store.foreign:>7,}  {store.ownership.state if store.ownership else '-'}")
+             table(["store", "objects", "bytes", "referenced", "orphans", "orphan bytes", "dangling", "foreign", "owner"],
+                   rows)]
     for name, store in found.stores.items():
         owner = store.ownership
         if store.orphans or store.dangling or (owner and owner.state != ownership.OURS):
