@@ -98,7 +98,7 @@ ifeq ($(QUICK),1)
 else
 	@mkdir -p reports && date +%s > reports/.bench-started
 	@BACKENDS=$(BACKENDS) BASELINE=$(BASELINE) uv run python bench/sizes.py
-	@$(SANDBOX) compose exec -T airflow-scheduler python - < bench/profile.py > reports/bench-profile.md; \
+	@$(SANDBOX) exec airflow-scheduler python - < bench/profile.py > reports/bench-profile.md; \
 	  status=$$?; cat reports/bench-profile.md; exit $$status
 	@uv run python bench/fanout.py
 	@uv run python bench/stack.py
@@ -108,7 +108,7 @@ else
 endif
 
 doctor: ## Orphan audit of every store (ARGS="--fix" deletes orphans older than an hour; see --help)
-	@$(SANDBOX) compose exec -T airflow-scheduler python -m xcomlab.doctor $(ARGS)
+	@$(SANDBOX) exec airflow-scheduler python -m xcomlab.doctor $(ARGS)
 
 lock: ## Re-resolve uv.lock and compose/airflow/requirements-$AIRFLOW_VERSION.txt (+ the MiniStack stand-in's)
 	uv lock

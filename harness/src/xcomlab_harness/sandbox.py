@@ -19,7 +19,7 @@ if not __package__:  # run as a script (the Makefile): sys.path[0] is this folde
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xcomlab_harness.stack.airflow_image import build_airflow_image
-from xcomlab_harness.stack.compose import compose, pinned_image
+from xcomlab_harness.stack.compose import compose, containers, pinned_image
 from xcomlab_harness.stack.console import SandboxError, run, say
 from xcomlab_harness.stack.custom_backend import (PLUGINS, custom_backend_env, custom_backend_package,
                                                   custom_backend_source, prepare_custom_backend,
@@ -59,8 +59,9 @@ COMMANDS = {  # command -> what it does; PASSTHROUGH ones hand the rest of the l
     "lint": "settings Airflow ignores or that fail XComs at run time (.env, airflow.cfg, options .json)",
     "run": "run `-- CMD...` with the compose environment (COMPOSE_FILE, ...) after preparing images",
     "compose": "any docker compose command on this project",
+    "exec": "`exec SERVICE CMD...` in a running component (make doctor, make bench); says to `make up` first if it is not",
 }
-PASSTHROUGH = ("down", "run", "compose")
+PASSTHROUGH = ("down", "run", "compose", "exec")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -131,6 +132,10 @@ def main(argv: list[str]) -> int:
             diagnose(env)
         elif command == "compose":
             return compose(env, *args, check=False).returncode
+        elif command == "exec":
+            if not args or not any(c["Service"] == args[0] and c["State"] == "running" for c in containers(env)):
+                raise SandboxError(f"{(args or ['the component'])[0]} is not running: `make up` starts the stack first")
+            return compose(env, "exec", "-T", *args, check=False).returncode
     except SandboxError as err:
         say(f"error: {err}")
         return 1

@@ -62,3 +62,14 @@ def test_make_up_with_the_engine_down_never_takes_it_for_a_missing_registry(dock
     assert done.returncode == 1
     assert "the Docker engine does not answer" in done.stderr and "registry-less" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_command_that_needs_the_stack_says_to_make_up_first(docker):
+    """make doctor (and make bench's profile) with no stack: one line, no traceback, no docker error."""
+    docker.setenv("COMPOSE", "2.40.3")
+    docker.setenv("ENGINE", "20.10.24")  # the engine answers; `compose ps` lists no container
+    done = subprocess.run([sys.executable, sandbox.__file__, "exec", "airflow-scheduler", "python", "-m", "xcomlab.doctor"],
+                          capture_output=True, text=True, cwd=sandbox.ROOT)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["xcom-lab: error: airflow-scheduler is not running: `make up` starts "
+                                                "the stack first"]
