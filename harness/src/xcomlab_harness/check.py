@@ -24,14 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from xcomlab_harness import causes, loading, patches, report, sandbox
-from xcomlab_harness.stack import mwaa_packages
 from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed
+from xcomlab_harness.dag_runs import Context, written
 from xcomlab_harness.observer import Observer
 from xcomlab_harness.own_code import OwnCode
 from xcomlab_harness.probes import all_probes
 from xcomlab_harness.probes.metadata import MetadataDB
-from xcomlab_harness.dag_runs import Context, written
 from xcomlab_harness.scenarios import by_id, having, ids
+from xcomlab_harness.stack import mwaa_packages
 from xcomlab_harness.stack.paths import REPORTS
 from xcomlab_harness.stack.requirements import RequirementsFailed
 from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, Layer, ScenarioResult, Verdict, exit_code

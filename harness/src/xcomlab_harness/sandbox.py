@@ -39,14 +39,14 @@ from xcomlab_harness.stack.state import offline_from_state, remember, with_last_
 from xcomlab_harness.stack.throwaway import lint, mwaa_freeze, mwaa_validate
 
 __all__ = [
-    "CACHE", "COMPOSE_DIR", "CUSTOM_KEYS", "DOTENV", "PLUGINS", "ROOT", "SandboxError", "Settings",
-    "airflow_major", "backend_environment", "backends", "bring_up", "build_airflow_image", "check_docker", "check_mwaa_dir", "compose", "compose_env",
-    "compose_files", "custom_backend_env", "custom_backend_package", "custom_backend_source", "diagnose",
-    "fetch_mwaa_requirements", "image_python", "is_offline", "lint", "load_settings", "main", "mwaa_dir",
-    "mwaa_validate", "offline_from_state", "pinned_image", "prepare", "prepare_custom_backend", "prepare_standins",
-    "read_dotenv", "remember", "run", "runs_celery", "say", "start_and_wait", "stop_other_version",
-    "version_folder", "with_last_up", "write_check_bucket", "write_custom_backend_env",
-    "write_mwaa_bucket",
+    "CACHE", "COMPOSE_DIR", "CUSTOM_KEYS", "DOTENV", "PLUGINS", "ROOT", "SandboxError", "Settings", "airflow_major",
+    "backend_environment", "backends", "bring_up", "build_airflow_image", "check_docker", "check_mwaa_dir",
+    "compose", "compose_env", "compose_files", "custom_backend_env", "custom_backend_package",
+    "custom_backend_source", "diagnose", "fetch_mwaa_requirements", "image_python", "is_offline", "lint",
+    "load_settings", "main", "mwaa_dir", "mwaa_validate", "offline_from_state", "pinned_image", "prepare",
+    "prepare_custom_backend", "prepare_standins", "read_dotenv", "remember", "run", "runs_celery", "say",
+    "start_and_wait", "stop_other_version", "version_folder", "with_last_up", "write_check_bucket",
+    "write_custom_backend_env", "write_mwaa_bucket",
 ]
 
 COMMANDS = {  # command -> what it does; PASSTHROUGH ones hand the rest of the line on as it is
