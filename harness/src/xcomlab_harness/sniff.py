@@ -126,10 +126,14 @@ def _walk(stream: _Prefix) -> tuple[bool | None, bool]:
     mark = pickletools.markobject
     stack: list[bool] = []  # True: a MARK, False: any other object
     memo: set[int] = set()
+    header = False  # a PROTO opcode began this pickle
     try:
         for count, (opcode, arg, _) in enumerate(pickletools.genops(stream)):
             if count >= _MAX_OPCODES:
                 return False, bool(memo)
+            header |= opcode.name == "PROTO"
+            if opcode.proto >= 2 and not header:  # picklers write protocol 2+ opcodes only after their PROTO
+                return None, bool(memo)
             before = opcode.stack_before
             if mark in before or (opcode.name == "POP" and stack[-1:] == [True]):
                 if True not in stack:

@@ -77,6 +77,7 @@ def zip_bytes():
         (b"   \n", "text"),
         (b"BZh9 is a word here, not a stream", "text"),
         (b"N.B. a note", "text"),  # a STOP that does not end the data
+        (b"C\n0, 00,  00.", "text"),  # a well-formed protocol-3 program with no PROTO header: no pickler writes it
         (b"I42\n", "text"),  # cut before STOP with no memo store: a line of text as much as a pickle
         (b"Indeed.", "text"),  # INT's argument is no number
         (b"Vienna\nParis\n", "text"),  # well-formed opcodes, but no STOP, header or memo store
