@@ -23,6 +23,8 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from rich.console import Console
+
 from xcomlab_harness import causes, loading, patches, report, sandbox
 from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed
 from xcomlab_harness.dag_runs import Context, written
@@ -68,9 +70,13 @@ def backend_under_test(settings: dict[str, str]) -> tuple[str, str]:
     return env.get("AIRFLOW__CORE__XCOM_BACKEND", "airflow's BaseXCom (the metadata DB)"), settings["BACKEND"]
 
 
+# Progress on stderr: a line per scenario as it ends, and in a terminal a live line for the one running.
+CONSOLE = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
 def progress(version: str, result: ScenarioResult) -> None:
-    print(f"xcom-lab check {version:<7} {result.id:<20} {result.status:<4} {result.seconds:6.1f} s  "
-          f"{result.evidence[:150]}", file=sys.stderr, flush=True)
+    CONSOLE.print(f"xcom-lab check {version:<7} {result.id:<20} {result.status:<4} {result.seconds:6.1f} s  "
+                  f"{result.evidence[:150]}", markup=False)
 
 
 def check_version(version: str, environ: dict[str, str], offline: dict, layer: int = 0) -> Verdict:
@@ -143,7 +149,9 @@ def run_scenarios(ctx: Context, scenarios: list[str], record) -> None:
             elif wall and "push" in by_id(scenario).needs:
                 record(ScenarioResult(scenario, FAIL, wall.evidence, wall.fix), started)
             else:
-                record(run_scenario(ctx, scenario), started)
+                with CONSOLE.status(f"{scenario} running", spinner="line"):  # shown in a terminal only
+                    result = run_scenario(ctx, scenario)
+                record(result, started)
                 wall = wall or every_push_fails(ctx.verdict, scenario)
 
 
