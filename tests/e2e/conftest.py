@@ -13,6 +13,7 @@ from collections import Counter
 
 import pytest
 
+from xcomlab.tables import table
 from xcomlab_harness import sandbox
 from xcomlab_harness.airflow_api import AirflowAPI
 from report import Report
@@ -73,11 +74,10 @@ class Progress:
                         f"{report.outcome} ({report.duration:.1f} s)")
 
     def pytest_terminal_summary(self, terminalreporter):
-        rows = [[name, str(c["passed"]), str(c["failed"]), str(c["skipped"]), f"{c['seconds']:.0f}"]
+        rows = [[name, c["passed"], c["failed"], c["skipped"], round(c["seconds"])]
                 for name, c in sorted(self.modules.items(), key=lambda kv: -kv[1]["seconds"])]
         terminalreporter.write_sep("-", "xcom-lab e2e: modules by time")
-        for row in [["module", "passed", "failed", "skipped", "seconds"], *rows]:
-            terminalreporter.write_line(f"{row[0]:<32}{row[1]:>7}{row[2]:>7}{row[3]:>8}{row[4]:>8}")
+        terminalreporter.write_line(table(["module", "passed", "failed", "skipped", "seconds"], rows))
 
 
 def pytest_configure(config):
