@@ -63,7 +63,7 @@ config: ## Validate and print the compose configuration in force
 
 test: ## Unit tests and the import contracts of pyproject.toml (no Docker)
 	@./setup.sh test
-	uv run lint-imports --no-cache
+	uv run lint-imports --no-cache --no-logo
 	uv run pytest tests/unit
 
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up; SCOPE=version: only what differs by Airflow version)
