@@ -75,7 +75,7 @@ e2e: ## End-to-end: every backend against the real stack, report in reports/ (KE
 # mode (-q), whose answer for a target still to make is 1. $(shell) in make 4.3 does not get command-line variables.
 COMMAND_LINE = $(foreach v,$(filter-out MAKEFLAGS,$(.VARIABLES)),$(if $(filter command line,$(origin $v)),$v='$(subst ','\'',$($v))'))
 ifeq ($(MAKECMDGOALS),check)
-VERDICT := sh -c './setup.sh up || exit 2; exec uv run --quiet python -m xcomlab_harness.check'
+VERDICT := sh -c './setup.sh check || exit 2; exec uv run --quiet python -m xcomlab_harness.check'
 else ifeq ($(MAKECMDGOALS),check-merge)
 VERDICT := uv run --quiet xcomlab-check-merge $(SHARDS)
 endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What xcom-lab needs on this machine, checked in order: `./setup.sh [test|up|e2e|all]`. `make setup` checks
+# What xcom-lab needs on this machine, checked in order: `./setup.sh [test|up|check|e2e|all]`. `make setup` checks
 # all of it; make test, up, check and e2e check what they need first. As root on Debian/Ubuntu, or with SETUP=1
 # (through sudo), it installs what is missing from the distribution and PyPI, starts the Docker engine where no
 # systemd does, and says what it did; anywhere else it stops at the first missing piece with the command that
@@ -87,16 +87,18 @@ apt() { APT_PACKAGES="$*"; }  # apt PACKAGES: what the next `missing ... apt_ins
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
   || { apt python3 python3-pip python3-venv; missing "Python >= 3.11" apt_install "brew install python@3.11"; }
 python3 -m pip --version >/dev/null 2>&1 || { apt python3-pip; missing "pip for python3" apt_install; }
-python3 -c 'import dotenv, packaging' 2>/dev/null \
-  || { apt python3-dotenv python3-packaging; missing "python-dotenv and packaging for python3 (the driver behind make)" \
-       apt_install "python3 -m pip install python-dotenv packaging"; }
+if needs up e2e; then  # the driver behind make up and make e2e runs on python3 itself (make check runs in uv's)
+  python3 -c 'import dotenv, packaging' 2>/dev/null \
+    || { apt python3-dotenv python3-packaging; missing "python-dotenv and packaging for python3 (the driver behind make)" \
+         apt_install "python3 -m pip install python-dotenv packaging"; }
+fi
 command -v make >/dev/null || { apt make; missing "GNU make" apt_install "xcode-select --install"; }
 command -v uv >/dev/null || missing "uv $UV_VERSION" install_uv "brew install uv"
 if needs test e2e; then
   command -v redis-server >/dev/null \
     || { apt redis-server; missing "redis-server (the unit tests start one)" apt_install "brew install redis"; }
 fi
-if needs up e2e; then
+if needs up check e2e; then
   command -v docker >/dev/null \
     || { apt docker.io; missing "the Docker engine and CLI" apt_install "Docker Desktop (brew install --cask docker)"; }
   docker compose version 2>/dev/null | grep -q ' v2\.' \
