@@ -62,9 +62,9 @@ class XComCorruptError(ValueError):
 
 
 # (codes, words, what happened, what to do), most specific first. A cause is classified by the codes its client
-# gives (botocore's Error Code, azure-core's error_code, redis-py's and Python's exception classes, errno names,
-# HTTP statuses); only when no entry knows any of them, by words in its messages (a client that wraps another's
-# error as text, or gives no code).
+# gives (botocore's Error Code, azure-core's error_code, redis-py's and Python's exception classes, errno names);
+# when no entry knows any of them, by words in its messages (a client that wraps another's error as text, or
+# gives no code); by its HTTP status last, since stores share statuses (Azure answers a bad key with 403).
 STORE_FAULTS = (
     ({"NoSuchBucket", "ContainerNotFound"},
      ("bucket does not exist", "container does not exist"),
@@ -138,12 +138,16 @@ def store_fault(cause: BaseException, action: str = "read") -> tuple[str, str]:
     # bucket. A local filesystem's names the file (a temporary file or folder removed mid-write): not a bucket.
     if action == "write" and isinstance(cause, FileNotFoundError) and cause.filename is None:
         codes.add("NoSuchBucket")
+    statuses = {code for code in codes if code.startswith("HTTP ")}
     for known, _, what, todo in STORE_FAULTS:
-        if codes & known:
+        if (codes - statuses) & known:
             return what, todo
     words = " ".join(str(error) for error in _chain(cause))
     for known, needles, what, todo in STORE_FAULTS:  # a code quoted in a message counts as a word
-        if any(needle in words for needle in (*needles, *known)):
+        if any(needle in words for needle in (*needles, *(known - statuses))):
+            return what, todo
+    for known, _, what, todo in STORE_FAULTS:
+        if statuses & known:
             return what, todo
     return "the store failed", "Check the store and the connection; the task's retry pushes again."
 

@@ -79,3 +79,14 @@ def test_the_clients_codes_decide_before_the_words_of_a_message():
 def test_without_a_code_the_message_still_tells():
     wrapped = RuntimeError("upload failed: An error occurred (NoSuchBucket) when calling PutObject")
     assert errors.store_fault(wrapped, "write")[0] == "the bucket or container does not exist"
+
+
+def test_a_status_azure_shares_between_a_bad_key_and_a_denial_yields_to_the_message():
+    """Azure answers a bad account key with 403 (as it does a denial): the message tells them apart."""
+    bad_key = HttpResponseError(message="Server failed to authenticate the request. Make sure the value of the "
+                                        "Authorization header is formed correctly including the signature.")
+    bad_key.status_code = 403
+    assert errors.store_fault(bad_key, "write")[0] == "the store refused the credentials"
+    denied = HttpResponseError(message="This request is not authorized to perform this operation.")
+    denied.status_code = 403
+    assert errors.store_fault(denied, "write")[0] == "the store denied permission"
