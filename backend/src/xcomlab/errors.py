@@ -62,9 +62,9 @@ class XComCorruptError(ValueError):
 
 
 # (codes, words, what happened, what to do), most specific first. A cause is classified by the codes its client
-# gives (botocore's Error Code, azure-core's error_code, redis-py's and Python's exception classes, errno names);
-# when no entry knows any of them, by words in its messages (a client that wraps another's error as text, or
-# gives no code); by its HTTP status last, since stores share statuses (Azure answers a bad key with 403).
+# gives (botocore's Error Code, azure-core's error_code, the clients' exception classes, errno names); when no
+# entry knows any of them, by words in its messages (a client that wraps another's error as text, or gives no
+# code); by what only maps a status last (Python's own exception classes, HTTP statuses: see _codes).
 STORE_FAULTS = (
     ({"NoSuchBucket", "ContainerNotFound"},
      ("bucket does not exist", "container does not exist"),
@@ -113,12 +113,15 @@ def _chain(cause: BaseException | None):
         cause = cause.__cause__ or cause.__context__
 
 
-def _codes(cause: BaseException) -> set[str]:
-    """What the clients say in fields, along the chain: exception classes, botocore's Error Code, azure-core's
-    error_code, errno names and HTTP statuses."""
-    codes = set()
+def _codes(cause: BaseException) -> tuple[set[str], set[str]]:
+    """(what the clients say in fields, along the chain: their exception classes, botocore's Error Code,
+    azure-core's error_code, errno names; what only maps a status: Python's own exception classes and HTTP
+    statuses, which fsspec and the clients give alike for different causes: Azure answers a bad key with 403,
+    and adlfs raises PermissionError for it)."""
+    codes, weak = set(), set()
     for error in _chain(cause):
-        codes |= {c.__name__ for c in type(error).__mro__}
+        for kind in type(error).__mro__:
+            (weak if kind.__module__ == "builtins" else codes).add(kind.__name__)
         response = getattr(error, "response", None)
         if isinstance(response, dict):  # botocore ClientError
             codes.add(str(response.get("Error", {}).get("Code", "")))
@@ -126,28 +129,27 @@ def _codes(cause: BaseException) -> set[str]:
             codes.add(error.error_code)
         status = getattr(error, "status_code", None) or getattr(response, "status_code", None)
         if isinstance(status, int):
-            codes.add(f"HTTP {status}")
+            weak.add(f"HTTP {status}")
         if isinstance(error, OSError) and error.errno in errno.errorcode:
             codes.add(errno.errorcode[error.errno])
-    return codes - {""}
+    return codes - {""}, weak
 
 
 def store_fault(cause: BaseException, action: str = "read") -> tuple[str, str]:
-    codes = _codes(cause)
+    codes, weak = _codes(cause)
     # An object store's write has no folder to miss, so its FileNotFoundError (gcsfs: just the URL) means the
     # bucket. A local filesystem's names the file (a temporary file or folder removed mid-write): not a bucket.
     if action == "write" and isinstance(cause, FileNotFoundError) and cause.filename is None:
         codes.add("NoSuchBucket")
-    statuses = {code for code in codes if code.startswith("HTTP ")}
     for known, _, what, todo in STORE_FAULTS:
-        if (codes - statuses) & known:
+        if codes & known:
             return what, todo
     words = " ".join(str(error) for error in _chain(cause))
     for known, needles, what, todo in STORE_FAULTS:  # a code quoted in a message counts as a word
-        if any(needle in words for needle in (*needles, *(known - statuses))):
+        if any(needle in words for needle in (*needles, *(known - {c for c in known if c.startswith("HTTP ")}))):
             return what, todo
     for known, _, what, todo in STORE_FAULTS:
-        if statuses & known:
+        if weak & known:
             return what, todo
     return "the store failed", "Check the store and the connection; the task's retry pushes again."
 

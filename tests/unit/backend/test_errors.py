@@ -90,3 +90,15 @@ def test_a_status_azure_shares_between_a_bad_key_and_a_denial_yields_to_the_mess
     denied = HttpResponseError(message="This request is not authorized to perform this operation.")
     denied.status_code = 403
     assert errors.store_fault(denied, "write")[0] == "the store denied permission"
+
+
+def test_adlfs_permission_error_for_a_bad_key_is_the_credentials():
+    """adlfs raises PermissionError from azure's 403 for a bad account key: the message tells, not the class."""
+    try:
+        try:
+            raise HttpResponseError(message="Server failed to authenticate the request. Make sure the value of "
+                                            "the Authorization header is formed correctly including the signature.")
+        except HttpResponseError as azure:
+            raise PermissionError("abfs://xcom/x.json") from azure
+    except PermissionError as adlfs:
+        assert errors.store_fault(adlfs, "write")[0] == "the store refused the credentials"
