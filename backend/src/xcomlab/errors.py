@@ -76,9 +76,10 @@ STORE_FAULTS = (
       "(401)"),
      "the store refused the credentials",
      "Correct the connection's credentials."),
-    ({"AccessDenied", "AuthorizationPermissionMismatch", "AuthorizationFailure", "PermissionError",
-      "NoPermissionError", "EACCES", "EPERM", "EROFS", "HTTP 403"},
-     ("Permission denied", "NOPERM", "Forbidden", "(403)", "Read-only file system"),
+    # Azure's AuthorizationFailure is a word, not a code: Azurite answers a bad key with it (Azure: AuthenticationFailed)
+    ({"AccessDenied", "AuthorizationPermissionMismatch", "PermissionError", "NoPermissionError", "EACCES", "EPERM",
+      "EROFS", "HTTP 403"},
+     ("Permission denied", "NOPERM", "Forbidden", "(403)", "Read-only file system", "AuthorizationFailure"),
      "the store denied permission",
      "Grant the connection read, write and delete on this path."),
     ({"SlowDown", "Throttling", "ThrottlingException", "TooManyRequests", "ServerBusy", "RequestLimitExceeded",

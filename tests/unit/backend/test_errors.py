@@ -102,3 +102,13 @@ def test_adlfs_permission_error_for_a_bad_key_is_the_credentials():
             raise PermissionError("abfs://xcom/x.json") from azure
     except PermissionError as adlfs:
         assert errors.store_fault(adlfs, "write")[0] == "the store refused the credentials"
+
+
+def test_azurites_authorization_failure_for_a_bad_key_is_the_credentials():
+    bad_key = HttpResponseError(message="Server failed to authenticate the request.\nErrorCode:AuthorizationFailure")
+    bad_key.error_code, bad_key.status_code = "AuthorizationFailure", 403
+    assert errors.store_fault(bad_key, "write")[0] == "the store refused the credentials"
+    denied = HttpResponseError(message="This request is not authorized to perform this operation.\n"
+                                       "ErrorCode:AuthorizationFailure")
+    denied.error_code, denied.status_code = "AuthorizationFailure", 403
+    assert errors.store_fault(denied, "write")[0] == "the store denied permission"
