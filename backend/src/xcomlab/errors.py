@@ -147,7 +147,7 @@ def store_fault(cause: BaseException, action: str = "read") -> tuple[str, str]:
             return what, todo
     words = " ".join(str(error) for error in _chain(cause))
     for known, needles, what, todo in STORE_FAULTS:  # a code quoted in a message counts as a word
-        if any(needle in words for needle in (*needles, *(known - {c for c in known if c.startswith("HTTP ")}))):
+        if any(needle in words for needle in (*needles, *known)):
             return what, todo
     for known, _, what, todo in STORE_FAULTS:
         if weak & known:
