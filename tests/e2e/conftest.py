@@ -52,6 +52,9 @@ def pytest_collection_modifyitems(config, items):
 # --- progress: a line per test as it ends (on a terminal, or E2E_PROGRESS=1), a per-module summary always ---
 
 class Progress:
+    """Through pytest's own terminal reporter, not a rich Live region: pytest owns the terminal (and its capture)
+    while tests run. The summary table is rich's (xcomlab.tables)."""
+
     def __init__(self, config):
         self.config, self.started, self.total = config, time.monotonic(), 0
         self.modules: dict[str, Counter] = {}  # module -> outcome counts and "seconds"
