@@ -75,7 +75,7 @@ def test_mwaa_mode_changes_only_the_components(settings, version):
     assert set(mwaa) == set(plain) | workers
     for name in set(mwaa) & (COMPONENTS | workers):
         service = mwaa[name]
-        assert service["command"][:3] == ["python", "-m", "xcomlab.mwaa.entrypoint"], name
+        assert service["command"][:3] == ["python", "-m", "xcomlab_tools.mwaa.entrypoint"], name
         assert service["environment"]["AIRFLOW_HOME"] == "/usr/local/airflow"
         assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         # Configured by the bucket's options JSON only, as on MWAA: nothing from BACKEND, no PYTHONPATH.

@@ -45,7 +45,7 @@ def loads_before_up(env: dict[str, str], mwaa: bool = False) -> dict:
     """A throwaway scheduler container (the scheduler's image, environment and mounts) resolves the class: a
     backend that cannot load fails here in seconds, instead of after a stack that never becomes healthy. In MWAA
     mode through MWAA's entrypoint: plugins deployed, requirements installed, options applied, MWAA's sys.path."""
-    entrypoint = ["python", "-m", "xcomlab.mwaa.entrypoint"] if mwaa else []
+    entrypoint = ["python", "-m", "xcomlab_tools.mwaa.entrypoint"] if mwaa else []
     return probe(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler", *entrypoint)
 
 
@@ -88,7 +88,7 @@ PROBLEM = re.compile(r"^  ([A-Z][A-Za-z_]+): (.+)$")
 # ("common.io" is AIRFLOW__COMMON_IO__...), so only the schema can tell where one ends.
 OPTION_KEYS = """
 import json, sys
-from xcomlab import lint
+from xcomlab_tools import lint
 sections = lint.schema()
 found = {}
 for name in json.load(sys.stdin):

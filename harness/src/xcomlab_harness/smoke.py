@@ -43,7 +43,7 @@ def smoke(settings, env: dict[str, str]) -> tuple[bool, list[str]]:
     flag = "-f" if sandbox.airflow_major(settings) >= 3 else "-S"
     started = time.monotonic()
     done = sandbox.compose(env, "run", "--rm", "-T", "-e", f"AIRFLOW__CORE__DAGS_FOLDER={DAG_FOLDER}",
-                           "airflow-worker-a", "python", "-m", "xcomlab.mwaa.entrypoint",
+                           "airflow-worker-a", "python", "-m", "xcomlab_tools.mwaa.entrypoint",
                            "dags", "test", DAG_ID, flag, f"{DAG_FOLDER}/{DAG_ID}.py",
                            check=False, capture_output=True, text=True)
     seconds = time.monotonic() - started

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from xcomlab import inventory, lint, stores
+from xcomlab import inventory, stores
+from xcomlab_tools import lint
 from xcomlab.base import OffloadingXComBackend
 from xcomlab.objectstorage import XComObjectStorageBackend
 from xcomlab.redis import XComRedisBackend

@@ -8,12 +8,12 @@ import stat
 import subprocess
 
 import pytest
-from xcomlab.mwaa.preflight import Problem, report
+from xcomlab_tools.mwaa.preflight import Problem, report
 
 from xcomlab_harness import loading, sandbox
 from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS
 
-# What the preflight notes for a bucket it has nothing against (xcomlab.mwaa.preflight.check).
+# What the preflight notes for a bucket it has nothing against (xcomlab_tools.mwaa.preflight.check).
 NOTES = ["configuration options: 3 accepted by MWAA's API",
          "  note: MWAA runs Airflow 3.3.1 on Python 3.12; this sandbox on 3.11 (no 3.12 is packaged for the "
          "registry-less images): a wheel built for one Python only is not caught here"]

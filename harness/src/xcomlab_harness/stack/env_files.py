@@ -1,5 +1,5 @@
 """KEY=VALUE files (.env, compose/backends/*.env, BACKEND_ENV) read as docker compose reads them, with python-dotenv's
-parser: the one .env reader of the harness (xcomlab.lint reads with the same parser inside the components)."""
+parser: the one .env reader of the harness (xcomlab_tools.lint reads with the same parser inside the components)."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ def package_set(version: str, data: Path = DATA) -> PackageSet:
     facts = _versions_toml(data)["versions"].get(version)
     if facts is None:
         raise KeyError(f"MWAA does not run Airflow {version}; nearest: {', '.join(nearest(version, data))}")
-    from xcomlab.mwaa.requirements import pins  # imported on use: the sandbox runs without the backend package
+    from xcomlab_tools.mwaa.requirements import pins  # imported on use: the sandbox runs without the tools package
 
     folder = data / version
     return PackageSet(version, facts["python"], folder / CONSTRAINTS, folder / ESSENTIAL, folder / BOM,
@@ -207,7 +207,7 @@ def lock(version: str, python: str, data: Path = DATA) -> Path:
                    + "".join(f"; {name}{o['require']} (overrides.toml)" for name, o in overridden.items())
                    + ". Written by `make mwaa-packages`.\n" + out.read_text())
     written = folder / f"constraints-python{python}.txt"
-    from xcomlab.mwaa.requirements import DIFFERS  # imported on use: the sandbox runs without the backend package
+    from xcomlab_tools.mwaa.requirements import DIFFERS  # imported on use: the sandbox runs without the tools package
 
     if free:
         installed = plain_pins(out)

@@ -38,7 +38,7 @@ def compose_files(settings: Mapping[str, str], offline: bool) -> list[Path]:
 
 def image_python(settings: Mapping[str, str], offline: bool) -> str:
     """The Airflow image's Python: MWAA's in online MWAA mode (3.11 for 2.10.x, 3.12 for 2.11 and 3.x, as
-    xcomlab.mwaa.preflight notes), else 3.11, the only one the registry-less stand-ins have (Debian 12's)."""
+    xcomlab_tools.mwaa.preflight notes), else 3.11, the only one the registry-less stand-ins have (Debian 12's)."""
     settings = Settings(settings)
     if settings.mwaa and not offline and not settings.version.startswith("2.10."):
         return "3.12"

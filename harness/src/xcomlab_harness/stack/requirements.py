@@ -46,7 +46,7 @@ def fetch(settings: Mapping[str, str], context: Path) -> None:
     """Resolve the file as the image's Python would (uv, beside the version's lock when forced), and fetch the
     packages the image lacks, or has at another version, into context/wheels; context/requirements.txt lists them
     for the image build (compose/airflow/Dockerfile.custom-backend), which installs them with no index."""
-    from xcomlab.mwaa.requirements import has_own_constraints, pins  # MWAA's rules; not standard library
+    from xcomlab_tools.mwaa.requirements import has_own_constraints, pins  # MWAA's rules; not standard library
 
     source = requirements_file(settings)
     text = source.read_text()

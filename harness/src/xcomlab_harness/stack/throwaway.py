@@ -15,7 +15,7 @@ LINT_DIR = "/tmp/xcom-lab-lint"
 def mwaa_validate(env: dict[str, str]) -> int:
     """The preflight, in a throwaway container of the MWAA-mode image: no stack, no database."""
     return compose(env, "run", "--rm", "--no-deps", "-T", "airflow-scheduler",
-                   "python", "-m", "xcomlab.mwaa.preflight", check=False).returncode
+                   "python", "-m", "xcomlab_tools.mwaa.preflight", check=False).returncode
 
 
 def mwaa_freeze(settings: Mapping[str, str], env: dict[str, str], python: str) -> int:
@@ -36,7 +36,7 @@ def mwaa_freeze(settings: Mapping[str, str], env: dict[str, str], python: str) -
 
 
 def lint(env: dict[str, str], files: list[str]) -> int:
-    """xcomlab.lint on the files, in a throwaway container of this version's image (its schema, its
+    """xcomlab_tools.lint on the files, in a throwaway container of this version's image (its schema, its
     providers): .json as MWAA options, .cfg as airflow.cfg, anything else as KEY=VALUE lines."""
     mounts, args = [], []
     for n, name in enumerate(files):
@@ -47,4 +47,4 @@ def lint(env: dict[str, str], files: list[str]) -> int:
         mounts += ["-v", f"{path}:{target}:ro"]
         args += [{".json": "--options", ".cfg": "--cfg"}.get(path.suffix, "--env"), target]
     return compose(env, "run", "--rm", "--no-deps", "-T", *mounts, "airflow-scheduler",
-                   "python", "-m", "xcomlab.lint", *args, check=False).returncode
+                   "python", "-m", "xcomlab_tools.lint", *args, check=False).returncode

@@ -1,4 +1,4 @@
-"""xcomlab.lint against this Airflow's real configuration schema (the host's Airflow and providers)."""
+"""xcomlab_tools.lint against this Airflow's real configuration schema (the host's Airflow and providers)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from xcomlab import lint
+from xcomlab_tools import lint
 
 # The options `make mwaa-validate` once called AVAILABLE, and the same options corrected.
 BROKEN_OPTIONS = {"core.xcom_backend": lint.PROVIDER, "common.io.xcom_objectstore_path": "s3://aws_default@xcom/xcom",

@@ -4,7 +4,7 @@ plus every installed provider's), values by this Airflow's own getint/getfloat/g
 XCom options, by meaning: codecs, the path's filesystem (imported, so a missing s3fs is caught), its
 connection, the options each backend needs, and Airflow 2's XCom pickling under them.
 
-    python -m xcomlab.lint [--env FILE]... [--cfg FILE]... [--options FILE]... [--environ]
+    python -m xcomlab_tools.lint [--env FILE]... [--cfg FILE]... [--options FILE]... [--environ]
 
 --env: KEY=VALUE lines (.env, docker-compose env_file), read by python-dotenv as Compose reads them
 (quotes, `# comments`, ${VAR} and ${VAR:-default} from the file's earlier lines, then earlier files, then
@@ -417,7 +417,7 @@ def lint(env_files=(), cfg_files=(), options_files=(), environ=None, sections=No
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xcomlab.lint", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m xcomlab_tools.lint", description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE file (.env, env_file)")
     parser.add_argument("--cfg", action="append", default=[], help="an airflow.cfg")
     parser.add_argument("--options", action="append", default=[], help="MWAA configuration options JSON")

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xcomlab import compat, lint
+from xcomlab import compat
+from xcomlab_tools import lint
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "compose"

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from xcomlab.mwaa import entrypoint, preflight
+from xcomlab_tools.mwaa import entrypoint, preflight
 
 SECRETS_MANAGER = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
 OPTIONS = {"core.xcom_backend": "xcomlab.objectstorage.XComObjectStorageBackend",

@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from xcomlab.mwaa import plugins
+from xcomlab_tools.mwaa import plugins
 
 
 def make_zip(path, names):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from xcomlab.mwaa import options
+from xcomlab_tools.mwaa import options
 
 
 def load(tmp_path, content):

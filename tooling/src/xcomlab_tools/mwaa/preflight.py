@@ -15,9 +15,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from xcomlab import compat, lint
-from xcomlab.mwaa import options, plugins, requirements
-from xcomlab.mwaa.entrypoint import (BUCKET, CONSTRAINTS, ESSENTIAL_CONSTRAINTS, HOME, OPTIONS_FILE,
+from xcomlab import compat
+from xcomlab_tools import lint
+from xcomlab_tools.mwaa import options, plugins, requirements
+from xcomlab_tools.mwaa.entrypoint import (BUCKET, CONSTRAINTS, ESSENTIAL_CONSTRAINTS, HOME, OPTIONS_FILE,
                                     deploy_requirements, install_requirements)
 
 # Run in a fresh interpreter, as a component starts: `import airflow` sets up sys.path as that version

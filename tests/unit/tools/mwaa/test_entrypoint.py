@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from xcomlab.mwaa import entrypoint
+from xcomlab_tools.mwaa import entrypoint
 
 MWAA_FAILURE = ("ERROR: pip installation exited with a non-zero error code. This could be the result of package "
                 "conflict. Notice that MWAA enforces a list of critical packages, e.g. Airflow, Celery, among others, "

@@ -7,7 +7,7 @@
    limit); a failure is logged in MWAA's words and Airflow starts anyway, as on MWAA;
 5. exec Airflow with the environment in MWAA's priority order, from $AIRFLOW_HOME, with nothing added to
    sys.path (no PYTHONPATH).
-Usage: python -m xcomlab.mwaa.entrypoint ui|scheduler|dag-processor|triggerer|... (ui: this version's
+Usage: python -m xcomlab_tools.mwaa.entrypoint ui|scheduler|dag-processor|triggerer|... (ui: this version's
 api-server or webserver)
 """
 
@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from xcomlab import compat
-from xcomlab.mwaa import options, plugins, requirements
+from xcomlab_tools.mwaa import options, plugins, requirements
 
 BUCKET = Path("/mwaa")  # MWAA_DIR, read-only: what the environment's S3 bucket holds
 HOME = Path(os.environ.get("AIRFLOW_HOME", "/usr/local/airflow"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from xcomlab.mwaa import requirements
+from xcomlab_tools.mwaa import requirements
 
 LOCK = "boto3==1.40.0\n    # via x\napache-airflow-providers-amazon[s3fs]==9.39.0\nPyYAML==6.0.2\n"
 ESSENTIAL = "# critical to MWAA's image\napache-airflow==3.3.1\ncelery==5.6.3\n"
