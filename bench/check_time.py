@@ -16,9 +16,11 @@ import subprocess
 import time
 import tomllib
 
-from xcomlab_harness import check, sandbox
+from xcomlab_harness import check
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.stack.settings import load_settings
 
-BACKENDS = sandbox.ROOT / "tests" / "check_backends"
+BACKENDS = ROOT / "tests" / "check_backends"
 
 
 def settings_of(folder: str, table: str | None = None) -> dict[str, str]:
@@ -36,12 +38,12 @@ ROUNDS = 2
 
 def timed_check(name: str, settings: dict[str, str]) -> dict:
     started = time.monotonic()
-    subprocess.run(["make", "--no-print-directory", "check"], cwd=sandbox.ROOT,
+    subprocess.run(["make", "--no-print-directory", "check"], cwd=ROOT,
                    env=dict(os.environ, **settings, CHECK_NAME="bench-check"),
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     wall = time.monotonic() - started
-    version = sandbox.load_settings()["AIRFLOW_VERSION"]
-    verdict = json.loads((sandbox.ROOT / "reports" / f"check-bench-check-{version}.json").read_text())
+    version = load_settings()["AIRFLOW_VERSION"]
+    verdict = json.loads((ROOT / "reports" / f"check-bench-check-{version}.json").read_text())
     seconds = {s["id"]: s["seconds"] for s in verdict["scenarios"]}
     return {"wall": wall, "switch": seconds.get("loads", 0.0), "scenarios": seconds,
             "statuses": {s["id"]: s["status"] for s in verdict["scenarios"]}}
@@ -67,7 +69,7 @@ def main() -> None:
                      f"| {', '.join(f'{k} {v:.0f} s' for k, v in slowest)} |")
     lines += ["", "The rest of the whole command is `make`, the cached image build, the first scenario's wait for "
               "the restarted scheduler, and the reports; `mwaa-placement` runs beside the other scenarios."]
-    (sandbox.ROOT / "reports" / "bench-check.md").write_text("\n".join(lines) + "\n")
+    (ROOT / "reports" / "bench-check.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

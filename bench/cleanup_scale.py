@@ -15,9 +15,12 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-from xcomlab_harness import sandbox  # noqa: E402
 from xcomlab_harness.airflow_api import AirflowAPI  # noqa: E402
 from xcomlab_harness.probes.metadata import MetadataDB  # noqa: E402
+from xcomlab_harness.stack import project  # noqa: E402
+from xcomlab_harness.stack.compose import compose  # noqa: E402
+from xcomlab_harness.stack.settings import load_settings  # noqa: E402
+from xcomlab_harness.stack.state import offline_from_state  # noqa: E402
 
 COUNT = int(os.environ.get("BENCH_XCOMS", "10000"))
 SOURCE, CLEANUP = "xcom_lifecycle", "xcom_cleanup"
@@ -28,8 +31,8 @@ def seconds(task: dict) -> float:
 
 
 def main() -> None:
-    settings = sandbox.load_settings()
-    env = sandbox.compose_env(settings, sandbox.offline_from_state(settings))
+    settings = load_settings()
+    env = project.compose_env(settings, offline_from_state(settings))
     api = AirflowAPI.of_sandbox(settings)
     db = MetadataDB(settings)
     for dag_id in (SOURCE, CLEANUP):
@@ -37,7 +40,7 @@ def main() -> None:
     run_id = api.trigger(SOURCE)
     api.wait_for_run(SOURCE, run_id)
     with open(ROOT / "bench/seed_xcoms.py") as script:
-        seeded = sandbox.compose(env, "exec", "-T", "airflow-scheduler", "python", "-", SOURCE, run_id, "produce",
+        seeded = compose(env, "exec", "-T", "airflow-scheduler", "python", "-", SOURCE, run_id, "produce",
                                  str(COUNT), stdin=script, capture_output=True, text=True)
     seed = json.loads(seeded.stdout.strip().splitlines()[-1])
 
@@ -47,7 +50,7 @@ def main() -> None:
     wall = time.monotonic() - start
     tasks = {t["task_id"]: seconds(t) for t in api.task_instances(CLEANUP, cleanup_run)}
     left = sum(1 for key in db.xcom_values(SOURCE, run_id, "produce") if key.startswith("bench_"))
-    audit = json.loads(sandbox.compose(env, "exec", "-T", "airflow-scheduler", "python", "-m", "xcomlab.doctor",
+    audit = json.loads(compose(env, "exec", "-T", "airflow-scheduler", "python", "-m", "xcomlab.doctor",
                                        "--json", check=False, capture_output=True, text=True).stdout)
     orphans = sum(1 for store in audit["stores"].values() for o in store["orphans"] if f"/{run_id}/" in o["url"])
     report = db.xcom_values(CLEANUP, cleanup_run, "delete_old_xcoms").get("return_value")

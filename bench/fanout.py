@@ -9,11 +9,13 @@ import os
 import sys
 from datetime import datetime
 
-from xcomlab_harness import sandbox
+from stack import timed_up as switch  # bench/stack.py: `make up BACKEND=...`
 from xcomlab_harness.airflow_api import AirflowAPI
 from xcomlab_harness.probes import all_probes
-
-from stack import timed_up as switch  # bench/stack.py: `make up BACKEND=...`
+from xcomlab_harness.stack import project
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.stack.settings import load_settings
+from xcomlab_harness.stack.state import offline_from_state
 
 BACKENDS = ["xcomlab-s3", "xcomlab-gcs", "xcomlab-azure", "redis"]
 COUNT, SIZE = int(os.environ.get("FANOUT_COUNT", "200")), 1_000_000
@@ -29,7 +31,7 @@ def landed(probes: list, run_id: str) -> tuple[int, int]:
 
 def run_on(backend: str) -> str:
     switch(backend)
-    settings = sandbox.load_settings()
+    settings = load_settings()
     api = AirflowAPI.of_sandbox(settings)
     api.wait_for_dag(DAG)
     run_id = api.trigger(DAG, {"count": COUNT, "size": SIZE})
@@ -37,7 +39,7 @@ def run_on(backend: str) -> str:
     tasks = api.task_instances(DAG, run_id)
     times = [datetime.fromisoformat(t[k]) for t in tasks for k in ("start_date", "end_date")]
     wall = (max(times) - min(times)).total_seconds()
-    probes = all_probes(settings, sandbox.compose_env(settings, sandbox.offline_from_state(settings)), [])
+    probes = all_probes(settings, project.compose_env(settings, offline_from_state(settings)), [])
     objects, whole = landed(probes, run_id)
     api.delete_run(DAG, run_id)
     lost = COUNT - whole
@@ -46,7 +48,7 @@ def run_on(backend: str) -> str:
 
 
 def main() -> None:
-    settings = sandbox.load_settings()
+    settings = load_settings()
     before = os.environ.get("BACKEND") or settings["BACKEND"]
     rows = []
     try:
@@ -58,8 +60,8 @@ def main() -> None:
              "object is missing or short (`collect` also pulls every value back and fails on any).", "",
              "| backend | values | wall (s) | tasks/s | objects | lost |", "| --- | --- | ---: | ---: | ---: | ---: |",
              *rows]
-    sandbox.ROOT.joinpath("reports").mkdir(exist_ok=True)
-    sandbox.ROOT.joinpath("reports/bench-fanout.md").write_text("\n".join(lines) + "\n")
+    ROOT.joinpath("reports").mkdir(exist_ok=True)
+    ROOT.joinpath("reports/bench-fanout.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -14,12 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from xcomlab_harness import sandbox
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.stack.project import backend_environment
+from xcomlab_harness.stack.settings import backends, load_settings
 
 SIZES = [1_000, 64_000, 1_000_000, 16_000_000, 128_000_000, "dataframe"]
 QUICK_SIZES = [1_000, 1_000_000, 16_000_000]
 SCRIPT = Path(__file__).with_name("xcom_sizes.py")
-REPORTS = sandbox.ROOT / "reports"
+REPORTS = ROOT / "reports"
 # Every size goes to the store: the matrix measures the store, not the threshold.
 THRESHOLD_ZERO = {"AIRFLOW__XCOMLAB__THRESHOLD": "0", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "0"}
 SMALL_THRESHOLD = {"AIRFLOW__XCOMLAB__THRESHOLD": "1000", "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "1000"}
@@ -28,15 +30,15 @@ SMALL_THRESHOLD = {"AIRFLOW__XCOMLAB__THRESHOLD": "1000", "AIRFLOW__COMMON_IO__X
 def rows_of(backend: str, settings, sizes: list, reps: int, small: bool = False) -> list[dict]:
     """The matrix's rows for one backend (threshold 0), or its small values' row (the stack's threshold)."""
     # db.env sets no backend: empty means Airflow's own BaseXCom, whatever the stack runs.
-    env = {"AIRFLOW__CORE__XCOM_BACKEND": "", **sandbox.backend_environment(settings, backend),
+    env = {"AIRFLOW__CORE__XCOM_BACKEND": "", **backend_environment(settings, backend),
            **(SMALL_THRESHOLD if small else THRESHOLD_ZERO), "BENCH_BACKEND": backend,
            "BENCH_SIZES": "" if small else ",".join(map(str, sizes)), "BENCH_REPS": str(reps),
            "BENCH_SMALL": "1" if small else "0"}
     flags = [part for key, value in env.items() for part in ("-e", f"{key}={value}")]
-    command = [sys.executable, str(sandbox.ROOT / "harness/src/xcomlab_harness/sandbox.py"), "compose", "exec",
+    command = [sys.executable, str(ROOT / "harness/src/xcomlab_harness/sandbox.py"), "compose", "exec",
                "-T", *flags, "airflow-scheduler", "python", "-"]
     with SCRIPT.open() as script:
-        done = subprocess.run(command, stdin=script, capture_output=True, text=True, cwd=sandbox.ROOT)
+        done = subprocess.run(command, stdin=script, capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
         sys.exit(f"bench: BACKEND={backend} failed:\n{done.stderr[-3000:]}")
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -152,9 +154,9 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def measure_all(quick: bool) -> list[dict]:
-    settings = sandbox.load_settings()
+    settings = load_settings()
     sizes, reps = (QUICK_SIZES, 1) if quick else (SIZES, 5)
-    chosen = os.environ.get("BACKENDS", "").split(",") if os.environ.get("BACKENDS") else sandbox.backends()
+    chosen = os.environ.get("BACKENDS", "").split(",") if os.environ.get("BACKENDS") else backends()
     rows = []
     for backend in chosen:
         print(f"bench: BACKEND={backend}, {len(sizes)} sizes × {reps}", file=sys.stderr, flush=True)
@@ -188,7 +190,7 @@ def report_of(rows: list[dict], version: str, minutes: float | None) -> list[str
 
 def main() -> None:
     started = time.monotonic()
-    settings = sandbox.load_settings()
+    settings = load_settings()
     saved = os.environ.get("BENCH_JSON")  # re-render a saved run's tables and plot without measuring
     rows = json.loads(Path(saved).read_text()) if saved else measure_all(os.environ.get("QUICK") == "1")
     REPORTS.mkdir(exist_ok=True)

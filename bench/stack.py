@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from xcomlab_harness import sandbox  # noqa: E402
+from xcomlab_harness.stack.paths import ROOT  # noqa: E402
+from xcomlab_harness.stack.settings import backends, load_settings  # noqa: E402
 
 REST_SECONDS = 60
 CGROUP_CPU = Path("/sys/fs/cgroup/cpuacct/docker")  # cgroup v1, as on Debian's docker.io here
@@ -20,7 +21,7 @@ CGROUP_CPU = Path("/sys/fs/cgroup/cpuacct/docker")  # cgroup v1, as on Debian's 
 
 def timed_up(backend: str) -> float:
     start = time.monotonic()
-    subprocess.run(["make", "--no-print-directory", "up", f"BACKEND={backend}"], cwd=sandbox.ROOT, check=True,
+    subprocess.run(["make", "--no-print-directory", "up", f"BACKEND={backend}"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.monotonic() - start
 
@@ -51,9 +52,9 @@ def memory_mib() -> float:
 
 
 def main() -> None:
-    settings = sandbox.load_settings()
+    settings = load_settings()
     rows = [("warm `make up` (stack running, nothing changed)", f"{timed_up(settings['BACKEND']):.1f} s")]
-    for backend in [b for b in sandbox.backends() if b != settings["BACKEND"]] + [settings["BACKEND"]]:
+    for backend in [b for b in backends() if b != settings["BACKEND"]] + [settings["BACKEND"]]:
         rows.append((f"switch to BACKEND={backend}", f"{timed_up(backend):.1f} s"))
     time.sleep(15)  # let the switched components settle
     ids = container_ids()
@@ -63,8 +64,8 @@ def main() -> None:
     rows.append((f"CPU at rest ({len(ids)} containers, {REST_SECONDS} s)", f"{used / (REST_SECONDS * 1e9) * 100:.1f} % of one core"))
     rows.append(("memory at rest", f"{memory_mib() / 1024:.2f} GiB"))
     report = "| measure | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows) + "\n"
-    (sandbox.ROOT / "reports").mkdir(exist_ok=True)
-    (sandbox.ROOT / "reports" / "bench-stack.md").write_text(report)
+    (ROOT / "reports").mkdir(exist_ok=True)
+    (ROOT / "reports" / "bench-stack.md").write_text(report)
     print(report)
 
 

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xcomlab_harness import causes, patches, sandbox
+from xcomlab_harness import causes, patches
 from xcomlab_harness.fixes import fix_line
 from xcomlab_harness.own_code import statements
-from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, Detail, Layer, ScenarioResult, SourceFile, Verdict
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.verdict import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    Detail,
+    Layer,
+    ScenarioResult,
+    SourceFile,
+    Verdict,
+)
 
 VERSION = "3.3.1"
-BACKENDS = sandbox.ROOT / "tests" / "check_backends"
+BACKENDS = ROOT / "tests" / "check_backends"
 TYPES = ("str", "str_123", "str_null", "str_true", "str_json", "int", "float", "bool", "none", "dict", "list", "tuple",
          "nested", "datetime", "emoji", "big")
 LOADED = "{} from /opt/airflow/plugins/{} loads; healthy with it: apiserver, scheduler, triggerer, dag-processor"

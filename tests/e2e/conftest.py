@@ -12,27 +12,34 @@ import time
 from collections import Counter
 
 import pytest
-
-from xcomlab.tables import table
-from xcomlab_harness import sandbox
-from xcomlab_harness.airflow_api import AirflowAPI
 from report import Report
 from stores import xcom_views
+from xcomlab.tables import table
+from xcomlab_harness.airflow_api import AirflowAPI
 from xcomlab_harness.probes.metadata import MetadataDB
+from xcomlab_harness.stack import project
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.health import start_and_wait
+from xcomlab_harness.stack.lifecycle import bring_up, prepare
+from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.stack.settings import load_settings
+from xcomlab_harness.stack.state import offline_from_state
 
-REPORTS = sandbox.ROOT / "reports"
+REPORTS = ROOT / "reports"
 LOG_TAIL = "400"  # scheduler log lines attached to a failed test (a DAG run stuck in queued is its story)
 
 
 @pytest.fixture(scope="session")
 def settings() -> dict[str, str]:
-    return sandbox.load_settings()
+    return load_settings()
 
 
 @pytest.fixture(scope="session")
 def compose_env(request, settings) -> dict[str, str]:
     """The environment `make` gives docker compose; pytest-docker's calls inherit it."""
-    env = sandbox.compose_env(settings, sandbox.offline_from_state(settings))  # the mode `make e2e` chose
+    env = project.compose_env(settings, offline_from_state(settings))  # the mode `make e2e` chose
     os.environ.update(env)
     request.session.xcomlab_compose_env = env  # for pytest_runtest_makereport
     request.session.xcomlab_settings = settings
@@ -98,7 +105,7 @@ def pytest_runtest_makereport(item, call):
     logged = item.session.__dict__.setdefault("xcomlab_logged_modules", set())
     if result.failed and env and item.module not in logged:
         logged.add(item.module)
-        done = sandbox.compose(env, "logs", "--no-color", "--tail", LOG_TAIL, "airflow-scheduler", check=False,
+        done = compose(env, "logs", "--no-color", "--tail", LOG_TAIL, "airflow-scheduler", check=False,
                                capture_output=True, text=True)
         result.sections.append(("airflow-scheduler log (tail)", done.stdout + done.stderr))
         try:
@@ -135,11 +142,11 @@ def docker_cleanup() -> list[str]:
 class Stack:
     def __init__(self, env: dict[str, str], settings: dict[str, str]):
         self.env, self.settings = env, settings
-        self.offline = sandbox.offline_from_state(settings)
+        self.offline = offline_from_state(settings)
 
     def up(self) -> None:
         """As `make up`: the images readied (the Airflow image rebuilt if its inputs changed), then healthy."""
-        self._fail_clearly(lambda: sandbox.bring_up(self.settings, sandbox.prepare(self.settings, self.offline),
+        self._fail_clearly(lambda: bring_up(self.settings, prepare(self.settings, self.offline),
                                                     timeout=300))
 
     def switch(self, backend: str) -> None:
@@ -149,22 +156,22 @@ class Stack:
     def start(self, **overrides: str) -> dict[str, str]:
         """As `make up KEY=value...` on the running stack; returns the compose environment it used."""
         env = self.env_with(**overrides)
-        self._fail_clearly(sandbox.start_and_wait, env, timeout=300)
+        self._fail_clearly(start_and_wait, env, timeout=300)
         return env
 
     def env_with(self, **overrides: str) -> dict[str, str]:
         settings = dict(self.settings, **overrides)
         if settings["MWAA"] != "1":  # the image the stack runs already
-            return dict(sandbox.compose_env(settings, self.offline), **overrides)
-        env = sandbox.prepare(settings, self.offline, takes_over=False)  # its own image: MWAA's package set
-        sandbox.fetch_mwaa_requirements(settings, self.offline)
+            return dict(project.compose_env(settings, self.offline), **overrides)
+        env = prepare(settings, self.offline, takes_over=False)  # its own image: MWAA's package set
+        fetch_mwaa_requirements(settings, self.offline)
         return dict(env, **overrides)
 
     @staticmethod
     def _fail_clearly(step, *args, **kwargs) -> None:
         try:
             step(*args, **kwargs)
-        except sandbox.SandboxError as err:
+        except SandboxError as err:
             pytest.fail(str(err), pytrace=False)
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import re
 
-from xcomlab_harness import sandbox
 from xcomlab_harness.probes import Item
 from xcomlab_harness.probes.localfs import ROOT as LOCALFS_ROOT
 from xcomlab_harness.probes.localfs import LocalFsProbe
 from xcomlab_harness.probes.redis import RedisProbe
+from xcomlab_harness.stack.compose import compose
 from xcomlab_harness.stack.stores import STORES
 
 BUCKET = "xcom"
@@ -75,7 +75,7 @@ def xcom_views(settings: dict[str, str], compose_env: dict[str, str]) -> dict[st
 
 def doctor(compose_env: dict[str, str], *args: str) -> dict:
     """`make doctor` (xcomlab.doctor --json, and args) in the scheduler's container: its report."""
-    done = sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "python", "-m", "xcomlab.doctor",
+    done = compose(compose_env, "exec", "-T", "airflow-scheduler", "python", "-m", "xcomlab.doctor",
                            "--json", *args, check=False, capture_output=True, text=True)
     assert done.returncode in (0, 1), f"make doctor failed ({done.returncode}): {done.stderr[-2000:]}"
     return json.loads(done.stdout)

@@ -10,12 +10,12 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from report import Fault
 from stores import doctor
-from xcomlab_harness import sandbox
 from xcomlab_harness.polling import poll
 from xcomlab_harness.probes import Item
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.settings import airflow_major, version_folder
 
 pytestmark = pytest.mark.e2e
 
@@ -54,13 +54,13 @@ def assert_nothing_lost(stores, metadata_db, compose_env, run_id: str) -> int:
 
 def test_a_store_outage_fails_the_push_and_the_retry_succeeds_once_it_is_back(fault_dag, airflow, stores, metadata_db,
                                                                            compose_env, report):
-    sandbox.compose(compose_env, "stop", "s3")
+    compose(compose_env, "stop", "s3")
     try:
         run_id = airflow.trigger(DAG)
         airflow.wait_for_task_state(DAG, run_id, "produce", "up_for_retry")
     finally:
-        sandbox.compose(compose_env, "start", "s3")
-        sandbox.compose(compose_env, "up", "--wait", "--no-recreate", "s3")
+        compose(compose_env, "start", "s3")
+        compose(compose_env, "up", "--wait", "--no-recreate", "s3")
     first = airflow.task_log(DAG, run_id, {"task_id": "produce", "try_number": 1}, lines=300)
     state = airflow.wait_for_end(DAG, run_id)
     lost = assert_nothing_lost(stores, metadata_db, compose_env, run_id) if state == "success" else 1
@@ -74,11 +74,11 @@ def test_a_store_outage_fails_the_push_and_the_retry_succeeds_once_it_is_back(fa
 @pytest.mark.parametrize("service", ["postgres", "airflow-scheduler"])
 def test_a_restart_mid_run_loses_nothing(fault_dag, airflow, stack, stores, metadata_db, compose_env, report, settings,
                                         service):
-    if sandbox.airflow_major(settings) < 3:
+    if airflow_major(settings) < 3:
         pytest.skip("restarts mid-run run in Airflow 3's e2e: each costs minutes of CI")
     run_id = airflow.trigger(DAG, {"sleep": BUSY_S})
     airflow.wait_for_task_state(DAG, run_id, "produce", "running")
-    sandbox.compose(compose_env, "restart", service)
+    compose(compose_env, "restart", service)
     stack.switch(BACKEND)  # waits until every service is healthy again
     state = airflow.wait_for_end(DAG, run_id, timeout=600)
     lost = assert_nothing_lost(stores, metadata_db, compose_env, run_id) if state == "success" else 1
@@ -104,7 +104,7 @@ def test_doctor_fix_racing_live_pushes_deletes_nothing_in_flight(fault_dag, airf
 
 def test_an_interrupted_cleanup_completes_on_the_next_run(stack, stores, settings, compose_env, report):
     """2,000 orphans; `make doctor --fix` SIGKILLed once it has deleted some; the next --fix deletes the rest."""
-    prefix = f"{sandbox.version_folder(settings)}/xcomlab/xcom_orphans/"
+    prefix = f"{version_folder(settings)}/xcomlab/xcom_orphans/"
     names = [f"{prefix}run_{n}/t/-1/return_value.json" for n in range(ORPHANS)]
     probe = stores["s3"].probe
     with ThreadPoolExecutor(16) as pool:
@@ -116,7 +116,7 @@ def test_an_interrupted_cleanup_completes_on_the_next_run(stack, stores, setting
         poll(lambda: len(stores["s3"].list(prefix)) < ORPHANS or fixing.poll() is not None, bool, 600,
              lambda _: AssertionError(f"make doctor --fix deleted none of {ORPHANS} orphans in 600 s"), every=0.2)
     finally:
-        sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "sh", "-c", f"kill -9 $(cat {PID_FILE})",
+        compose(compose_env, "exec", "-T", "airflow-scheduler", "sh", "-c", f"kill -9 $(cat {PID_FILE})",
                         check=False, capture_output=True)
         fixing.wait()
     left = len(stores["s3"].list(prefix))

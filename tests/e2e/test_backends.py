@@ -23,11 +23,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pytest
-
-from xcomlab_harness import sandbox
 from report import Row
 from xcomlab import codec
 from xcomlab.threshold import serialized_size, stays_in_db
+from xcomlab_harness.stack.paths import COMPOSE_DIR
+from xcomlab_harness.stack.project import backend_environment
+from xcomlab_harness.stack.settings import airflow_major, load_settings, version_folder
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +81,7 @@ class Backend:
 
     def base_pattern(self, settings: dict[str, str]) -> str:
         """Regex of what every reference starts with: the configured path (localfs: any host)."""
-        env = sandbox.backend_environment(settings, self.name)
+        env = backend_environment(settings, self.name)
         if "AIRFLOW__XCOMLAB__REDIS_PREFIX" in env:
             return re.escape(f"redis://{env['AIRFLOW__XCOMLAB__REDIS_CONN_ID']}/{env['AIRFLOW__XCOMLAB__REDIS_PREFIX']}")
         if "AIRFLOW__XCOMLAB__LOCALFS_PATH" in env:
@@ -97,9 +98,9 @@ class Backend:
         return re.compile(prefix + UUID + (suffix or ""))
 
 
-BACKENDS = [Backend.from_manifest(path) for path in sorted((sandbox.COMPOSE_DIR / "backends").glob("*.toml"))]
+BACKENDS = [Backend.from_manifest(path) for path in sorted((COMPOSE_DIR / "backends").glob("*.toml"))]
 # The provider's and xcomlab's folder in each store, under this version's own folder.
-FOLDERS = tuple(f"{sandbox.version_folder(sandbox.load_settings())}/{name}" for name in ("xcom", "xcomlab"))
+FOLDERS = tuple(f"{version_folder(load_settings())}/{name}" for name in ("xcom", "xcomlab"))
 
 
 @dataclass
@@ -214,7 +215,7 @@ def test_every_compression_codec(runs, airflow, metadata_db, settings, stores, r
     run_id = needs(runs, CODECS)
     rows = metadata_db.mapped_values(CODECS, run_id, "push")
     assert sorted(rows) == list(range(len(CODECS_PUSHED)))
-    if runs.backend.expect_known_failure(request, "compression", sandbox.airflow_major(settings)):
+    if runs.backend.expect_known_failure(request, "compression", airflow_major(settings)):
         store = stores[runs.backend.store]
         listed = run_listing(store, CODECS, run_id)
         written = sum(store.name_of(row) in listed for row in rows.values())
@@ -246,7 +247,7 @@ def test_mapped_tasks_land_as_one_object_each(runs, airflow, stores):
 def test_small_json_looking_strings_come_back_as_strings(runs, airflow, settings, report, request):
     """xcom_taskflow returns "123", "null", ... and fails unless they come back as the same strings."""
     run_id = needs(runs, TASKFLOW)
-    if runs.backend.expect_known_failure(request, "json-strings", sandbox.airflow_major(settings)):
+    if runs.backend.expect_known_failure(request, "json-strings", airflow_major(settings)):
         observed = "strings came back as the same strings" if runs.states[TASKFLOW] == "success" else \
             error_in_log(airflow, TASKFLOW, run_id, "check")[:200]
         report.add_known_difference(runs.backend.name, "small JSON-looking strings", observed)
@@ -304,7 +305,7 @@ def test_ui_shows_the_reference(runs, airflow, metadata_db, stores, settings):
     run_id = needs(runs, TOY, xcomlab_only=True)
     row = metadata_db.xcom_values(TOY, run_id, "push_objects")["big_obj"]
     shown = airflow.xcom_entry(TOY, run_id, "push_objects", "big_obj")
-    if sandbox.airflow_major(settings) >= 3:
+    if airflow_major(settings) >= 3:
         assert shown == row
         return
     store, url = stores[runs.backend.store], row.removeprefix("xcomlab:ref:")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
-from xcomlab_harness import sandbox
+from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.health import start_and_wait
 
 pytestmark = pytest.mark.e2e
 
@@ -27,8 +27,8 @@ services:
 """)
     env = dict(compose_env, COMPOSE_FILE=str(compose_file), COMPOSE_PROJECT_NAME="xcom-lab-never-healthy")
     try:
-        with pytest.raises(sandbox.SandboxError) as err:
-            sandbox.start_and_wait(env, timeout=30)
+        with pytest.raises(SandboxError) as err:
+            start_and_wait(env, timeout=30)
     finally:
         subprocess.run(["docker", "compose", "down", "--volumes"], env=env, capture_output=True)
     assert "did not become healthy within 30 s; not healthy: never-healthy" in str(err.value)

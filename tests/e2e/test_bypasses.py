@@ -11,11 +11,10 @@ from datetime import datetime, timezone
 
 import pytest
 import requests
-
 from stores import doctor
-from xcomlab_harness import sandbox
-from xcomlab_harness.probes import Item
 from xcomlab_harness.dag_runs import db_clean_xcoms
+from xcomlab_harness.probes import Item
+from xcomlab_harness.stack.settings import airflow_major, version_folder
 
 pytestmark = pytest.mark.e2e
 
@@ -55,13 +54,13 @@ def runs(stack, airflow, settings):
 
 @pytest.fixture(scope="module")
 def folder(settings) -> str:
-    return sandbox.version_folder(settings)
+    return version_folder(settings)
 
 
 def test_rest_add_edit_delete_of_an_xcom_entry(airflow, runs, stores, metadata_db, compose_env, folder, report, settings):
     run_id = runs["entry"]
     before = objects_of(stores, folder, run_id)
-    if sandbox.airflow_major(settings) < 3:
+    if airflow_major(settings) < 3:
         with pytest.raises(requests.HTTPError) as refused:
             airflow.add_xcom_entry(DAG, run_id, TASK, "added_big", BIG)
         report.add_bypass("REST add, edit and delete of an XCom", "not in Airflow 2's REST API (HTTP "
@@ -106,7 +105,7 @@ def test_a_planted_reference_outside_the_root_is_neither_deleted_by_a_clear_nor_
     for name in victims:
         s3.put(Item("s3://xcom", name), b'{"secret": "kept"}')
     planted = {f"planted_{n}": "xcomlab:ref:" + url.format(name) for n, (name, url) in enumerate(victims.items())}
-    via_rest = sandbox.airflow_major(settings) >= 3
+    via_rest = airflow_major(settings) >= 3
     for key, value in planted.items():
         if via_rest:
             airflow.add_xcom_entry(DAG, runs["plant"], TASK, key, value)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from xcomlab_harness import sandbox
+from xcomlab_harness.stack.compose import compose
 
 pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
@@ -25,7 +24,7 @@ def celery(stack):
 
 
 def hostname(env: dict[str, str], service: str) -> str:
-    done = sandbox.compose(env, "exec", "-T", service, "hostname", capture_output=True, text=True)
+    done = compose(env, "exec", "-T", service, "hostname", capture_output=True, text=True)
     return done.stdout.strip()
 
 
@@ -49,7 +48,7 @@ def test_push_on_worker_a_pull_on_worker_b(celery, airflow, backend):
 
 def test_workers_scale(celery):
     env = celery.start(PROFILE="celery", WORKERS="3")
-    done = sandbox.compose(env, "exec", "-T", "airflow-worker-a", "celery", "--app",
+    done = compose(env, "exec", "-T", "airflow-worker-a", "celery", "--app",
                            "airflow.providers.celery.executors.celery_executor.app", "inspect", "ping",
                            capture_output=True, text=True, check=False)
     answered = re.findall(r"->\s+(celery@\S+): OK", done.stdout)

@@ -19,14 +19,18 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
-from xcomlab_harness import check, sandbox
+from xcomlab_harness import check
+from xcomlab_harness.stack import project
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.paths import COMPOSE_DIR, ROOT
+from xcomlab_harness.stack.settings import load_settings
+from xcomlab_harness.stack.state import offline_from_state
 from xcomlab_harness.verdict import FAIL, NOT_EXERCISED, PASS
 
 pytestmark = pytest.mark.e2e
 
-BACKENDS = sandbox.ROOT / "tests" / "check_backends"
-BUILT_IN = [path for path in sorted((sandbox.COMPOSE_DIR / "backends").glob("*.toml")) if "[check" in path.read_text()]
+BACKENDS = ROOT / "tests" / "check_backends"
+BUILT_IN = [path for path in sorted((COMPOSE_DIR / "backends").glob("*.toml")) if "[check" in path.read_text()]
 MANIFESTS = sorted(BACKENDS.glob("*/manifest.toml")) + BUILT_IN
 AS_FILE = "correct-as-file"  # the correct backend's module given as a single file ([as_file] of its manifest)
 CASES = [*MANIFESTS, BACKENDS / "correct" / AS_FILE]
@@ -51,7 +55,7 @@ def case(path: Path) -> tuple[str, dict]:
         as_file = manifest(path.parent / "manifest.toml")["as_file"]
         return AS_FILE, dict(environ, XCOM_BACKEND=as_file["xcom_backend"], BACKEND_SRC=str(path.parent / as_file["src"]))
     spec = manifest(path)
-    if path.parent == sandbox.COMPOSE_DIR / "backends":
+    if path.parent == COMPOSE_DIR / "backends":
         return path.stem, {"BACKEND": path.stem}
     folder = path.parent
     environ = {"XCOM_BACKEND": spec["xcom_backend"], "BACKEND_SRC": str(folder / spec["src"])}
@@ -68,7 +72,7 @@ def runs_on(path: Path, version: str) -> bool:
     if path.parent.name == "correct":
         return False
     spec = manifest(path)
-    return (expectation(spec, version) != expectation(spec, "3.0") or path.parent == sandbox.COMPOSE_DIR / "backends"
+    return (expectation(spec, version) != expectation(spec, "3.0") or path.parent == COMPOSE_DIR / "backends"
             or spec.get("every_major", False))
 
 
@@ -87,7 +91,7 @@ def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, rep
     elif name == AS_FILE and runs_on(path.parent / "manifest.toml", version):
         # the package ran every scenario on this version: as a file only the mount and the lines measured differ
         environ["SCENARIOS"] = "toy,types,leftovers,mwaa-placement"
-    verdict = check.check_version(version, dict(os.environ, **environ), {"mode": sandbox.offline_from_state(settings)})
+    verdict = check.check_version(version, dict(os.environ, **environ), {"mode": offline_from_state(settings)})
     check.report.write_all([verdict], check.REPORTS)
     results = {s.id: s for s in verdict.scenarios}
     table = "\n".join(f"  {s.id}: {s.status}: {s.evidence[:200]} | fix: {s.fix[:80]}" for s in verdict.scenarios)
@@ -109,9 +113,9 @@ def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, rep
 
 def resolves(conn_id: str, environ: dict, version: str) -> bool:
     """Task code in the task container (the scheduler's under LocalExecutor) finds the connection."""
-    settings = sandbox.load_settings(environ=dict(environ, AIRFLOW_VERSION=version))
+    settings = load_settings(environ=dict(environ, AIRFLOW_VERSION=version))
     code = "import sys; from airflow.hooks.base import BaseHook; print('conn-type', BaseHook.get_connection(sys.argv[1]).conn_type)"
-    done = sandbox.compose(sandbox.compose_env(settings, sandbox.offline_from_state(settings)), "exec", "-T",
+    done = compose(project.compose_env(settings, offline_from_state(settings)), "exec", "-T",
                            "airflow-scheduler", "python", "-c", code, conn_id, check=False, capture_output=True, text=True)
     return "conn-type " in done.stdout
 

@@ -14,16 +14,17 @@ import subprocess
 
 import pytest
 import yaml
-
-from xcomlab_harness import check, sandbox
+from xcomlab_harness import check
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.stack.settings import load_settings
 from xcomlab_harness.verdict import FAIL, PASS
 
 # The recipe's commands, the exit codes and the requirements' install are the same on both majors: Airflow 3's
 # e2e runs them (SCOPE=version skips them).
 pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
-WORKFLOW = sandbox.ROOT / "docs" / "ci" / "xcom-check.yml"
-MINIO = sandbox.ROOT / "tests" / "check_backends" / "minio_client"
+WORKFLOW = ROOT / "docs" / "ci" / "xcom-check.yml"
+MINIO = ROOT / "tests" / "check_backends" / "minio_client"
 BACKEND = {"XCOM_BACKEND": "minio_backend.MinioXComBackend", "BACKEND_SRC": "minio_backend.py"}
 # The recipe runs every scenario; here the ones that prove the install reached every component and MWAA's bucket.
 SCENARIOS = "toy,mwaa-placement"
@@ -39,7 +40,7 @@ def run_job(job: dict, workspace, values: dict[str, str], env: dict[str, str]) -
     for step in job["steps"]:
         if "run" not in step:
             continue
-        cwd = sandbox.ROOT if step.get("working-directory") == "xcom-lab" else workspace
+        cwd = ROOT if step.get("working-directory") == "xcom-lab" else workspace
         done = subprocess.run(["bash", "-e", "-c", expressions(step["run"], values)], cwd=cwd, env=env)
         if done.returncode != 0:
             return done.returncode
@@ -70,7 +71,7 @@ def test_the_ci_recipe_checks_a_backend_from_another_repository(checked, setting
 
 def make_check(env: dict[str, str], **settings: str) -> subprocess.CompletedProcess:
     args = [f"{k}={v}" for k, v in settings.items()]
-    return subprocess.run(["make", "check", *args], cwd=sandbox.ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(["make", "check", *args], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
 def test_make_check_exits_1_for_the_backend_and_2_for_the_settings(checked, tmp_path):
@@ -82,7 +83,7 @@ def test_make_check_exits_1_for_the_backend_and_2_for_the_settings(checked, tmp_
     done = make_check(env, **{**BACKEND, "BACKEND_SRC": str(MINIO / BACKEND["BACKEND_SRC"])},
                       REQUIREMENTS=str(requirements), CHECK_NAME="e2e-bad-requirement")
     assert done.returncode == 1, done.stderr[-2000:]
-    version = sandbox.load_settings()["AIRFLOW_VERSION"]
+    version = load_settings()["AIRFLOW_VERSION"]
     verdict = json.loads((check.REPORTS / f"check-e2e-bad-requirement-{version}.json").read_text())
     loads = verdict["scenarios"][0]
     assert loads["id"] == "loads" and loads["status"] == FAIL

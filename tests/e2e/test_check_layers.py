@@ -13,13 +13,14 @@ import subprocess
 import tomllib
 
 import pytest
-
-from xcomlab_harness import check, sandbox
+from xcomlab_harness import check
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.stack.state import offline_from_state
 from xcomlab_harness.verdict import FAIL, PASS
 
 pytestmark = pytest.mark.e2e
 
-FOLDER = sandbox.ROOT / "tests" / "check_backends" / "stacked_airflow2"
+FOLDER = ROOT / "tests" / "check_backends" / "stacked_airflow2"
 SPEC = tomllib.loads((FOLDER / "layers.toml").read_text())
 
 
@@ -40,7 +41,7 @@ def test_layers_in_order_and_a_patch_that_applies(checked, settings, tmp_path):
     before = hashlib.sha256(source.read_bytes()).hexdigest()
     environ = dict(os.environ, XCOM_BACKEND=SPEC["xcom_backend"], BACKEND_SRC=str(source),
                    SCENARIOS=",".join(SPEC["scenarios"]), CHECK_NAME="e2e-stacked_airflow2")
-    offline = {"mode": sandbox.offline_from_state(settings)}
+    offline = {"mode": offline_from_state(settings)}
     verdict = check.check_version(version, environ, offline)
     check.see_past_walls(verdict, environ, offline)
     paths = check.report.write_all([verdict], check.REPORTS)

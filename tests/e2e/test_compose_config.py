@@ -7,22 +7,22 @@ import json
 import subprocess
 
 import pytest
-
-from xcomlab_harness import sandbox
+from xcomlab_harness.stack import project
 from xcomlab_harness.stack.compose import pinned_image
 from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.paths import COMPOSE_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
 MODES = [("minio", False), ("ministack", False), ("moto", False), ("minio", True)]
 MODE_IDS = ["minio", "ministack", "moto", "registry-less"]
 STORES = ("postgres", "redis", "s3", "azurite", "fake-gcs")
-VERSIONS = sorted(p.stem.removeprefix("requirements-") for p in (sandbox.COMPOSE_DIR / "airflow").glob("requirements-*.txt"))
+VERSIONS = sorted(p.stem.removeprefix("requirements-") for p in (COMPOSE_DIR / "airflow").glob("requirements-*.txt"))
 COMPONENTS = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
 
 
 def resolved_config(settings: dict[str, str], emulator: str, offline: bool, **overrides: str) -> dict:
-    env = sandbox.compose_env(dict(settings, S3_EMULATOR=emulator, **overrides), offline)
+    env = project.compose_env(dict(settings, S3_EMULATOR=emulator, **overrides), offline)
     result = subprocess.run(["docker", "compose", "config", "--format", "json"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"docker compose config failed ({emulator}, offline={offline}): {result.stderr}"
     return json.loads(result.stdout)

@@ -17,15 +17,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-
 from report import Fault
-from xcomlab_harness import sandbox
 from xcomlab_harness.probes.s3 import S3Probe
+from xcomlab_harness.stack import project
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.paths import COMPOSE_DIR, ROOT
+from xcomlab_harness.stack.project import backend_environment
+from xcomlab_harness.stack.settings import airflow_major, load_settings, version_folder
+from xcomlab_harness.stack.state import offline_from_state
 from xcomlab_harness.stack.stores import store
 
 pytestmark = pytest.mark.e2e
 
-STORE_OPS = sandbox.ROOT / "harness" / "src" / "xcomlab_harness" / "incontainer" / "store_ops.py"
+STORE_OPS = ROOT / "harness" / "src" / "xcomlab_harness" / "incontainer" / "store_ops.py"
 BIG = 4000  # bytes of JSON: over the sandbox's threshold (1000)
 KILLED_SIZE = 64 * 1024 * 1024
 DAG = "xcom_faults"
@@ -56,13 +60,13 @@ class Backend:
 def xcomlab_backends(settings) -> list[Backend]:
     """The xcomlab backends of compose/backends/*.toml, each writing under this module's own root."""
     found = []
-    for path in sorted((sandbox.COMPOSE_DIR / "backends").glob("*.toml")):
+    for path in sorted((COMPOSE_DIR / "backends").glob("*.toml")):
         spec = tomllib.loads(path.read_text())
         if spec["family"] != "xcomlab":
             continue
-        folder = sandbox.version_folder(settings)
+        folder = version_folder(settings)
         env = {k: v.replace(f"{folder}/", f"{folder}-faults/") for k, v in
-               sandbox.backend_environment(settings, path.stem).items() if k.startswith("AIRFLOW__XCOMLAB__")}
+               backend_environment(settings, path.stem).items() if k.startswith("AIRFLOW__XCOMLAB__")}
         found.append(Backend(path.stem, spec["store"], env))
     return found
 
@@ -74,7 +78,7 @@ def ids(task_id: str, key: str = "return_value", run_id: str = "faults", map_ind
 def drive(compose_env, backend: Backend, steps: list[dict]) -> list[dict]:
     """Run the steps in the scheduler's container; one outcome per step."""
     args = json.dumps({"backend": backend.cls, "env": backend.env, "steps": steps})
-    done = sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "python", "-", args,
+    done = compose(compose_env, "exec", "-T", "airflow-scheduler", "python", "-", args,
                            input=STORE_OPS.read_text(), capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"store_ops on {backend.name} printed no result (exit {done.returncode}): {done.stderr[-2000:]}"
@@ -144,7 +148,7 @@ def up_steps(backend: Backend) -> list[dict]:
 
 
 def bad_azure_connection() -> str:
-    conn = json.loads(sandbox.load_settings()["AIRFLOW_CONN_XCOM_AZURE"])
+    conn = json.loads(load_settings()["AIRFLOW_CONN_XCOM_AZURE"])
     string = conn["extra"]["connection_string"]
     key = string.split("AccountKey=")[1].split(";")[0]
     conn["extra"]["connection_string"] = string.replace(key, "d3JvbmcK" * 11)
@@ -176,15 +180,15 @@ def faults(stack, compose_env, settings):
 
     # Every store down at once (localfs has no server to stop).
     services = sorted({store(b.store).service for b in backends if store(b.store).service})
-    sandbox.compose(compose_env, "stop", *services)
+    compose(compose_env, "stop", *services)
     try:  # push and pull at once: each waits out its client's retries (azure-storage-blob's take ~85 s)
         jobs = [(b, step) for b in backends for step in (
             {"op": "push", "ids": ids("while-down"), "size": BIG},
             {"op": "pull", "stored": results[b.name]["up"][0]["stored"], "expect_size": BIG})]
         down = each(jobs, lambda job: drive(compose_env, job[0], [job[1]])[0])
     finally:
-        sandbox.compose(compose_env, "start", *services)
-        sandbox.compose(compose_env, "up", "--wait", "--no-recreate", *services)
+        compose(compose_env, "start", *services)
+        compose(compose_env, "up", "--wait", "--no-recreate", *services)
     for i, b in enumerate(backends):
         results[b.name]["down"] = down[2 * i: 2 * i + 2]
 
@@ -213,7 +217,7 @@ def assert_store_error(outcome: dict, *words: str) -> None:
         assert word in outcome["message"], f"{word!r} not in: {outcome['message']}"
 
 
-BACKEND_NAMES = [b.name for b in xcomlab_backends(sandbox.load_settings())]
+BACKEND_NAMES = [b.name for b in xcomlab_backends(load_settings())]
 
 
 @pytest.mark.parametrize("backend", BACKEND_NAMES)
@@ -301,8 +305,8 @@ def test_a_missing_bucket_fails_the_push_and_is_never_created(faults, report, ba
     outcome = faults["results"][backend]["up"][7]
     record(report, "missing bucket or container", backend, "XComStoreError naming the bucket; none created", outcome)
     assert_store_error(outcome, "xcom-typo", "does not exist", "never creates buckets", "Nothing was written")
-    settings = sandbox.load_settings()
-    env = sandbox.compose_env(settings, sandbox.offline_from_state(settings))
+    settings = load_settings()
+    env = project.compose_env(settings, offline_from_state(settings))
     assert "xcom-typo" not in store(faults["backends"][backend].store).make_probe(settings, env).buckets()
 
 
@@ -369,7 +373,7 @@ def hostile_references(b: Backend, victims: list[str], folder: str) -> dict[str,
 @pytest.fixture(scope="module")
 def hostile(stack, compose_env, settings):
     """Per backend: each planted reference pulled and purged as Airflow would; the victims left after all."""
-    folder, major = sandbox.version_folder(settings), sandbox.airflow_major(settings)
+    folder, major = version_folder(settings), airflow_major(settings)
     backends = xcomlab_backends(settings)
 
     def row(reference: str) -> str:  # the row's value as the backend gets it (2.x: JSON text)
@@ -448,12 +452,12 @@ def redis_guards(stack, compose_env, settings):
               for name in ("allkeys-lru", "noeviction")]
     evicting = drive(compose_env, b, [policy[0], {"op": "push", "ids": ids("evicting"), "size": BIG}, policy[1],
                                       {"op": "list", "root": b.root + f"/{DAG}/faults/evicting"}])
-    sandbox.compose(compose_env, "pause", "redis")
+    compose(compose_env, "pause", "redis")
     try:
         [hung] = drive(compose_env, b, [{"op": "push", "ids": ids("hung"), "size": BIG,
                                          "env": {"AIRFLOW__XCOMLAB__STORE_TIMEOUT": "2"}}])
     finally:
-        sandbox.compose(compose_env, "unpause", "redis")
+        compose(compose_env, "unpause", "redis")
     return {"backend": b.name, "evicting": evicting[1], "left": evicting[3]["objects"], "hung": hung}
 
 

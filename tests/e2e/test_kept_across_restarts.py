@@ -15,9 +15,11 @@ import subprocess
 import sys
 
 import pytest
-
 from stores import doctor
-from xcomlab_harness import sandbox
+from xcomlab_harness.stack import project
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.stack.settings import airflow_major, version_folder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
@@ -44,14 +46,14 @@ def referenced_per_store(found: dict) -> dict[str, int]:
 
 def sandbox_up(**overrides: str) -> None:
     """`make up` with overrides, as a user runs it (it stops another version's containers first)."""
-    done = subprocess.run([sys.executable, str(sandbox.ROOT / "harness" / "src" / "xcomlab_harness" / "sandbox.py"), "up"],
+    done = subprocess.run([sys.executable, str(ROOT / "harness" / "src" / "xcomlab_harness" / "sandbox.py"), "up"],
                           env=dict(os.environ, **overrides), capture_output=True, text=True)
     assert done.returncode == 0, f"make up {overrides} failed: {(done.stdout + done.stderr)[-3000:]}"
 
 
 @pytest.fixture(scope="module")
 def baseline(stack, airflow, stores, compose_env, settings):
-    folder = sandbox.version_folder(settings)
+    folder = version_folder(settings)
     doctor(compose_env, "--fix", "--grace-minutes", "0", "--fix-dangling")  # first: it may empty a store
     for store, backend in FILLERS.items():
         if not stores[store].list(folder + "/"):
@@ -75,24 +77,24 @@ def assert_nothing_lost(stores, compose_env, baseline, after: str) -> None:
 
 
 def test_docker_restart_of_every_store_loses_nothing(stack, stores, compose_env, baseline):
-    sandbox.compose(compose_env, "restart", *STORE_SERVICES)
+    compose(compose_env, "restart", *STORE_SERVICES)
     stack.up()  # waits until everything is healthy again
     assert_nothing_lost(stores, compose_env, baseline, "docker restart of " + ", ".join(STORE_SERVICES))
 
 
 def test_make_down_then_make_up_loses_nothing(stack, stores, compose_env, baseline):
-    sandbox.compose(compose_env, "down")
+    compose(compose_env, "down")
     stack.up()
     assert_nothing_lost(stores, compose_env, baseline, "make down && make up")
 
 
 def test_another_version_sees_no_orphans_and_switching_back_loses_nothing(stack, stores, compose_env, settings,
                                                                         baseline):
-    if sandbox.airflow_major(settings) < 3:
+    if airflow_major(settings) < 3:
         pytest.skip("the version switch runs in Airflow 3's e2e (to 2.11.2 and back)")
     other = OTHER_VERSION
     sandbox_up(AIRFLOW_VERSION=other, BACKEND=settings["BACKEND"])
-    other_env = sandbox.compose_env(dict(settings, AIRFLOW_VERSION=other), stack.offline)
+    other_env = project.compose_env(dict(settings, AIRFLOW_VERSION=other), stack.offline)
     try:
         found = doctor(other_env)  # its own dangling rows (left by an earlier `make clean`) are not the point
         orphans = {name: store["orphans"] for name, store in found["stores"].items() if store["orphans"]}

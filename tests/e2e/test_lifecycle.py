@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from xcomlab_harness import sandbox
-from xcomlab_harness.dag_runs import db_clean_xcoms
-from xcomlab_harness.stack.stores import STORES
 from stores import bucket_name, doctor
+from xcomlab_harness.dag_runs import db_clean_xcoms
+from xcomlab_harness.stack.settings import load_settings, version_folder
+from xcomlab_harness.stack.stores import STORES
 
 # SCOPE=version skips it: what is version-specific in it (reading 2.x's and 3.x's xcom rows, the cleanup DAG
 # on each major) test_bypasses and test_airflow_faults also exercise, in a fraction of the time.
@@ -33,7 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 LIFECYCLE, RETRY, CLEANUP = "xcom_lifecycle", "xcom_retry", "xcom_cleanup"
 ROLES = ("old", "young", "deleted", "cleaned", "cleared")
 # backend -> (key of the `stores` fixture, the store's name in reports: <kind>=<root> from XCOMLAB_STORES)
-VERSION_FOLDER = sandbox.version_folder(sandbox.load_settings())
+VERSION_FOLDER = version_folder(load_settings())
 BACKENDS = {
     "s3": ("s3", f"common-io=s3://xcom_s3@xcom/{VERSION_FOLDER}/xcom"),
     "xcomlab-azure": ("azure", f"xcomlab=abfs://xcom_azure@xcom/{VERSION_FOLDER}/xcomlab"),

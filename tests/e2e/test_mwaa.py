@@ -24,14 +24,18 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from xcomlab_harness import check, sandbox
-from xcomlab_harness.stack import mwaa_packages
+from xcomlab_harness.stack import mwaa_packages, project
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.health import start_and_wait
+from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, ROOT
+from xcomlab_harness.stack.settings import airflow_major, load_settings, version_folder
 
 pytestmark = pytest.mark.e2e
 
-HERE = sandbox.ROOT / "tests" / "e2e"
-PROJECTS = sandbox.CACHE / "e2e-mwaa"  # bind-mounted: must be readable by the container's uid 50000
+HERE = ROOT / "tests" / "e2e"
+PROJECTS = CACHE / "e2e-mwaa"  # bind-mounted: must be readable by the container's uid 50000
 DAG_ID, PUSH_TASK = "xcom_push_pull", "push_objects"
 PUSHED = {"small_obj": {"a": 23}, "big_obj": {f"key{i}": "x" * 100 for i in range(100)}}
 LOAD_ERROR = ('The object could not be loaded. Please check "xcom_backend" key in "core" section. '
@@ -51,7 +55,7 @@ CASES = {
 def make_bucket(case: str) -> tuple[str, str]:
     """An MWAA bucket for the case; returns (MWAA_DIR, core.xcom_backend)."""
     module_path, value = CASES[case]
-    files = {f"dags/{DAG_ID}.py": sandbox.ROOT / "dags" / f"{DAG_ID}.py", module_path: HERE / "mwaa" / "s3_xcom_backend.py",
+    files = {f"dags/{DAG_ID}.py": ROOT / "dags" / f"{DAG_ID}.py", module_path: HERE / "mwaa" / "s3_xcom_backend.py",
              "startup.sh": RESCUE_ATTEMPT if case == "include" else "export XCOM_LAB_STARTUP=ran\n"}
     if case == "plugins":
         files["requirements.txt"] = EXTRA_REQUIREMENT + "\n"
@@ -83,7 +87,7 @@ def only_the_web_server_fails(case: str, major: int) -> bool:
 
 @pytest.fixture(scope="module")
 def major(settings) -> int:
-    return sandbox.airflow_major(settings)
+    return airflow_major(settings)
 
 
 def preflight(settings, bucket: str) -> subprocess.CompletedProcess:
@@ -130,29 +134,29 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
         assert sorted(listed) == sorted(f"{prefix}{key}.json" for key in PUSHED)
         for key, pushed in PUSHED.items():
             assert json.loads(stores["s3"].read(f"{prefix}{key}.json")) == pushed
-        logs = sandbox.compose(env, "logs", "--no-color", "airflow-scheduler", capture_output=True, text=True).stdout
+        logs = compose(env, "logs", "--no-color", "airflow-scheduler", capture_output=True, text=True).stdout
         assert "mwaa: startup.sh exported XCOM_LAB_STARTUP" in logs
         if case == "plugins":  # requirements.txt was installed at start
             module = EXTRA_REQUIREMENT.split("==")[0]
-            imported = sandbox.compose(env, "exec", "-T", "airflow-scheduler", "python", "-c", f"import {module}",
+            imported = compose(env, "exec", "-T", "airflow-scheduler", "python", "-c", f"import {module}",
                                        check=False, capture_output=True, text=True)
             assert imported.returncode == 0, f"{EXTRA_REQUIREMENT} from requirements.txt is not installed: {imported.stderr}"
         report.add_mwaa(case, started=f"healthy; push/pull ok, objects `s3://xcom/{prefix}<key>.json`")
         return
     env = stack.env_with(MWAA="1", MWAA_DIR=bucket)
-    with pytest.raises(sandbox.SandboxError):
-        sandbox.start_and_wait(env, timeout=180)
+    with pytest.raises(SandboxError):
+        start_and_wait(env, timeout=180)
     components = ["airflow-apiserver", "airflow-scheduler", "airflow-triggerer"]
     components += ["airflow-dag-processor"] if major >= 3 else []
     if only_the_web_server_fails(case, major):  # the scheduler and workers load it from dags/
         components = ["airflow-apiserver"]
-        state = sandbox.compose(env, "ps", "--format", "{{.State}}", "airflow-scheduler", capture_output=True,
+        state = compose(env, "ps", "--format", "{{.State}}", "airflow-scheduler", capture_output=True,
                                 text=True).stdout.strip()
         assert state == "running", f"the scheduler (which has dags/) should run, is {state!r}"
     for service in components:
-        state = sandbox.compose(env, "ps", "--all", "--format", "{{.State}} {{.ExitCode}}", service,
+        state = compose(env, "ps", "--all", "--format", "{{.State}} {{.ExitCode}}", service,
                                 capture_output=True, text=True).stdout.strip()
-        logs = sandbox.compose(env, "logs", "--no-color", service, capture_output=True, text=True).stdout
+        logs = compose(env, "logs", "--no-color", service, capture_output=True, text=True).stdout
         assert state == "exited 1", f"{service} should have exited with 1, is {state!r}"
         assert LOAD_ERROR.format(value) in logs, f"{service} did not log the load error:\n{logs[-1500:]}"
         if case == "include":
@@ -160,7 +164,7 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
     report.add_mwaa(case, started=f"{', '.join(components)} exited 1 with the load error")
 
 
-CORRECT = sandbox.ROOT / "tests" / "check_backends" / "correct"
+CORRECT = ROOT / "tests" / "check_backends" / "correct"
 PROVIDER = "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
 # The provider's backend as test_check judges BACKEND=s3 on the sandbox's lock (its upstream bugs), against MWAA's
 # package set: the same report name and scenarios, so the two verdicts merge side by side.
@@ -169,7 +173,7 @@ PROVIDER_CHECK = {"CHECK_NAME": "e2e-s3", "SCENARIOS": "toy,types,reference-look
 
 def make_check(**settings: str) -> subprocess.CompletedProcess:
     args = [f"{k}={v}" for k, v in {"WAIT_TIMEOUT": "300", **settings}.items()]
-    return subprocess.run(["make", "--no-print-directory", "check", *args], cwd=sandbox.ROOT, capture_output=True,
+    return subprocess.run(["make", "--no-print-directory", "check", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=1800)
 
 
@@ -198,14 +202,14 @@ def test_make_check_mwaa_passes_the_correct_backend_on_mwaas_package_set(checked
     assert f"| scenario | Airflow {version} (MWAA) |" in md and verdict.mwaa.split(";")[0] in md
     assert verdict.scenario("toy").lines_run, "coverage did not reach the components through MWAA's entrypoint"
 
-    env = sandbox.compose_env(sandbox.load_settings(environ=dict(os.environ, MWAA="1")), stack.offline)  # the check's
-    components = [s for s in sandbox.compose(env, "ps", "--services", "--status", "running", capture_output=True,
+    env = project.compose_env(load_settings(environ=dict(os.environ, MWAA="1")), stack.offline)  # the check's
+    components = [s for s in compose(env, "ps", "--services", "--status", "running", capture_output=True,
                                              text=True).stdout.split() if s.startswith("airflow-")]
     assert {"airflow-apiserver", "airflow-scheduler", "airflow-worker-a", "airflow-worker-b"} <= set(components)
     # the image's site-packages: not the check's own coverage.py, which its .pth puts on sys.path
     freeze_image = 'python -m pip freeze --path "$(python -c "import sysconfig; print(sysconfig.get_paths()[\'purelib\'])")"'
     for service in components:
-        freeze = sandbox.compose(env, "exec", "-T", service, "sh", "-c", freeze_image, capture_output=True, text=True).stdout
+        freeze = compose(env, "exec", "-T", service, "sh", "-c", freeze_image, capture_output=True, text=True).stdout
         assert mwaa_packages.freeze_mismatches(version, "3.11", freeze) == [], service
         assert EXTRA_REQUIREMENT in freeze.splitlines(), f"{service}: requirements.txt's {EXTRA_REQUIREMENT} missing"
     named = mwaa_packages.differences(version, "3.11")
@@ -217,7 +221,7 @@ def test_provider_versions_change_the_verdict(checked, settings, report):
     """The common-io provider's backend on MWAA's package set against the sandbox's lock, through the same
     scenarios, side by side in one report; MWAA's outcome expected strictly (compose/backends/s3.toml)."""
     version = settings["AIRFLOW_VERSION"]
-    expected = tomllib.loads((sandbox.COMPOSE_DIR / "backends" / "s3.toml").read_text())["check"].get("mwaa", {})
+    expected = tomllib.loads((COMPOSE_DIR / "backends" / "s3.toml").read_text())["check"].get("mwaa", {})
     if version not in expected:
         pytest.skip(f"compose/backends/s3.toml expects nothing of the provider on MWAA's {version}")
     if "s3" not in report.checks:  # test_check judges BACKEND=s3 in the same session; alone, judge it here
@@ -225,7 +229,7 @@ def test_provider_versions_change_the_verdict(checked, settings, report):
     env_file = PROJECTS / "provider.env"  # the provider's path as an MWAA user writes it: aws_default
     env_file.parent.mkdir(parents=True, exist_ok=True)
     env_file.write_text("AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH="
-                        f"s3://aws_default@xcom/{sandbox.version_folder(settings)}/mwaa-provider\n")
+                        f"s3://aws_default@xcom/{version_folder(settings)}/mwaa-provider\n")
     make_check(MWAA="1", AIRFLOW_VERSIONS=version, XCOM_BACKEND=PROVIDER, BACKEND_ENV=str(env_file), **PROVIDER_CHECK)
     shards = [check.REPORTS / f"check-e2e-s3-{v}.json" for v in (version, f"{version}-mwaa")]
     here, there = (statuses_of(check.report.read_shard(path)) for path in shards)
@@ -246,16 +250,16 @@ def test_local_file_backend_fails_across_mwaa_workers(stack, airflow, report):
     """MWAA runs tasks on Celery workers with a disk each, and its web server has no dags/: a backend that
     keeps XComs in local files pushes on one worker and cannot pull on the other, as on MWAA."""
     bucket = write_bucket("local-files", {"core.xcom_backend": LOCAL_FILES},
-                          {f"dags/{HANDOFF_DAG}.py": sandbox.ROOT / "dags" / f"{HANDOFF_DAG}.py",
+                          {f"dags/{HANDOFF_DAG}.py": ROOT / "dags" / f"{HANDOFF_DAG}.py",
                            "plugins/tmp_xcom_backend.py": HERE / "mwaa" / "tmp_xcom_backend.py"})
     env = stack.start(MWAA="1", MWAA_DIR=bucket)
-    web = sandbox.compose(env, "exec", "-T", "airflow-apiserver", "ls", "/usr/local/airflow",
+    web = compose(env, "exec", "-T", "airflow-apiserver", "ls", "/usr/local/airflow",
                           capture_output=True, text=True).stdout.split()
     assert "dags" not in web and "plugins" in web, f"MWAA's web server has plugins/ and no dags/: {web}"
     airflow.wait_for_dag(HANDOFF_DAG)
     run_id = airflow.trigger(HANDOFF_DAG)
     assert airflow.wait_for_end(HANDOFF_DAG, run_id) == "failed", airflow.explain(HANDOFF_DAG, run_id)
-    files = {service: sandbox.compose(env, "exec", "-T", service, "sh", "-c", "ls /tmp/xcom-files 2>/dev/null",
+    files = {service: compose(env, "exec", "-T", service, "sh", "-c", "ls /tmp/xcom-files 2>/dev/null",
                                       check=False, capture_output=True, text=True).stdout.split()
              for service in ("airflow-worker-a", "airflow-worker-b", "airflow-scheduler")}
     assert len(files["airflow-worker-a"]) == 1 and not files["airflow-worker-b"] and not files["airflow-scheduler"], files
@@ -295,10 +299,10 @@ def test_preflight_catches_settings_that_deploy_then_fail(options, settings, rep
 def test_smoke_pushes_and_pulls_through_the_configured_backend(case, stack, settings, stores, report):
     """`make mwaa-validate SMOKE=1`: passes on the example bucket (mwaa/), saying where the big value
     landed; fails on the same settings with `gz` for gzip, with the run-time cause."""
-    broken = {**json.loads((sandbox.ROOT / "mwaa" / "airflow-configuration-options.json").read_text()),
+    broken = {**json.loads((ROOT / "mwaa" / "airflow-configuration-options.json").read_text()),
               "common.io.xcom_objectstorage_compression": "gz"}
-    bucket = str(sandbox.ROOT / "mwaa") if case == "example" else write_bucket("smoke-broken", broken, {})
-    result = subprocess.run(["make", "--no-print-directory", "mwaa-validate"], cwd=sandbox.ROOT, capture_output=True,
+    bucket = str(ROOT / "mwaa") if case == "example" else write_bucket("smoke-broken", broken, {})
+    result = subprocess.run(["make", "--no-print-directory", "mwaa-validate"], cwd=ROOT, capture_output=True,
                             text=True, timeout=600,
                             env=dict(os.environ, SMOKE="1", MWAA_DIR=bucket, AIRFLOW_VERSION=settings["AIRFLOW_VERSION"]))
     out = result.stdout

@@ -7,10 +7,10 @@ include backends that pickle on purpose, to be caught."""
 from __future__ import annotations
 
 import pytest
-
-from xcomlab_harness import sandbox
 from xcomlab_harness.probes import all_probes
 from xcomlab_harness.sniff import SNIFF_BYTES, is_pickle, sniff
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.settings import version_folder
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ def secrets(settings) -> dict[str, str]:
 def test_no_secret_in_any_task_log(stack, compose_env, settings):
     found = {}
     for name, secret in secrets(settings).items():
-        done = sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "grep", "-rlF", "--", secret, LOGS,
+        done = compose(compose_env, "exec", "-T", "airflow-scheduler", "grep", "-rlF", "--", secret, LOGS,
                                check=False, capture_output=True, text=True)
         assert done.returncode in (0, 1), done.stderr  # 1: no match
         if done.stdout.strip():
@@ -47,7 +47,7 @@ def test_no_secret_in_any_api_response(airflow, settings):
 
 
 def test_no_pickle_in_any_stored_payload(stack, settings, compose_env, metadata_db):
-    folder = sandbox.version_folder(settings) + "/"
+    folder = version_folder(settings) + "/"
     pickled, sniffed = [], 0
     for probe in all_probes(settings, compose_env, []):
         for item, meta in probe.snapshot().items():

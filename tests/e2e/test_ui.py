@@ -16,18 +16,18 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+import check_verdicts
 import pytest
 from playwright.sync_api import expect, sync_playwright
-
-import check_verdicts
 from xcomlab_harness import report as check_report
-from xcomlab_harness import sandbox
+from xcomlab_harness.stack.paths import ROOT
+from xcomlab_harness.stack.settings import airflow_major
 
 pytestmark = pytest.mark.e2e
 
-REPORTS = sandbox.ROOT / "reports"
+REPORTS = ROOT / "reports"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (`apt-get install chromium`)
-TOY_DAG = sandbox.ROOT / "dags" / "xcom_push_pull.py"
+TOY_DAG = ROOT / "dags" / "xcom_push_pull.py"
 PUSH_TASK = "push_objects"
 APPEARS_WITHIN = 15  # seconds; the sandbox lists dags/ every 5 s, and parsing the file takes a few more
 
@@ -111,7 +111,7 @@ def test_newcomer_sees_both_values_in_the_xcom_tab(stack, airflow, stores, setti
     assert len(objects) == 1, f"expected big_obj's one object under s3://xcom/{prefix}: {objects}"
     big_size = len(stores["s3"].read(objects[0]))
 
-    major = sandbox.airflow_major(settings)
+    major = airflow_major(settings)
     page.goto(xcom_tab_url(base_url, major, newcomer_dag, run_id))
     big_row = page.locator("tr", has_text="big_obj")
     small_row = page.locator("tr", has_text="small_obj")

@@ -11,10 +11,11 @@ import shlex
 import subprocess
 
 import pytest
+from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.env_files import read_dotenv
+from xcomlab_harness.stack.paths import DOTENV, ROOT
+from xcomlab_harness.stack.settings import load_settings
 
-from xcomlab_harness import sandbox
-
-ROOT = sandbox.ROOT
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Settings whose values are paths or placeholders in the docs: their names are checked, not their values.
 PATH_VALUED = {"BACKEND_SRC", "BACKEND_ENV", "MWAA_DIR", "FILES", "ARGS", "CHECK_NAME", "SCENARIOS", "XCOM_BACKEND",
@@ -41,7 +42,7 @@ def documented() -> tuple[set[str], set[str]]:
     shown = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout
     targets = set(re.findall(r"^  make (\S+)", shown, re.M))
-    settings = set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", shown)) | set(sandbox.read_dotenv(sandbox.DOTENV))
+    settings = set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", shown)) | set(read_dotenv(DOTENV))
     return targets, settings
 
 
@@ -63,11 +64,11 @@ def test_make_command_works_as_shown(doc, command, error):
     assert not unknown, f"{doc}: `{command}`: {unknown} are not settings `make help` or .env documents"
     checked = {k: v for k, v in given.items() if k not in PATH_VALUED and v != "PLACEHOLDER"}
     if error and checked:  # shown failing on purpose: with the very message the docs print
-        with pytest.raises(sandbox.SandboxError) as raised:
-            sandbox.load_settings(environ=checked)
+        with pytest.raises(SandboxError) as raised:
+            load_settings(environ=checked)
         assert str(raised.value) == error
     else:
-        sandbox.load_settings(environ=checked)  # raises SandboxError on a value the sandbox refuses
+        load_settings(environ=checked)  # raises SandboxError on a value the sandbox refuses
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.name)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from xcomlab_harness import causes, loading, patches, report, sandbox
+from xcomlab_harness import causes, loading, patches, report
 from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed
 from xcomlab_harness.dag_runs import Context, written
 from xcomlab_harness.observer import Observer
@@ -34,20 +34,40 @@ from xcomlab_harness.probes import all_probes
 from xcomlab_harness.probes.metadata import MetadataDB
 from xcomlab_harness.scenarios import by_id, having, ids
 from xcomlab_harness.stack import mwaa_packages
-from xcomlab_harness.stack.paths import REPORTS
+from xcomlab_harness.stack.console import SandboxError, say
+from xcomlab_harness.stack.custom_backend import (
+    prepare_custom_backend,
+    write_check_bucket,
+)
+from xcomlab_harness.stack.health import start_and_wait
+from xcomlab_harness.stack.lifecycle import prepare
+from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
+from xcomlab_harness.stack.paths import CACHE, REPORTS, ROOT
+from xcomlab_harness.stack.prerequisites import check_docker
+from xcomlab_harness.stack.project import backend_environment, image_python, runs_celery
+from xcomlab_harness.stack.registry import is_offline
 from xcomlab_harness.stack.requirements import RequirementsFailed
-from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, Layer, ScenarioResult, Verdict, exit_code
+from xcomlab_harness.stack.settings import load_settings
+from xcomlab_harness.verdict import (
+    ERROR,
+    FAIL,
+    NOT_APPLICABLE,
+    Layer,
+    ScenarioResult,
+    Verdict,
+    exit_code,
+)
 
 # Fix-forward stops after this many layers of mechanical fixes, whatever remains.
 MAX_LAYERS = 4
-FIX_FORWARD = sandbox.CACHE / "fix-forward"  # the patched copies of BACKEND_SRC each layer runs
+FIX_FORWARD = CACHE / "fix-forward"  # the patched copies of BACKEND_SRC each layer runs
 
 
 def selected(environ: dict[str, str]) -> list[str]:
     wanted = [s.strip() for s in environ.get("SCENARIOS", "").split(",") if s.strip()]
     unknown = sorted(set(wanted) - set(ids()))
     if unknown:
-        raise sandbox.SandboxError(f"SCENARIOS: unknown {', '.join(unknown)}; choose among {', '.join(ids())}")
+        raise SandboxError(f"SCENARIOS: unknown {', '.join(unknown)}; choose among {', '.join(ids())}")
     if set(wanted) & set(having("recipe")):
         wanted.append("shapes")  # they push what shapes found this backend offloads
     return [s for s in ids() if not wanted or s in wanted or s == "loads"]
@@ -57,7 +77,7 @@ def check_name(environ: dict[str, str]) -> str:
     """CHECK_NAME ("" when not given): it names the report files and the fix-forward folder, which is emptied."""
     name = environ.get("CHECK_NAME", "")
     if name and not report.file_name_part(name):
-        raise sandbox.SandboxError(f"CHECK_NAME={name!r} cannot name the report files: use {report.FILE_NAME_RULE}, "
+        raise SandboxError(f"CHECK_NAME={name!r} cannot name the report files: use {report.FILE_NAME_RULE}, "
                                    "e.g. CHECK_NAME=my-backend")
     return name
 
@@ -66,7 +86,7 @@ def backend_under_test(settings: dict[str, str]) -> tuple[str, str]:
     """(class, report name): XCOM_BACKEND's, or the built-in BACKEND's."""
     if settings.get("XCOM_BACKEND"):
         return settings["XCOM_BACKEND"], settings["XCOM_BACKEND"].rsplit(".", 1)[-1]
-    env = sandbox.backend_environment(settings, settings["BACKEND"])
+    env = backend_environment(settings, settings["BACKEND"])
     return env.get("AIRFLOW__CORE__XCOM_BACKEND", "airflow's BaseXCom (the metadata DB)"), settings["BACKEND"]
 
 
@@ -83,19 +103,19 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
     environ = dict(environ, AIRFLOW_VERSION=version)
     if environ.get("MWAA") == "1":  # the bucket first: the settings check that MWAA_DIR is one
         if not environ.get("XCOM_BACKEND"):
-            raise sandbox.SandboxError("MWAA=1 judges your own backend (XCOM_BACKEND=module.Class): in MWAA mode the "
+            raise SandboxError("MWAA=1 judges your own backend (XCOM_BACKEND=module.Class): in MWAA mode the "
                                        "bucket's options, not BACKEND, configure XComs")
-        environ["MWAA_DIR"] = str(sandbox.write_check_bucket(environ))
-    settings = sandbox.load_settings(environ=environ)
+        environ["MWAA_DIR"] = str(write_check_bucket(environ))
+    settings = load_settings(environ=environ)
     backend, name = backend_under_test(settings)
     verdict = Verdict(backend, check_name(environ) or name, version)
     scenarios = selected(environ)
     if "mode" not in offline:
-        offline["mode"] = sandbox.is_offline(settings)
-    env = sandbox.prepare(settings, offline["mode"])
+        offline["mode"] = is_offline(settings)
+    env = prepare(settings, offline["mode"])
     if settings.mwaa:
-        verdict.mwaa = mwaa_packages.describe(version, sandbox.image_python(settings, offline["mode"]))
-        sandbox.fetch_mwaa_requirements(settings, offline["mode"])
+        verdict.mwaa = mwaa_packages.describe(version, image_python(settings, offline["mode"]))
+        fetch_mwaa_requirements(settings, offline["mode"])
     own_code = OwnCode(settings)
 
     def record(result: ScenarioResult, started: float) -> None:
@@ -108,7 +128,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
     refused = None
     try:
         if settings.get("XCOM_BACKEND"):
-            sandbox.prepare_custom_backend(settings, env)
+            prepare_custom_backend(settings, env)
     except RequirementsFailed as err:
         refused = ScenarioResult("loads", FAIL, str(err), err.FIX)
     found = loading.loads_before_up(env, settings.mwaa) if refused is None else {}
@@ -116,8 +136,8 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
         refused = loading.not_loaded("airflow-scheduler", found, backend)
     if refused is None:
         try:
-            sandbox.start_and_wait(env, timeout=int(environ.get("WAIT_TIMEOUT", "240")))
-        except sandbox.SandboxError as err:
+            start_and_wait(env, timeout=int(environ.get("WAIT_TIMEOUT", "240")))
+        except SandboxError as err:
             refused = loading.stack_failed(str(err))
     if refused:
         record(refused, started)
@@ -127,7 +147,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
     record(loading.loads_in_components(found, settings), started)
 
     api = AirflowAPI.of_sandbox(settings)
-    task_services = loading.components(settings)[1:2] if not sandbox.runs_celery(settings) else \
+    task_services = loading.components(settings)[1:2] if not runs_celery(settings) else \
         ["airflow-worker-a", "airflow-worker-b"]  # LocalExecutor runs tasks in the scheduler's container
     probes = all_probes(settings, env, task_services)
     observer = Observer(probes[:-len(task_services)], probes[-len(task_services):], MetadataDB(settings))
@@ -235,27 +255,27 @@ def main(argv: list[str] | None = None) -> int:
     environ = dict(os.environ)
     if not environ.get("XCOM_BACKEND") and not environ.get("BACKEND"):
         print(__doc__, file=sys.stderr)
-        sandbox.say("error: XCOM_BACKEND is not set: name your class, e.g. XCOM_BACKEND=my_xcom.S3XComBackend "
+        say("error: XCOM_BACKEND is not set: name your class, e.g. XCOM_BACKEND=my_xcom.S3XComBackend "
                     "(or BACKEND=<built-in> to check one of compose/backends/)")
         return 2
     try:
         check_name(environ)
         versions = [v.strip() for v in environ.get("AIRFLOW_VERSIONS", "").split(",") if v.strip()] or \
-            [sandbox.load_settings(environ=environ)["AIRFLOW_VERSION"]]
+            [load_settings(environ=environ)["AIRFLOW_VERSION"]]
         selected(environ)
-        sandbox.check_docker()
+        check_docker()
         offline: dict = {}
         verdicts = []
         for version in versions:
             verdicts.append(check_version(version, environ, offline))
             see_past_walls(verdicts[-1], environ, offline)
-    except sandbox.SandboxError as err:
-        sandbox.say(f"error: {err}")
+    except SandboxError as err:
+        say(f"error: {err}")
         return 2
     paths = report.write_all(verdicts, REPORTS)
     print(report.summary_line(verdicts))
     for path in paths:
-        print(f"  {path.relative_to(sandbox.ROOT)}")
+        print(f"  {path.relative_to(ROOT)}")
     return exit_code(verdicts, environ)
 
 

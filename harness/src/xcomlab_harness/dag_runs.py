@@ -8,12 +8,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from xcomlab_harness import sandbox
 from xcomlab_harness.airflow_api import AirflowAPI
 from xcomlab_harness.fixes import INLINE_NOT_FOUND, NOT_FOUND, fix_for
 from xcomlab_harness.observer import Change, Observer, State, landings, leftovers
 from xcomlab_harness.probes import BUCKET_KEY
-from xcomlab_harness.verdict import NOT_EXERCISED, PASS, FAIL, ScenarioResult, Verdict
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.settings import airflow_major
+from xcomlab_harness.verdict import FAIL, NOT_EXERCISED, PASS, ScenarioResult, Verdict
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Context:
 
     @property
     def major(self) -> int:
-        return sandbox.airflow_major(self.settings)
+        return airflow_major(self.settings)
 
     def result(self, status: str, evidence: str, fix: str = "") -> ScenarioResult:
         return ScenarioResult(self.scenario, status, evidence, fix)
@@ -164,5 +165,5 @@ def decoded_row(stored) -> object | None:
 
 def db_clean_xcoms(compose_env: dict[str, str], before: str) -> None:
     """`airflow db clean --tables xcom` of every row older than `before` (ISO time), in the scheduler."""
-    sandbox.compose(compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
+    compose(compose_env, "exec", "-T", "airflow-scheduler", "airflow", "db", "clean", "--tables", "xcom",
                     "--clean-before-timestamp", before, "--skip-archive", "--yes", capture_output=True)

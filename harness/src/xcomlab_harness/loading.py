@@ -14,9 +14,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from xcomlab_harness import sandbox
-from xcomlab_harness.stack.env_files import read_dotenv
-from xcomlab_harness.stack.private_files import shell_exports, write_private
 from xcomlab_harness.fixes import fix_for, fix_line
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.custom_backend import (
+    custom_backend_env,
+    custom_backend_source,
+    write_mwaa_bucket,
+)
+from xcomlab_harness.stack.env_files import read_dotenv
+from xcomlab_harness.stack.lifecycle import prepare
+from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
+from xcomlab_harness.stack.paths import CACHE, ROOT
+from xcomlab_harness.stack.private_files import shell_exports, write_private
+from xcomlab_harness.stack.project import runs_celery
+from xcomlab_harness.stack.settings import CUSTOM_KEYS, Settings, airflow_major
+from xcomlab_harness.stack.state import offline_from_state
 from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS, ScenarioResult
 
 PROBE = Path(__file__).parent / "incontainer" / "load_probe.py"
@@ -26,14 +38,14 @@ MARKER = "xcom-lab-load-probe "
 def components(settings: dict[str, str]) -> list[str]:
     """The long-running services that import the backend at start (the UI's too: 3.x's api-server)."""
     names = ["airflow-apiserver", "airflow-scheduler", "airflow-triggerer"]
-    names += ["airflow-dag-processor"] if sandbox.airflow_major(settings) >= 3 else []
-    names += ["airflow-worker-a", "airflow-worker-b"] if sandbox.runs_celery(settings) else []
+    names += ["airflow-dag-processor"] if airflow_major(settings) >= 3 else []
+    names += ["airflow-worker-a", "airflow-worker-b"] if runs_celery(settings) else []
     return names
 
 
 def probe(env: dict[str, str], *compose_args: str) -> dict:
     """Run load_probe.py in a container (`exec` into a running one, or `run` a throwaway one)."""
-    done = sandbox.compose(env, *compose_args, "python", "-", input=PROBE.read_bytes(), check=False, capture_output=True)
+    done = compose(env, *compose_args, "python", "-", input=PROBE.read_bytes(), check=False, capture_output=True)
     out = done.stdout.decode(errors="replace")
     if MARKER not in out:
         lines = [line for line in (out + done.stderr.decode(errors="replace")).splitlines() if line.strip()]
@@ -101,15 +113,15 @@ print("xcom-lab-option-keys " + json.dumps(found))
 
 def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioResult:
     """The preflight on three MWAA buckets that differ only in where the module lies."""
-    if sandbox.custom_backend_source(settings) is None:
+    if custom_backend_source(settings) is None:
         return ScenarioResult("mwaa-placement", NOT_APPLICABLE,
                               "the backend is installed as a package: on MWAA it comes from requirements.txt or plugins.zip")
     options = user_options(settings, env)
     if settings.get("REQUIREMENTS"):  # once, here: the three preflights below would race for the same folder
-        folder = sandbox.CACHE / "check-mwaa" / "requirements"
+        folder = CACHE / "check-mwaa" / "requirements"
         folder.mkdir(parents=True, exist_ok=True)
         write_private(folder / "requirements.txt", Path(settings["REQUIREMENTS"]).expanduser().read_text())
-        sandbox.fetch_mwaa_requirements(dict(settings, MWAA_DIR=str(folder)), offline=True)
+        fetch_mwaa_requirements(dict(settings, MWAA_DIR=str(folder)), offline=True)
     prepare_mwaa_image(settings)
     with ThreadPoolExecutor(len(PLACES)) as pool:
         found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, place, options), PLACES)))
@@ -122,8 +134,8 @@ def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioRes
 
 def prepare_mwaa_image(settings: dict[str, str]) -> None:
     """MWAA mode's image (MWAA's package set), built once here: the three preflights would each build it at once."""
-    mwaa = sandbox.Settings(settings, MWAA="1")
-    sandbox.prepare(mwaa, sandbox.offline_from_state(mwaa), takes_over=False)
+    mwaa = Settings(settings, MWAA="1")
+    prepare(mwaa, offline_from_state(mwaa), takes_over=False)
 
 
 def user_options(settings: dict[str, str], env: dict[str, str]) -> dict[str, str]:
@@ -137,7 +149,7 @@ def user_options(settings: dict[str, str], env: dict[str, str]) -> dict[str, str
 
 def option_keys(env: dict[str, str], names: list[str]) -> dict[str, str]:
     """AIRFLOW__SECTION__OPTION -> section.option, by this version's schema (providers' sections included)."""
-    done = sandbox.compose(env, "exec", "-T", "airflow-scheduler", "python", "-c", OPTION_KEYS,
+    done = compose(env, "exec", "-T", "airflow-scheduler", "python", "-c", OPTION_KEYS,
                            input=json.dumps(names).encode(), capture_output=True)
     out = done.stdout.decode(errors="replace")
     return json.loads(out.split("xcom-lab-option-keys ", 1)[1].splitlines()[0])
@@ -146,9 +158,9 @@ def option_keys(env: dict[str, str], names: list[str]) -> dict[str, str]:
 def mwaa_bucket(settings: dict[str, str], place: str, options: dict[str, str]) -> tuple[Path, str]:
     """An MWAA bucket with the toy DAG, the backend's module under place/, REQUIREMENTS as requirements.txt, and
     the user's settings as configuration options (AIRFLOW__ ones) or startup.sh exports (everything else)."""
-    bucket = sandbox.CACHE / "check-mwaa" / place
-    value = sandbox.write_mwaa_bucket(settings, bucket, [sandbox.ROOT / "dags" / "xcom_push_pull.py"], place, options)
-    exports = {k: v for k, v in sandbox.custom_backend_env(settings).items() if not k.startswith("AIRFLOW__")}
+    bucket = CACHE / "check-mwaa" / place
+    value = write_mwaa_bucket(settings, bucket, [ROOT / "dags" / "xcom_push_pull.py"], place, options)
+    exports = {k: v for k, v in custom_backend_env(settings).items() if not k.startswith("AIRFLOW__")}
     write_private(bucket / "startup.sh", shell_exports(exports), group=True)  # the user's values, the emulators' keys
     return bucket, value
 
@@ -156,7 +168,7 @@ def mwaa_bucket(settings: dict[str, str], place: str, options: dict[str, str]) -
 def preflight(settings: dict[str, str], place: str, options: dict[str, str]) -> tuple[str, str]:
     """(verdict, the first finding behind it) of `make mwaa-validate` on a bucket with the module in place/."""
     bucket, _ = mwaa_bucket(settings, place, options)
-    env = {k: v for k, v in os.environ.items() if k not in sandbox.CUSTOM_KEYS}
+    env = {k: v for k, v in os.environ.items() if k not in CUSTOM_KEYS}
     env.update(MWAA_DIR=str(bucket), AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
     done = subprocess.run([sys.executable, sandbox.__file__, "mwaa-validate"], env=env, capture_output=True,
                           text=True, timeout=300)

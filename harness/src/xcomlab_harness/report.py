@@ -37,7 +37,16 @@ from packaging.version import InvalidVersion, Version
 from xcomlab_harness.causes import blocked_by
 from xcomlab_harness.stack.paths import REPORTS
 from xcomlab_harness.verdict import (
-    ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, RootCause, ScenarioResult, SourceFile, Verdict, exit_code,
+    ERROR,
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_EXERCISED,
+    PASS,
+    RootCause,
+    ScenarioResult,
+    SourceFile,
+    Verdict,
+    exit_code,
 )
 
 NOT_RUN = "not run"  # a scenario one version ran and another did not
@@ -742,7 +751,8 @@ def merge(paths: list[Path], reports_dir: Path) -> list[Path]:
 
 def merge_main(argv: list[str] | None = None) -> int:
     """xcomlab-check-merge: exit 0, 1 or 2 as xcomlab-check would have over the same verdicts; 2 on bad input."""
-    from xcomlab_harness.sandbox import ROOT, say
+    from xcomlab_harness.stack.console import say
+    from xcomlab_harness.stack.paths import ROOT
 
     parser = argparse.ArgumentParser(
         prog="xcomlab-check-merge",

@@ -3,8 +3,8 @@
 stand-ins when no registry answers, and runs docker compose with clear messages when something is wrong.
 
 It needs only the standard library, python-dotenv and packaging (`make setup` sees that python3 has them), so it
-runs before `uv sync`. The work lives in xcomlab_harness.stack, one module per job; this module is its command
-line and the names the harness and the tests use.
+runs before `uv sync`. The work lives in xcomlab_harness.stack, one module per job, which the harness and the
+tests import; this module is only its command line.
 """
 
 from __future__ import annotations
@@ -18,36 +18,23 @@ from pathlib import Path
 if not __package__:  # run as a script (the Makefile): sys.path[0] is this folder, not the one holding the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xcomlab_harness.stack.airflow_image import build_airflow_image
-from xcomlab_harness.stack.compose import compose, containers, pinned_image
-from xcomlab_harness.stack.console import SandboxError, run, say
-from xcomlab_harness.stack.custom_backend import (PLUGINS, custom_backend_env, custom_backend_package,
-                                                  custom_backend_source, prepare_custom_backend,
-                                                  write_check_bucket, write_custom_backend_env, write_mwaa_bucket)
-from xcomlab_harness.stack.env_files import read_dotenv
-from xcomlab_harness.stack.health import diagnose, start_and_wait
-from xcomlab_harness.stack.lifecycle import bring_up, prepare, stop_other_version
+from xcomlab_harness.stack.compose import compose, containers
+from xcomlab_harness.stack.console import SandboxError, say
+from xcomlab_harness.stack.health import diagnose
+from xcomlab_harness.stack.lifecycle import bring_up, prepare
 from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
-from xcomlab_harness.stack.paths import CACHE, COMPOSE_DIR, DOTENV, ROOT
 from xcomlab_harness.stack.prerequisites import check_docker
-from xcomlab_harness.stack.project import backend_environment, compose_env, compose_files, image_python, runs_celery
+from xcomlab_harness.stack.project import compose_env, image_python
 from xcomlab_harness.stack.registry import is_offline
-from xcomlab_harness.stack.settings import (CUSTOM_KEYS, Settings, airflow_major, backends, check_mwaa_dir,
-                                            check_mwaa_version, load_settings, mwaa_dir, version_folder)
-from xcomlab_harness.stack.standins import prepare_standins
-from xcomlab_harness.stack.state import offline_from_state, remember, with_last_up
+from xcomlab_harness.stack.settings import (
+    Settings,
+    check_mwaa_dir,
+    check_mwaa_version,
+    load_settings,
+    mwaa_dir,
+)
+from xcomlab_harness.stack.state import offline_from_state, with_last_up
 from xcomlab_harness.stack.throwaway import lint, mwaa_freeze, mwaa_validate
-
-__all__ = [
-    "CACHE", "COMPOSE_DIR", "CUSTOM_KEYS", "DOTENV", "PLUGINS", "ROOT", "SandboxError", "Settings", "airflow_major",
-    "backend_environment", "backends", "bring_up", "build_airflow_image", "check_docker", "check_mwaa_dir",
-    "compose", "compose_env", "compose_files", "custom_backend_env", "custom_backend_package",
-    "custom_backend_source", "diagnose", "fetch_mwaa_requirements", "image_python", "is_offline", "lint",
-    "load_settings", "main", "mwaa_dir", "mwaa_validate", "offline_from_state", "pinned_image", "prepare",
-    "prepare_custom_backend", "prepare_standins", "read_dotenv", "remember", "run", "runs_celery", "say",
-    "start_and_wait", "stop_other_version", "version_folder", "with_last_up", "write_check_bucket",
-    "write_custom_backend_env", "write_mwaa_bucket",
-]
 
 COMMANDS = {  # command -> what it does; PASSTHROUGH ones hand the rest of the line on as it is
     "check": "validate .env and the environment, print the settings in force",

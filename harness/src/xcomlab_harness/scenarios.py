@@ -16,16 +16,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from xcomlab_harness import loading, sandbox
+from xcomlab_harness import loading
 from xcomlab_harness.airflow_api import TaskEnded
-from xcomlab_harness.dag_runs import (Context, DagRun, db_clean_xcoms, decoded_row, error_line, failure, inline_note,
-                                      log_record, observed, recipe_label, rows_of, run_dag, unless_unexercised, where,
-                                      written)
+from xcomlab_harness.dag_runs import (
+    Context,
+    DagRun,
+    db_clean_xcoms,
+    decoded_row,
+    error_line,
+    failure,
+    inline_note,
+    log_record,
+    observed,
+    recipe_label,
+    rows_of,
+    run_dag,
+    unless_unexercised,
+    where,
+    written,
+)
 from xcomlab_harness.fixes import fix_for, fix_line
 from xcomlab_harness.observer import FILE_LEFT, Change, is_file, names
 from xcomlab_harness.probes import Item
 from xcomlab_harness.sniff import is_pickle
-from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, Detail, ScenarioResult
+from xcomlab_harness.stack.project import runs_celery
+from xcomlab_harness.verdict import (
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_EXERCISED,
+    PASS,
+    Detail,
+    ScenarioResult,
+)
 
 OBJECT_STORES = ("s3://", "gs://", "abfs://")  # stores with buckets (Redis and files have no "root")
 BIG_BYTES = 64 * 1024 * 1024  # dags/xcom_check_big.py's value, as JSON
@@ -308,7 +330,7 @@ def pickle(ctx: Context) -> ScenarioResult:
 
 
 def celery(ctx: Context) -> ScenarioResult:
-    if not sandbox.runs_celery(ctx.settings):
+    if not runs_celery(ctx.settings):
         return ctx.result(NOT_APPLICABLE, "run with PROFILE=celery to push on worker A and pull on worker B")
     run = run_dag(ctx, "celery", "xcom_celery_handoff")
     if bad := failure(ctx, run):

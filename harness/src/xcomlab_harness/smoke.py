@@ -15,12 +15,19 @@ import re
 import sys
 import time
 
-from xcomlab_harness import sandbox
+from xcomlab_harness.dag_runs import error_line
 from xcomlab_harness.fixes import fix_for
 from xcomlab_harness.observer import Observer, landings, leftovers
 from xcomlab_harness.probes.metadata import MetadataDB
+from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.console import SandboxError, say
+from xcomlab_harness.stack.lifecycle import prepare, stop_other_version
+from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
+from xcomlab_harness.stack.prerequisites import check_docker
+from xcomlab_harness.stack.registry import is_offline
+from xcomlab_harness.stack.settings import airflow_major, load_settings
 from xcomlab_harness.stack.stores import STORES
-from xcomlab_harness.dag_runs import error_line
+from xcomlab_harness.stack.throwaway import mwaa_validate
 
 DAG_ID = "xcom_push_pull"
 DAG_FOLDER = "/opt/airflow/dags"  # the sandbox's dags/, in every Airflow container; MWAA_DIR/dags stays as it is
@@ -35,14 +42,14 @@ def smoke(settings, env: dict[str, str]) -> tuple[bool, list[str]]:
     # The observer reads Postgres and the stores before the worker runs (`compose run` would start Postgres and the
     # init one-shots, not the stores): whether the stack is up or not, they start first.
     needed = ["postgres", *(store.service for store in served)]
-    up = sandbox.compose(env, "up", "--detach", "--wait", *needed, check=False, capture_output=True, text=True)
+    up = compose(env, "up", "--detach", "--wait", *needed, check=False, capture_output=True, text=True)
     if up.returncode != 0:
-        raise sandbox.SandboxError(f"the smoke needs {', '.join(needed)} and they did not start "
+        raise SandboxError(f"the smoke needs {', '.join(needed)} and they did not start "
                                    f"({(up.stderr.strip().splitlines() or ['no output'])[-1][:300]}): `make up` says why")
     before = observer.snapshot()
-    flag = "-f" if sandbox.airflow_major(settings) >= 3 else "-S"
+    flag = "-f" if airflow_major(settings) >= 3 else "-S"
     started = time.monotonic()
-    done = sandbox.compose(env, "run", "--rm", "-T", "-e", f"AIRFLOW__CORE__DAGS_FOLDER={DAG_FOLDER}",
+    done = compose(env, "run", "--rm", "-T", "-e", f"AIRFLOW__CORE__DAGS_FOLDER={DAG_FOLDER}",
                            "airflow-worker-a", "python", "-m", "xcomlab_tools.mwaa.entrypoint",
                            "dags", "test", DAG_ID, flag, f"{DAG_FOLDER}/{DAG_ID}.py",
                            check=False, capture_output=True, text=True)
@@ -74,16 +81,16 @@ def smoke(settings, env: dict[str, str]) -> tuple[bool, list[str]]:
 
 def main() -> int:
     try:
-        settings = sandbox.load_settings(environ={**os.environ, "MWAA": "1"})
-        sandbox.check_docker()
-        offline = sandbox.is_offline(settings)
-        env = sandbox.prepare(settings, offline, takes_over=False)  # throwaway containers: no stack of its own
-        sandbox.fetch_mwaa_requirements(settings, offline)
-        preflight = sandbox.mwaa_validate(env)
-        sandbox.stop_other_version(settings)
+        settings = load_settings(environ={**os.environ, "MWAA": "1"})
+        check_docker()
+        offline = is_offline(settings)
+        env = prepare(settings, offline, takes_over=False)  # throwaway containers: no stack of its own
+        fetch_mwaa_requirements(settings, offline)
+        preflight = mwaa_validate(env)
+        stop_other_version(settings)
         passed, lines = smoke(settings, env)
-    except sandbox.SandboxError as err:
-        sandbox.say(f"error: {err}")
+    except SandboxError as err:
+        say(f"error: {err}")
         return 2
     print("\nSmoke: " + ("PASS" if passed else "FAIL"))
     print("\n".join(lines))

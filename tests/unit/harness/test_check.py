@@ -5,12 +5,21 @@ import dataclasses
 from types import SimpleNamespace
 
 import pytest
-
-from xcomlab_harness import check, sandbox, scenarios
+from xcomlab_harness import check, scenarios
 from xcomlab_harness.airflow_api import DagRunFailed, TaskEnded
 from xcomlab_harness.dag_runs import Context
 from xcomlab_harness.fixes import fix_line
-from xcomlab_harness.verdict import ERROR, FAIL, NOT_APPLICABLE, NOT_EXERCISED, PASS, ScenarioResult, Verdict
+from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.settings import load_settings
+from xcomlab_harness.verdict import (
+    ERROR,
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_EXERCISED,
+    PASS,
+    ScenarioResult,
+    Verdict,
+)
 
 
 def test_all_scenarios_run_in_order_by_default_and_loads_always():
@@ -19,14 +28,14 @@ def test_all_scenarios_run_in_order_by_default_and_loads_always():
 
 
 def test_an_unknown_scenario_is_named_with_the_choices():
-    with pytest.raises(sandbox.SandboxError, match=r"unknown tpyes; choose among loads, toy"):
+    with pytest.raises(SandboxError, match=r"unknown tpyes; choose among loads, toy"):
         check.selected({"SCENARIOS": "tpyes"})
 
 
 def test_a_built_in_backend_is_named_after_its_env_file():
-    settings = sandbox.load_settings(environ={"BACKEND": "xcomlab-s3"})
+    settings = load_settings(environ={"BACKEND": "xcomlab-s3"})
     assert check.backend_under_test(settings) == ("xcomlab.objectstorage.XComObjectStorageBackend", "xcomlab-s3")
-    custom = sandbox.load_settings(environ={"XCOM_BACKEND": "my_xcom.S3XComBackend"})
+    custom = load_settings(environ={"XCOM_BACKEND": "my_xcom.S3XComBackend"})
     assert check.backend_under_test(custom) == ("my_xcom.S3XComBackend", "S3XComBackend")
 
 

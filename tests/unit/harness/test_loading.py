@@ -8,10 +8,10 @@ import stat
 import subprocess
 
 import pytest
-from xcomlab_tools.mwaa.preflight import Problem, report
-
-from xcomlab_harness import loading, sandbox
+from xcomlab_harness import loading
+from xcomlab_harness.stack.settings import load_settings
 from xcomlab_harness.verdict import FAIL, NOT_APPLICABLE, PASS
+from xcomlab_tools.mwaa.preflight import Problem, report
 
 # What the preflight notes for a bucket it has nothing against (xcomlab_tools.mwaa.preflight.check).
 NOTES = ["configuration options: 3 accepted by MWAA's API",
@@ -163,12 +163,12 @@ def test_the_backends_own_module_missing_gets_the_cannot_load_fix_not_requiremen
 # --- the MWAA buckets mwaa-placement writes: the user's settings in startup.sh and the options ------------------
 
 def test_a_bucket_keeps_the_users_settings_private_and_exact(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(loading, "CACHE", tmp_path / "cache")
     (tmp_path / "my_xcom.py").write_text("class S3XComBackend: ...\n")
     (tmp_path / "requirements.txt").write_text("--index-url https://me:token@pypi.example.com/simple\nacme-xcom\n")
     (tmp_path / "my.env").write_text("MY_TOKEN=it's \"quoted\" `id` $HOME $(whoami) \\\n"
                                      "AIRFLOW__ACME__SECRET=s3cr'et\n")
-    settings = sandbox.load_settings(environ={
+    settings = load_settings(environ={
         "XCOM_BACKEND": "my_xcom.S3XComBackend", "BACKEND_SRC": str(tmp_path / "my_xcom.py"),
         "BACKEND_ENV": str(tmp_path / "my.env"), "REQUIREMENTS": str(tmp_path / "requirements.txt")})
     options = {"acme.secret": "s3cr'et"}

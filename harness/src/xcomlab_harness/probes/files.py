@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from xcomlab_harness import sandbox
 from xcomlab_harness.probes import Item, Meta
+from xcomlab_harness.stack.compose import compose
 
 
 class FilesProbe:
@@ -14,7 +14,7 @@ class FilesProbe:
         self.name = self.store
 
     def _exec(self, *command: str) -> bytes:
-        done = sandbox.compose(self.env, "exec", "-T", self.service, *command, check=False, capture_output=True)
+        done = compose(self.env, "exec", "-T", self.service, *command, check=False, capture_output=True)
         if done.returncode not in (0, 1):  # find exits 1 when a root is missing: nothing there is fine
             raise RuntimeError(f"{self.service}: `{' '.join(command)}` failed: {done.stderr.decode().strip()[-300:]}")
         return done.stdout

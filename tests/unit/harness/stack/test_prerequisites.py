@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-
 from xcomlab_harness import sandbox
 from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.paths import ROOT
 from xcomlab_harness.stack.prerequisites import check_docker, pinned_compose
 
 # A docker CLI whose answers the test chooses: `compose version --short` and `info`.
@@ -58,7 +58,7 @@ def test_an_engine_that_is_down_is_said_so(docker):
 
 def test_make_up_with_the_engine_down_never_takes_it_for_a_missing_registry(docker):
     docker.setenv("COMPOSE", "2.40.3")
-    done = subprocess.run([sys.executable, sandbox.__file__, "up"], capture_output=True, text=True, cwd=sandbox.ROOT)
+    done = subprocess.run([sys.executable, sandbox.__file__, "up"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 1
     assert "the Docker engine does not answer" in done.stderr and "registry-less" not in done.stderr
     assert "Traceback" not in done.stderr
@@ -69,7 +69,7 @@ def test_a_command_that_needs_the_stack_says_to_make_up_first(docker):
     docker.setenv("COMPOSE", "2.40.3")
     docker.setenv("ENGINE", "20.10.24")  # the engine answers; `compose ps` lists no container
     done = subprocess.run([sys.executable, sandbox.__file__, "exec", "airflow-scheduler", "python", "-m", "xcomlab.doctor"],
-                          capture_output=True, text=True, cwd=sandbox.ROOT)
+                          capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == ["xcom-lab: error: airflow-scheduler is not running: `make up` starts "
                                                 "the stack first"]
