@@ -2,11 +2,11 @@
 
 `CONNECTIONS=s3_xcom_backend_conn=s3,wasb-default=azure` names them; without it (and besides it: the explicit
 one wins) the ids the backend's code and BACKEND_ENV name are found here: keyword arguments and defaults
-(`S3Hook(aws_conn_id="my_s3")`), assignments (`AWS_CONN_ID = "my_s3"`), ObjectStoragePath URLs with a user
-part (`abfs://my_azure@xcom/...`) and BACKEND_ENV's `..._CONN_ID=` values. Which store an id means comes from
-the tables below: the argument's name, the hook called, the URL's scheme, then words in the names. An id
-whose store none of them tells is skipped, never guessed; ids the sandbox or BACKEND_ENV already define are
-left alone.
+(`S3Hook(aws_conn_id="my_s3")`, also given by name: `RedisHook(redis_conn_id=MyXCom.CONN_ID)`), assignments
+(`AWS_CONN_ID = "my_s3"`), ObjectStoragePath URLs with a user part (`abfs://my_azure@xcom/...`) and
+BACKEND_ENV's `..._CONN_ID=` values. Which store an id means comes from the tables below: the argument's name,
+the hook called, the URL's scheme, then words in the names. An id whose store none of them tells is skipped,
+never guessed; ids the sandbox or BACKEND_ENV already define are left alone.
 
 Delivery: an id an environment variable can carry becomes `AIRFLOW_CONN_<ID>`; any other (a dash, a dot)
 goes into a connections file that Airflow's local-filesystem secrets backend reads.
@@ -101,19 +101,34 @@ def kind(conn_id: str, argument: str = "", hook: str = "", scheme: str = "") -> 
             or words(argument) or words(conn_id))
 
 
-def literal(node: ast.AST | None) -> str | None:
-    """A string literal, or the default of os.getenv("X", "id"), os.environ.get("X", "id"),
-    kwargs.get("aws_conn_id", "id"), conf.get(..., fallback="id")."""
+def literal(node: ast.AST | None, names: Mapping[str, str] | None = None) -> str | None:
+    """A string literal, a name bound to one in the same file (`CONN_ID`, `MyXCom.CONN_ID`, `self.conn_id`), or
+    the default of os.getenv("X", "id"), os.environ.get("X", "id"), kwargs.get("aws_conn_id", "id"),
+    conf.get(..., fallback="id")."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, ast.Name | ast.Attribute):
+        return (names or {}).get(target_name(node))
     if isinstance(node, ast.Call):
         fallback = [k.value for k in node.keywords if k.arg in ("fallback", "default")]
         receiver = target_name(node.func.value) if isinstance(node.func, ast.Attribute) else ""
         if not fallback and len(node.args) == 2 and (callee(node) == "getenv" or receiver in ("environ", "kwargs")):
             fallback = [node.args[1]]
         if fallback and callee(node) in ("get", "getenv"):
-            return literal(fallback[0])
+            return literal(fallback[0], names)
     return None
+
+
+def string_names(tree: ast.AST) -> dict[str, str]:
+    """The names bound to one string in the file (`CONN_ID = "xcom_cache"`): an id passed by name resolves, and
+    meets the argument that tells its store (`RedisHook(redis_conn_id=MyXCom.CONN_ID)`). A name bound to two
+    different strings resolves to neither."""
+    bound: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                bound.setdefault(target_name(target), set()).add(literal(node.value) or "")
+    return {name: values.pop() for name, values in bound.items() if name and len(values) == 1 and "" not in values}
 
 
 def callee(call: ast.Call) -> str:
@@ -133,23 +148,28 @@ def in_python(text: str) -> Iterator[tuple[str, str | None]]:
         yield from ((m.group(2), kind(m.group(2), m.group(1))) for m in ASSIGNED.finditer(text))
         yield from in_text(text)
         return
+    names = string_names(tree)
+
+    def value(node: ast.AST | None) -> str | None:
+        return literal(node, names)
+
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             hook = callee(node)
             for keyword in node.keywords:
-                if keyword.arg and keyword.arg.lower().endswith("conn_id") and literal(keyword.value):
-                    yield literal(keyword.value), kind(literal(keyword.value), keyword.arg, hook)
-            if hook in (hooks := index("hooks")) and node.args and literal(node.args[0]):  # S3Hook("my_s3")
-                yield literal(node.args[0]), hooks[hook]
-            if hook == "get_connection" and node.args and literal(node.args[0]):  # BaseHook.get_connection("my_s3")
-                yield literal(node.args[0]), kind(literal(node.args[0]))
+                if keyword.arg and keyword.arg.lower().endswith("conn_id") and value(keyword.value):
+                    yield value(keyword.value), kind(value(keyword.value), keyword.arg, hook)
+            if hook in (hooks := index("hooks")) and node.args and value(node.args[0]):  # S3Hook("my_s3")
+                yield value(node.args[0]), hooks[hook]
+            if hook == "get_connection" and node.args and value(node.args[0]):  # BaseHook.get_connection("my_s3")
+                yield value(node.args[0]), kind(value(node.args[0]))
         elif isinstance(node, ast.arguments):  # def __init__(self, aws_conn_id="my_s3")
             positional = node.posonlyargs + node.args
             pairs = list(zip(positional[len(positional) - len(node.defaults):], node.defaults))
             pairs += [(a, d) for a, d in zip(node.kwonlyargs, node.kw_defaults) if d is not None]
             for arg, default in pairs:
-                if arg.arg.lower().endswith("conn_id") and literal(default):
-                    yield literal(default), kind(literal(default), arg.arg)
+                if arg.arg.lower().endswith("conn_id") and value(default):
+                    yield value(default), kind(value(default), arg.arg)
         elif isinstance(node, ast.Assign | ast.AnnAssign):  # AWS_CONN_ID = "my_s3", self.conn_id = "my_s3"
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for name in map(target_name, targets):

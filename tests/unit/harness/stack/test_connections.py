@@ -72,6 +72,11 @@ def found_in(tmp_path, code: str, env: dict | None = None) -> dict[str, str]:
     ('P = "s3://xcom/key"\nQ = "redis://user@host"\nE = "mail me@x"', {}),  # no user part, no store's scheme
     ('S3Hook(aws_conn_id="s3_to_gcs")\nGCSHook(gcp_conn_id="s3_to_gcs")', {}),  # two stores: skipped, not guessed
     ('conn_id = "thing"', {}),
+    # passed by name: the argument tells the store of an id whose own name and value tell none
+    ('class X:\n    CONN_ID = "xcom_cache"\n    def f(self):\n        RedisHook(redis_conn_id=X.CONN_ID)',
+     {"xcom_cache": "redis"}),
+    ('BUCKET_CONN = "blobs"\nWasbHook(BUCKET_CONN)\nself.cid = "k2"\nRedisHook(conn_id=self.cid)', {"blobs": "azure", "k2": "redis"}),
+    ('C = "one"\nC = "two"\nS3Hook(aws_conn_id=C)', {}),  # bound twice: resolves to neither
     ('def broken(:\n    aws_conn_id = "still_found"\nP = "abfs://az_conn@c/x"', {"still_found": "s3", "az_conn": "azure"}),
 ])
 def test_discovery_finds_the_ids_the_code_names_and_their_store(tmp_path, code, found):
