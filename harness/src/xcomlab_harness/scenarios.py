@@ -261,8 +261,7 @@ def clear(ctx: Context) -> ScenarioResult:
         ids["run_id"] = ctx.api.trigger(dag_id, ctx.recipe)
         ids["state"] = ctx.api.wait_for_end(dag_id, ids["run_id"])
         if ids["state"] == "success":
-            ctx.api.clear_task(dag_id, ids["run_id"], "push")
-            time.sleep(2)  # the cleared run is queued again before it can end again
+            ctx.api.clear_task(dag_id, ids["run_id"], "push")  # the run is queued again before it answers
             ids["state"] = ctx.api.wait_for_end(dag_id, ids["run_id"])
 
     change = observed(ctx, "clear", run_then_clear)
