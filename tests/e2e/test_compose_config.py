@@ -10,6 +10,7 @@ import pytest
 from xcomlab_harness.stack import project
 from xcomlab_harness.stack.compose import pinned_image
 from xcomlab_harness.stack.console import SandboxError
+from xcomlab_harness.stack.custom_backend import write_custom_backend_env
 from xcomlab_harness.stack.paths import COMPOSE_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
@@ -93,6 +94,26 @@ def test_mwaa_mode_changes_only_the_components(settings, version):
             lock = mwaa[name].pop("build")["args"]["AIRFLOW_LOCK"]
             assert lock == f"compose/mwaa-packages/{version}/lock-python3.11.txt" and plain[name].pop("build")
         assert mwaa[name] == plain[name], f"MWAA mode changed {name}"
+
+
+@pytest.mark.parametrize("version", ["2.11.2", "3.3.1"])
+def test_a_users_backend_gets_its_own_thresholds_and_is_measured_where_it_runs(settings, version, tmp_path):
+    """`make check` with BACKEND_ENV: the thresholds its env file sets reach every component (not .env's
+    XCOM_THRESHOLD); coverage.py runs where the backend's code runs (the scheduler, whose processes run the tasks,
+    and Airflow 2's webserver), not where it is only imported."""
+    user_env = tmp_path / "backend.env"
+    user_env.write_text("AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD=0\nAIRFLOW__XCOMLAB__THRESHOLD=5\n")
+    user = {"XCOM_BACKEND": "my_xcom.MyXComBackend", "BACKEND_SRC": str(tmp_path / "my_xcom.py"),
+            "BACKEND_ENV": str(user_env)}
+    (tmp_path / "my_xcom.py").write_text("")
+    write_custom_backend_env(dict(settings, AIRFLOW_VERSION=version, **user))  # as the check writes it before `up`
+    services = resolved_config(settings, "minio", True, AIRFLOW_VERSION=version, **user)["services"]
+    measured = {"airflow-scheduler"} | ({"airflow-apiserver"} if version.startswith("2.") else set())
+    for name in COMPONENTS & set(services):
+        environment = services[name]["environment"]
+        assert environment["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD"] == "0", name
+        assert environment["AIRFLOW__XCOMLAB__THRESHOLD"] == "5", name
+        assert bool(environment.get("COVERAGE_PROCESS_START")) == (name in measured), name
 
 
 # --- facts the driver reads from `docker compose config` (the docker CLI, no engine) ----------------------------

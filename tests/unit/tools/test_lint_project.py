@@ -71,8 +71,13 @@ def services(path: Path) -> dict[str, dict]:
     return (yaml.load(path.read_text(encoding="utf-8"), ComposeLoader) or {}).get("services") or {}
 
 
+# Variables the harness gives compose besides .env's (stack/project.py), as it sets them by default.
+HARNESS_SET = {"XCOM_LAB_COMMON_IO_THRESHOLD": "XCOM_THRESHOLD", "XCOM_LAB_XCOMLAB_THRESHOLD": "XCOM_THRESHOLD"}
+
+
 def environment(path: Path, service: str, dotenv: dict[str, str]) -> dict[str, str]:
     """The AIRFLOW variables the service's environment: sets, interpolated; an overlay file's over the base's."""
+    dotenv = {**dotenv, **{name: dotenv[default] for name, default in HARNESS_SET.items()}}
     merged = {}
     for source in dict.fromkeys([BASE, path]):
         env = services(source).get(service, {}).get("environment") or {}

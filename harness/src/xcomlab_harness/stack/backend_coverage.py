@@ -19,6 +19,7 @@ from xcomlab_harness.stack.paths import CACHE
 
 HOST_DIR = CACHE / "check-coverage"
 CONTAINER_DIR = "/opt/xcom-lab/coverage"  # site/ (coverage, the .pth, rc) and data/ (one file per process)
+RC_PATH = f"{CONTAINER_DIR}/site/coveragerc"
 PTH = "xcom-lab-coverage.pth"  # compose/custom-backend.yml mounts it into the image's site-packages
 # Python runs a .pth's `import` lines at start-up in every process, after adding its path lines to sys.path.
 PTH_TEXT = f"""{CONTAINER_DIR}/site
@@ -61,7 +62,7 @@ def prepare(settings: Mapping[str, str], python: str = "3.11") -> dict[str, str]
     data.chmod(0o777)  # the components write as uid 50000
     for path in [HOST_DIR, site, *site.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o555 if path.is_dir() else path.stat().st_mode | 0o444)
-    return {"COVERAGE_PROCESS_START": f"{CONTAINER_DIR}/site/coveragerc"}
+    return {"COVERAGE_PROCESS_START": RC_PATH}
 
 
 def harvest(done: str) -> dict[str, set[int]]:

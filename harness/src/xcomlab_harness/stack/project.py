@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from xcomlab_harness.stack import backend_coverage
-from xcomlab_harness.stack.custom_backend import (CONNECTIONS_FILE, CUSTOM_DIR, custom_backend_source, custom_image,
-                                                  needs_custom_image)
+from xcomlab_harness.stack.custom_backend import (CONNECTIONS_FILE, CUSTOM_DIR, custom_backend_env,
+                                                  custom_backend_source, custom_image, needs_custom_image)
 from xcomlab_harness.stack.env_files import interpolate, read_dotenv
 from xcomlab_harness.stack import mwaa_packages
 from xcomlab_harness.stack.paths import COMPOSE_DIR, DOTENV, ROOT
@@ -78,10 +78,15 @@ def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
         env["AIRFLOW_IMAGE"] = standin_airflow_image(settings)
     if settings.xcom_backend:
         mount = custom_backend_source(settings)
+        values = custom_backend_env(settings)  # the user's env file over the sandbox's defaults
         src, target = mount or (CUSTOM_DIR / "no-source", "/opt/xcom-lab/no-backend-source")
         env.update(XCOM_LAB_BACKEND_SRC=str(src), XCOM_LAB_BACKEND_TARGET=target,
                    XCOM_LAB_BACKEND_ENV=str(CUSTOM_DIR / "backend.env"),
                    XCOM_LAB_COVERAGE_DIR=str(backend_coverage.HOST_DIR), XCOM_LAB_IMAGE_PYTHON=python,
+                   # only Airflow 2's webserver runs the backend (compose/custom-backend.yml)
+                   XCOM_LAB_API_SERVER_COVERAGE=backend_coverage.RC_PATH if settings.major == 2 else "",
+                   XCOM_LAB_COMMON_IO_THRESHOLD=values["AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD"],
+                   XCOM_LAB_XCOMLAB_THRESHOLD=values["AIRFLOW__XCOMLAB__THRESHOLD"],
                    XCOM_LAB_CONNECTIONS_FILE=str(CONNECTIONS_FILE),
                    XCOM_LAB_COMPONENT_IMAGE=custom_image(settings) if needs_custom_image(settings)
                    else f"xcom-lab/airflow:{env['AIRFLOW_IMAGE_TAG']}")
