@@ -183,10 +183,14 @@ def stack(docker_services, compose_env, settings) -> Stack:
 
 
 @pytest.fixture(scope="module")
-def checked(stack):
-    """A module of `make check` runs: each switches the stack to the backend under test; back to the session's after."""
+def checked(stack, request):
+    """A module of `make check` runs: each switches the stack to the backend under test; back to the session's
+    after, unless the next module runs checks too (a switch, ~12 s, for nothing)."""
     yield
-    stack.start()
+    items = request.session.items
+    last = max(i for i, item in enumerate(items) if item.module is request.module)
+    if last + 1 == len(items) or "checked" not in items[last + 1].fixturenames:
+        stack.start()
 
 
 @pytest.fixture(scope="session")
