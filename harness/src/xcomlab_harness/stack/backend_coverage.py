@@ -1,5 +1,6 @@
-"""`make check` measures the user's backend as it runs: coverage.py in every Python process of every Airflow
-component (tasks included: forked, spawned or Celery), limited to the backend's own module or package.
+"""`make check` measures the user's backend as it runs: coverage.py in every Python process of the components
+that run its code (the scheduler and its tasks: forked, spawned or Celery; Airflow 2's webserver), limited to the
+backend's own module or package (compose/custom-backend.yml turns it off where the backend is only imported).
 
 The harness's own coverage.py version is installed for the image's Python into a folder mounted into the
 components, with a .pth file mounted into the image's site-packages that starts it (coverage's documented
