@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from xcomlab_harness.airflow_api import EVERY, AirflowAPI, DagRunFailed, TaskEnded
+from xcomlab_harness.airflow_api import AirflowAPI, DagRunFailed, TaskEnded
 
 DAG, RUN = "xcom_check_missing", "manual__2026-12-05T10:14:03+00:00"
 
@@ -70,4 +70,4 @@ def test_a_task_that_never_ends_times_out_with_the_runs_tasks(monkeypatch, clock
     assert not isinstance(raised.value, TaskEnded)
     assert str(raised.value) == ("xcom_check_missing.push not 'success' after 30 s: "
                                  "(tasks: push=running, pull=scheduled)")
-    assert 30 / EVERY <= len(polls) <= 30 / EVERY + 2  # one poll every EVERY seconds, until the timeout
+    assert 30 / api.every <= len(polls) <= 30 / api.every + 2  # one poll every api.every seconds, until the timeout
