@@ -1,8 +1,7 @@
 """setup.sh on a machine that lacks a piece, without the right to install: it stops at the first missing piece
 with one line naming it and the command that gets it, and installs nothing. The machine is a PATH of stand-in
 commands (the unit tests' fake `docker`, whose Compose v2 and engine answer or not, an `apt-get` that records being
-called); as
-root the script runs as nobody, since root on Debian would install. What installs runs for real in CI
+called); as root the script runs as nobody, since root on Debian would install. What installs runs for real in CI
 (`.ci/run` starts from a machine without Compose v2 or a running engine)."""
 
 from __future__ import annotations
