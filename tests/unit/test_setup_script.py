@@ -82,10 +82,18 @@ def test_a_docker_cli_without_compose_v2_names_compose_and_the_command_that_gets
 
 
 def test_an_engine_that_is_down_is_named_as_such_not_as_a_missing_registry(machine):
-    done = machine("check", docker={"COMPOSE": COMPOSE})
+    done = machine("check", docker={"COMPOSE": COMPOSE, "DOCKERD": shutil.which("bash")})  # an engine binary is there
     assert done.returncode == 1
     assert first_line(done).startswith("xcom-lab: missing: a running Docker engine; get it with: sudo systemctl start docker")
     assert "registry" not in done.stderr
+
+
+def test_a_docker_cli_alone_names_the_engine_package_not_a_start_command(machine):
+    done = machine("up", docker={"COMPOSE": COMPOSE, "DOCKERD": "/nonexistent/dockerd"})
+    assert done.returncode == 1
+    assert first_line(done) == ("xcom-lab: missing: the Docker engine (only its CLI is here); "
+                                "get it with: sudo apt-get install -y docker.io")
+    assert machine.apt_calls() == ""
 
 
 def test_make_test_needs_no_docker_but_a_redis_server(machine):
