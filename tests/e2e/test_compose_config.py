@@ -96,6 +96,17 @@ def test_mwaa_mode_changes_only_the_components(settings, version):
         assert mwaa[name] == plain[name], f"MWAA mode changed {name}"
 
 
+@pytest.mark.parametrize("mode", [{}, {"MWAA": "1"}], ids=["plain", "mwaa"])
+def test_airflow_3s_api_server_cannot_run_out_of_db_connections(settings, mode):
+    """Airflow 3.3.1's API server checks a REST caller's token with a blocking DB query on its event loop: with
+    every pooled connection held by task requests (~30 tasks start at once after a trigger here) the whole server
+    stalls for the pool timeout, 30 s (seen in CI). Its pool must hold more than the 40 request threads."""
+    environment = resolved_config(settings, "minio", True, AIRFLOW_VERSION="3.3.1", **mode)["services"][
+        "airflow-apiserver"]["environment"]
+    pool = int(environment.get("AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE", 5))
+    assert pool + int(environment.get("AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW", 10)) > 40
+
+
 @pytest.mark.parametrize("version", ["2.11.2", "3.3.1"])
 def test_a_users_backend_gets_its_own_thresholds_and_is_measured_where_it_runs(settings, version, tmp_path):
     """`make check` with BACKEND_ENV: the thresholds its env file sets reach every component (not .env's
