@@ -134,7 +134,8 @@ def docker_setup() -> list[str]:
 
 @pytest.fixture(scope="session")
 def docker_cleanup() -> list[str]:
-    return [] if os.environ.get("KEEP_STACK") == "1" else ["down --volumes --remove-orphans"]
+    # With the celery profile: the workers' own volumes go too, whether or not a test started them.
+    return [] if os.environ.get("KEEP_STACK") == "1" else ["--profile celery down --volumes --remove-orphans"]
 
 
 # --- the stack ---------------------------------------------------------------------------------------
