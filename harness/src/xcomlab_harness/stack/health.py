@@ -32,7 +32,8 @@ def diagnose(env: dict[str, str]) -> list[str]:
 def start_and_wait(env: dict[str, str], timeout: int) -> None:
     """`up --wait`; when it fails, show what is unhealthy and why, and say so in one sentence."""
     if env.get("COMPOSE_PROFILES") != "celery":  # workers of an earlier PROFILE=celery up: not ours to keep
-        compose(dict(env, COMPOSE_PROFILES="celery"), "rm", "--force", "--stop", *CELERY_WORKERS,
+        # --volumes: the extra replicas' anonymous XCom folders go with them (the named ones of A and B stay)
+        compose(dict(env, COMPOSE_PROFILES="celery"), "rm", "--force", "--stop", "--volumes", *CELERY_WORKERS,
                 check=False, capture_output=True)
     result = compose(env, "up", "--detach", "--wait", "--wait-timeout", str(timeout), check=False)
     if result.returncode != 0:
