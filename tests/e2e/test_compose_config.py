@@ -96,6 +96,20 @@ def test_mwaa_mode_changes_only_the_components(settings, version):
         assert mwaa[name] == plain[name], f"MWAA mode changed {name}"
 
 
+@pytest.mark.parametrize("version", ["2.11.2", "3.3.1"])
+def test_an_idle_stack_stays_cheap(settings, version):
+    """At rest Docker probes each Airflow component at most twice a minute (every probe is a `docker exec`; the
+    harness runs the probe itself while it waits for a component), and a DAG file is parsed again only when it
+    changes: at one probe a second and a parse of every file every 30 s, an idle stack took a quarter of two cores."""
+    services = resolved_config(settings, "minio", True, AIRFLOW_VERSION=version)["services"]
+    for name in COMPONENTS & set(services):
+        interval = services[name]["healthcheck"]["interval"]
+        assert interval.endswith("s") and int(interval[:-1]) >= 30, f"{name} probed every {interval}"
+    parser, section = ("airflow-scheduler", "SCHEDULER") if version.startswith("2.") else ("airflow-dag-processor",
+                                                                                          "DAG_PROCESSOR")
+    assert int(services[parser]["environment"][f"AIRFLOW__{section}__MIN_FILE_PROCESS_INTERVAL"]) >= 600
+
+
 @pytest.mark.parametrize("mode", [{}, {"MWAA": "1"}], ids=["plain", "mwaa"])
 def test_airflow_3s_api_server_cannot_run_out_of_db_connections(settings, mode):
     """Airflow 3.3.1's API server checks a REST caller's token with a blocking DB query on its event loop: with

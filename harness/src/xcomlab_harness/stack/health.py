@@ -1,11 +1,23 @@
-"""Starting the stack and waiting until it is healthy; when it is not, saying which services and why."""
+"""Starting the stack and waiting until it is healthy; when it is not, saying which services and why.
+
+Docker runs the Airflow components' healthchecks rarely (compose/docker-compose.yml: at one probe a second, an
+idle stack's probes cost more CPU than its Airflow). So while the harness waits, it runs each service's own probe
+itself, every second, until the service passes it once: `up --wait` would wait for Docker's next probe, and
+Engine 20.10 has no start_interval.
+"""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from xcomlab_harness.stack.compose import compose, containers
 from xcomlab_harness.stack.console import SandboxError, say
 
 CELERY_WORKERS = ("airflow-worker-a", "airflow-worker-b", "airflow-worker")  # the celery profile's services
+EVERY = 1.0  # seconds between two rounds of probes
 
 
 def failing_services(summaries: list[dict]) -> list[str]:
@@ -19,27 +31,89 @@ def failing_services(summaries: list[dict]) -> list[str]:
     return failing
 
 
-def diagnose(env: dict[str, str]) -> list[str]:
-    """Print `ps` and the logs of every service that is not running healthy; return their names."""
+def diagnose(env: dict[str, str], failing: list[str] | None = None) -> list[str]:
+    """Print `ps` and the logs of the failing services (by default: every one not running healthy); return
+    their names."""
     compose(env, "ps", "--all", check=False)
-    failing = failing_services(containers(env))
+    failing = failing_services(containers(env)) if failing is None else failing
     for service in failing:
         say(f"--- last logs of {service} ---")
         compose(env, "logs", "--no-color", "--tail", "60", service, check=False)
     return failing
 
 
+def settled(inspected: dict) -> bool | None:
+    """From `docker inspect`: True when the container is done starting (running healthy or without a
+    healthcheck, or a one-shot that exited 0), False when it has failed (exited otherwise, dead, unhealthy),
+    None while its probe has yet to pass."""
+    state = inspected["State"]
+    if state["Status"] in ("exited", "dead"):
+        return state["Status"] == "exited" and state["ExitCode"] == 0
+    health = (state.get("Health") or {}).get("Status")
+    if state["Status"] != "running" or health == "starting":
+        return None  # created, restarting, or running with a probe that has not passed yet
+    return health != "unhealthy"
+
+
+def probe_command(inspected: dict) -> list[str]:
+    """The container's healthcheck as a command line for `docker exec`."""
+    test = inspected["Config"]["Healthcheck"]["Test"]
+    return ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+
+
+def passes_probe(inspected: dict) -> bool:
+    timeout = inspected["Config"]["Healthcheck"].get("Timeout") or 30e9  # nanoseconds
+    try:
+        return subprocess.run(["docker", "exec", inspected["Id"], *probe_command(inspected)], capture_output=True,
+                              timeout=timeout / 1e9).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def inspect(ids: list[str]) -> list[dict]:
+    done = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True)
+    return json.loads(done.stdout or "[]")
+
+
+def service(inspected: dict) -> str:
+    return inspected["Config"]["Labels"].get("com.docker.compose.service", inspected["Name"].lstrip("/"))
+
+
+def unhealthy_after(env: dict[str, str], timeout: float) -> list[str]:
+    """Wait until every container of the project has settled, probing those not yet healthy each second; the
+    services that failed (at once) or had not passed their probe when the timeout came ([]: all healthy)."""
+    ids = compose(env, "ps", "--all", "--quiet", capture_output=True, text=True).stdout.split()
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(4) as pool:
+        while ids:
+            started = time.monotonic()
+            found = inspect(ids)
+            states = [settled(inspected) for inspected in found]
+            if False in states or len(found) < len(ids):  # failed, or removed under us
+                return [service(c) for c, state in zip(found, states) if state is False] or ["(a removed container)"]
+            starting = [inspected for inspected, state in zip(found, states) if state is None]
+            passed = list(pool.map(lambda c: c["State"]["Status"] == "running" and passes_probe(c), starting))
+            if not all(passed) and time.monotonic() + EVERY > deadline:
+                return [service(c) for c, ok in zip(starting, passed) if not ok]
+            ids = [inspected["Id"] for inspected, ok in zip(starting, passed) if not ok]
+            time.sleep(max(0.0, EVERY - (time.monotonic() - started)) if ids else 0)
+    return []
+
+
 def start_and_wait(env: dict[str, str], timeout: int) -> None:
-    """`up --wait`; when it fails, show what is unhealthy and why, and say so in one sentence."""
+    """`up`, then wait until every service is healthy; when one is not, show what and why, in one sentence."""
     if env.get("COMPOSE_PROFILES") != "celery":  # workers of an earlier PROFILE=celery up: not ours to keep
         # --volumes: the extra replicas' anonymous XCom folders go with them (the named ones of A and B stay)
         compose(dict(env, COMPOSE_PROFILES="celery"), "rm", "--force", "--stop", "--volumes", *CELERY_WORKERS,
                 check=False, capture_output=True)
-    result = compose(env, "up", "--detach", "--wait", "--wait-timeout", str(timeout), check=False)
-    if result.returncode != 0:
+    if compose(env, "up", "--detach", check=False).returncode != 0:
         failing = diagnose(env)
-        raise SandboxError(
-            f"the stack did not become healthy within {timeout} s"
-            + (f"; not healthy: {', '.join(failing)} (their logs are above)" if failing else "")
-            + ". Fix the cause, then `make up` again (`make clean` starts from empty volumes)."
-        )
+    elif failing := unhealthy_after(env, timeout):
+        diagnose(env, failing)
+    else:
+        return
+    raise SandboxError(
+        f"the stack did not become healthy within {timeout} s"
+        + (f"; not healthy: {', '.join(failing)} (their logs are above)" if failing else "")
+        + ". Fix the cause, then `make up` again (`make clean` starts from empty volumes)."
+    )

@@ -1,12 +1,14 @@
-"""Which services `diagnose` names (xcomlab_harness.stack.health), from `docker compose ps --all --format json`.
+"""Which services `diagnose` names (xcomlab_harness.stack.health), from `docker compose ps --all --format json`;
+how the harness's own wait reads `docker inspect`.
 
 PS_JSON has the shape compose v2.40 prints: one object per container per line, keys sorted, ExitCode a
 number, Health "" for a service without a healthcheck (cmd/formatter/container.go renders each container
 with docker/cli's `{{json .}}`); labels are trimmed, values are this project's.
 """
 
+import pytest
 from xcomlab_harness.stack.compose import parse_ps_json
-from xcomlab_harness.stack.health import failing_services
+from xcomlab_harness.stack.health import failing_services, probe_command, service, settled
 
 
 def line(service, state, status, health="", exit_code=0):
@@ -47,3 +49,35 @@ def test_no_containers_print_nothing_and_fail_nothing():
 def test_the_json_array_of_compose_before_2_21_reads_the_same():
     array = "[" + ",".join(PS_JSON.splitlines()) + "]"
     assert parse_ps_json(array) == parse_ps_json(PS_JSON)
+
+
+# --- the harness's own wait: `docker inspect` states (Engine 20.10's JSON, trimmed to what is read) ---
+
+def inspected(status, exit_code=0, health=None, test=("CMD", "curl", "--fail", "http://localhost:8974/health")):
+    state = {"Status": status, "ExitCode": exit_code, **({"Health": {"Status": health}} if health else {})}
+    return {"Id": "4be1a2c9d0f3", "Name": "/xcom-lab-airflow-scheduler-1", "State": state,
+            "Config": {"Labels": {"com.docker.compose.service": "airflow-scheduler"},
+                       "Healthcheck": {"Test": list(test), "Timeout": 10_000_000_000}}}
+
+
+@pytest.mark.parametrize(("container", "verdict"), [
+    (inspected("running", health="healthy"), True),
+    (inspected("running"), True),  # no healthcheck: running is all it promises
+    (inspected("exited"), True),  # a one-shot that did its job
+    (inspected("exited", exit_code=1), False),
+    (inspected("dead"), False),
+    (inspected("running", health="unhealthy"), False),
+    (inspected("running", health="starting"), None),  # the harness probes it itself
+    (inspected("restarting", exit_code=1, health="starting"), None),  # restart: always may yet bring it up
+    (inspected("created"), None),
+], ids=["healthy", "no-healthcheck", "one-shot-done", "exited-1", "dead", "unhealthy", "starting", "restarting",
+        "created"])
+def test_a_container_is_settled_healthy_failed_or_still_to_probe(container, verdict):
+    assert settled(container) is verdict
+
+
+def test_the_probe_is_the_containers_own_healthcheck():
+    assert probe_command(inspected("running")) == ["curl", "--fail", "http://localhost:8974/health"]
+    shell = inspected("running", test=("CMD-SHELL", "celery inspect ping -d celery@$HOSTNAME"))
+    assert probe_command(shell) == ["/bin/sh", "-c", "celery inspect ping -d celery@$HOSTNAME"]
+    assert service(inspected("running")) == "airflow-scheduler"
