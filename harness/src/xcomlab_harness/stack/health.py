@@ -82,7 +82,8 @@ def service(inspected: dict) -> str:
 def unhealthy_after(env: dict[str, str], timeout: float) -> list[str]:
     """Wait until every container of the project has settled, probing those not yet healthy each second; the
     services that failed (at once) or had not passed their probe when the timeout came ([]: all healthy)."""
-    ids = compose(env, "ps", "--all", "--quiet", capture_output=True, text=True).stdout.split()
+    # --orphans=false: as `up --wait`, not the containers of services the project no longer declares
+    ids = compose(env, "ps", "--all", "--quiet", "--orphans=false", capture_output=True, text=True).stdout.split()
     deadline = time.monotonic() + timeout
     with ThreadPoolExecutor(4) as pool:
         while ids:
