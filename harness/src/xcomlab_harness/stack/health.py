@@ -1,7 +1,7 @@
 """Starting the stack and waiting until it is healthy; when it is not, saying which services and why.
 
-Docker runs the Airflow components' healthchecks rarely (compose/docker-compose.yml: at one probe a second, an
-idle stack's probes cost more CPU than its Airflow). So while the harness waits, it runs each service's own probe
+Docker runs the Airflow components' healthchecks rarely (compose/docker-compose.yml: at one probe a second, they
+took nearly half of an idle stack's CPU). So while the harness waits, it runs each service's own probe
 itself, every second, until the service passes it once: `up --wait` would wait for Docker's next probe, and
 Engine 20.10 has no start_interval.
 """
