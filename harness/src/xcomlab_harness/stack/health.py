@@ -70,13 +70,13 @@ def passes_probe(inspected: dict) -> bool:
         return False
 
 
-def inspect(ids: list[str]) -> list[dict]:
+def inspect_containers(ids: list[str]) -> list[dict]:
     done = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True)
     return json.loads(done.stdout or "[]")
 
 
 def service(inspected: dict) -> str:
-    return inspected["Config"]["Labels"].get("com.docker.compose.service", inspected["Name"].lstrip("/"))
+    return inspected["Config"]["Labels"]["com.docker.compose.service"]  # every id comes from `compose ps`
 
 
 def unhealthy_after(env: dict[str, str], timeout: float) -> list[str]:
@@ -88,7 +88,7 @@ def unhealthy_after(env: dict[str, str], timeout: float) -> list[str]:
     with ThreadPoolExecutor(4) as pool:
         while ids:
             started = time.monotonic()
-            found = inspect(ids)
+            found = inspect_containers(ids)
             states = [settled(inspected) for inspected in found]
             if False in states or len(found) < len(ids):  # failed, or removed under us
                 return [service(c) for c, state in zip(found, states) if state is False] or ["(a removed container)"]
