@@ -123,8 +123,9 @@ def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioRes
         write_private(folder / "requirements.txt", Path(settings["REQUIREMENTS"]).expanduser().read_text())
         fetch_mwaa_requirements(dict(settings, MWAA_DIR=str(folder)), offline=True)
     prepare_mwaa_image(settings)
-    with ThreadPoolExecutor(len(PLACES)) as pool:
-        found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, place, options), PLACES)))
+    exports = startup_exports(settings)
+    with ThreadPoolExecutor(len(PLACES)) as pool:  # shared parts computed once, above: each thread writes its bucket, runs its preflight
+        found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, place, options, exports), PLACES)))
     evidence = "; ".join(f"{place}/: {verdict}" + (f" ({why})" if why and verdict != "AVAILABLE" else "")
                          for place, (verdict, why) in found.items())
     if found["plugins"][0] != "AVAILABLE":
@@ -155,19 +156,25 @@ def option_keys(env: dict[str, str], names: list[str]) -> dict[str, str]:
     return json.loads(out.split("xcom-lab-option-keys ", 1)[1].splitlines()[0])
 
 
-def mwaa_bucket(settings: dict[str, str], place: str, options: dict[str, str]) -> tuple[Path, str]:
+def startup_exports(settings: dict[str, str]) -> dict[str, str]:
+    """What a bucket's startup.sh exports: the backend's environment but its AIRFLOW__ settings (those are options)."""
+    return {k: v for k, v in custom_backend_env(settings).items() if not k.startswith("AIRFLOW__")}
+
+
+def mwaa_bucket(settings: dict[str, str], place: str, options: dict[str, str],
+                exports: dict[str, str]) -> tuple[Path, str]:
     """An MWAA bucket with the toy DAG, the backend's module under place/, REQUIREMENTS as requirements.txt, and
     the user's settings as configuration options (AIRFLOW__ ones) or startup.sh exports (everything else)."""
     bucket = CACHE / "check-mwaa" / place
     value = write_mwaa_bucket(settings, bucket, [ROOT / "dags" / "xcom_push_pull.py"], place, options)
-    exports = {k: v for k, v in custom_backend_env(settings).items() if not k.startswith("AIRFLOW__")}
     write_private(bucket / "startup.sh", shell_exports(exports), group=True)  # the user's values, the emulators' keys
     return bucket, value
 
 
-def preflight(settings: dict[str, str], place: str, options: dict[str, str]) -> tuple[str, str]:
+def preflight(settings: dict[str, str], place: str, options: dict[str, str],
+              exports: dict[str, str]) -> tuple[str, str]:
     """(verdict, the first finding behind it) of `make mwaa-validate` on a bucket with the module in place/."""
-    bucket, _ = mwaa_bucket(settings, place, options)
+    bucket, _ = mwaa_bucket(settings, place, options, exports)
     env = {k: v for k, v in os.environ.items() if k not in CUSTOM_KEYS}
     env.update(MWAA_DIR=str(bucket), AIRFLOW_VERSION=settings["AIRFLOW_VERSION"])
     done = subprocess.run([sys.executable, sandbox.__file__, "mwaa-validate"], env=env, capture_output=True,

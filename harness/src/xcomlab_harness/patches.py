@@ -19,6 +19,8 @@ import re
 import shutil
 from pathlib import Path
 
+from xcomlab_harness.stack.python_ast import parse_python
+
 PATCHABLE = frozenset({"keyword-signature", "removed-option", "pandas-read-json"})
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # the line ends ast counts
@@ -164,7 +166,7 @@ def patch_text(text: str, fix_id: str, evidence: str) -> str:
     bom = "\ufeff" if text.startswith("\ufeff") else ""  # ast refuses a BOM in a str; the file keeps it
     body = text[len(bom):]
     try:
-        edits = _PATCHERS[fix_id](ast.parse(body), _Source(body), evidence) if fix_id in _PATCHERS else []
+        edits = _PATCHERS[fix_id](parse_python(body), _Source(body), evidence) if fix_id in _PATCHERS else []
     except (SyntaxError, ValueError, RecursionError):
         return text
     if not edits:
@@ -172,7 +174,7 @@ def patch_text(text: str, fix_id: str, evidence: str) -> str:
     for at, insert in sorted(edits, key=lambda e: e[0], reverse=True):  # from the end: earlier indexes hold
         body = body[:at] + insert + body[at:]
     try:
-        ast.parse(body)
+        parse_python(body)
     except (SyntaxError, ValueError, RecursionError):
         return text
     return bom + body

@@ -172,7 +172,7 @@ def test_a_bucket_keeps_the_users_settings_private_and_exact(tmp_path, monkeypat
         "XCOM_BACKEND": "my_xcom.S3XComBackend", "BACKEND_SRC": str(tmp_path / "my_xcom.py"),
         "BACKEND_ENV": str(tmp_path / "my.env"), "REQUIREMENTS": str(tmp_path / "requirements.txt")})
     options = {"acme.secret": "s3cr'et"}
-    bucket, _ = loading.mwaa_bucket(settings, "plugins", options)
+    bucket, _ = loading.mwaa_bucket(settings, "plugins", options, loading.startup_exports(settings))
 
     for name in ("startup.sh", "airflow-configuration-options.json", "requirements.txt"):
         path = bucket / name

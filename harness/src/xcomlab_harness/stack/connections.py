@@ -22,6 +22,7 @@ from pathlib import Path
 
 from xcomlab_harness.stack.console import SandboxError
 from xcomlab_harness.stack.env_files import read_dotenv
+from xcomlab_harness.stack.python_ast import parse_python
 from xcomlab_harness.stack.stores import with_connection
 
 # What tells an id's store, strongest first: the argument it is given as, the hook it is given to, the scheme
@@ -143,7 +144,7 @@ def target_name(node: ast.AST) -> str:
 def in_python(text: str) -> Iterator[tuple[str, str | None]]:
     """(id, store or None) for every connection id the code names."""
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
     except SyntaxError:  # still a backend's file: its assignments and URLs
         yield from ((m.group(2), kind(m.group(2), m.group(1))) for m in ASSIGNED.finditer(text))
         yield from in_text(text)
