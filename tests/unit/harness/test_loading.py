@@ -74,7 +74,8 @@ def single_file(tmp_path):
 
 def placed(monkeypatch, found: dict[str, tuple[str, str]]) -> None:
     monkeypatch.setattr(loading, "user_options", lambda settings, env: {})
-    monkeypatch.setattr(loading, "preflight", lambda settings, place, options: found[place])
+    monkeypatch.setattr(loading, "startup_exports", lambda settings: {})
+    monkeypatch.setattr(loading, "preflight", lambda settings, place, options, exports: found[place])
     monkeypatch.setattr(loading, "prepare_mwaa_image", lambda settings: None)  # docker: the e2e builds it
 
 
