@@ -23,8 +23,10 @@ CONTAINER_DIR = "/opt/xcom-lab/coverage"  # site/ (coverage, the .pth, rc) and d
 RC_PATH = f"{CONTAINER_DIR}/site/coveragerc"
 PTH = "xcom-lab-coverage.pth"  # compose/custom-backend.yml mounts it into the image's site-packages
 # Python runs a .pth's `import` lines at start-up in every process, after adding its path lines to sys.path.
+# coverage.py's hook starts on an empty COVERAGE_PROCESS_START too, measuring all code with default settings: the
+# components that only import the backend set it empty, so the line asks first (and then imports nothing).
 PTH_TEXT = f"""{CONTAINER_DIR}/site
-import coverage; coverage.process_startup()
+import os; os.environ.get("COVERAGE_PROCESS_START") and __import__("coverage").process_startup()
 """
 RC = """\
 [run]
@@ -47,12 +49,15 @@ def prepare(settings: Mapping[str, str], python: str = "3.11") -> dict[str, str]
     """coverage.py for the image's Python in HOST_DIR/site, an empty HOST_DIR/data; the components'
     environment that turns it on."""
     site, data = HOST_DIR / "site", HOST_DIR / "data"
-    wanted = f"coverage=={version('coverage')} python{python}"
+    wanted = f"coverage=={version('coverage')} python{python} compiled"
     marker = site / ".installed"
     if not marker.exists() or marker.read_text() != wanted:
         shutil.rmtree(site, ignore_errors=True)
+        # compiled: the components cannot write __pycache__ into this mount, and where it is on, each process
+        # started would compile coverage.py's modules again (~0.25 s; a .pyc of another Python is ignored)
         subprocess.run(["uv", "pip", "install", "--quiet", "--target", str(site), "--python-version", python,
-                        "--python-platform", "x86_64-manylinux_2_36", "--no-deps", wanted.split()[0]], check=True)
+                        "--python-platform", "x86_64-manylinux_2_36", "--no-deps", "--compile-bytecode",
+                        wanted.split()[0]], check=True)
         marker.write_text(wanted)
     (site / PTH).write_text(PTH_TEXT)
     (site / "coveragerc").write_text(RC.format(container=CONTAINER_DIR, module=module_of(settings["XCOM_BACKEND"])))

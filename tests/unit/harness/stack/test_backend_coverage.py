@@ -1,6 +1,9 @@
 """The backend's own lines, measured in the containers (xcomlab_harness.stack.backend_coverage): what `prepare`
 mounts, and how `harvest` tells each scenario's lines from the data files the processes wrote."""
 
+import os
+import subprocess
+import sys
 from importlib.metadata import version
 
 import pytest
@@ -58,12 +61,11 @@ def test_nothing_measured_yet_is_no_lines(host_dir):
 def test_prepare_limits_coverage_to_the_backend_and_starts_each_check_afresh(host_dir):
     site = host_dir / "site"
     site.mkdir(parents=True)
-    (site / ".installed").write_text(f"coverage=={version('coverage')} python3.12")  # installed before: no download
+    (site / ".installed").write_text(f"coverage=={version('coverage')} python3.12 compiled")  # installed: no download
     process_wrote(host_dir, "task.12.b", {PLUGIN: [1]})  # a previous check's
     env = backend_coverage.prepare({"XCOM_BACKEND": "acme_xcom.backend.AcmeS3XComBackend"}, python="3.12")
     assert env == {"COVERAGE_PROCESS_START": "/opt/xcom-lab/coverage/site/coveragerc"}  # no PYTHONPATH: MWAA clears it
-    assert (site / "xcom-lab-coverage.pth").read_text().splitlines() == [
-        "/opt/xcom-lab/coverage/site", "import coverage; coverage.process_startup()"]
+    assert (site / "xcom-lab-coverage.pth").read_text().splitlines()[0] == "/opt/xcom-lab/coverage/site"
     rc = (site / "coveragerc").read_text()
     assert "source_pkgs = acme_xcom\n" in rc and "data_file = /opt/xcom-lab/coverage/data/.coverage\n" in rc
     assert list((host_dir / "data").iterdir()) == []
@@ -85,3 +87,21 @@ def test_a_file_erased_by_its_own_process_before_the_harvest_takes_it_is_skipped
 
     monkeypatch.setattr(type(host_dir), "rename", erased_first)
     assert backend_coverage.harvest("toy") == {PLUGIN: {7}}
+
+
+@pytest.mark.parametrize("start, measured", [(None, False), ("", False), ("rc", True)],
+                         ids=["unset", "empty (the components that only import the backend)", "the rc"])
+def test_the_pth_measures_a_process_only_when_asked(tmp_path, start, measured):
+    """Python runs the .pth at start-up: coverage.py traces the process only when COVERAGE_PROCESS_START names
+    its rc. An empty value must not start it (coverage.py's own hook would: every line, at twice the CPU)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / backend_coverage.PTH).write_text(backend_coverage.PTH_TEXT)
+    (tmp_path / "rc").write_text(f"[run]\ndata_file = {tmp_path}/.coverage\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
+    if start is not None:
+        env["COVERAGE_PROCESS_START"] = str(tmp_path / start) if start else ""
+    done = subprocess.run([sys.executable, "-c", f"import site, sys; site.addsitedir({str(site)!r}); "
+                           "print(sys.gettrace() is not None, 'coverage' in sys.modules)"],
+                          env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [str(measured), str(measured)]
