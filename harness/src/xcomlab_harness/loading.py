@@ -123,8 +123,8 @@ def mwaa_placement(settings: dict[str, str], env: dict[str, str]) -> ScenarioRes
         write_private(folder / "requirements.txt", Path(settings["REQUIREMENTS"]).expanduser().read_text())
         fetch_mwaa_requirements(dict(settings, MWAA_DIR=str(folder)), offline=True)
     prepare_mwaa_image(settings)
-    exports = startup_exports(settings)
-    with ThreadPoolExecutor(len(PLACES)) as pool:  # shared parts computed once, above: each thread writes its bucket, runs its preflight
+    exports = startup_exports(settings)  # once, here: each thread below only writes its bucket and runs its preflight
+    with ThreadPoolExecutor(len(PLACES)) as pool:
         found = dict(zip(PLACES, pool.map(lambda place: preflight(settings, place, options, exports), PLACES)))
     evidence = "; ".join(f"{place}/: {verdict}" + (f" ({why})" if why and verdict != "AVAILABLE" else "")
                          for place, (verdict, why) in found.items())
