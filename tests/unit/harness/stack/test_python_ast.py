@@ -1,5 +1,6 @@
 """Parsing while other threads parse and collect garbage: CPython 3.11's AST constructor shares its recursion
-depth between threads, so unguarded parses fail now and then (gh-106905's "recursion depth mismatch")."""
+depth between threads, so unguarded parses fail now and then ("SystemError: AST constructor recursion depth
+mismatch", as one of make check's mwaa-placement runs did in CI)."""
 
 from __future__ import annotations
 
