@@ -8,7 +8,7 @@ IMAGE_COMPILE := uv pip compile --quiet --python-version 3.11.2 --python-platfor
   --custom-compile-command "make lock"
 .DEFAULT_GOAL := help
 
-.PHONY: help setup up down clean ps logs config test e2e e2e-both check check-merge bench doctor lock lint mwaa-up mwaa-validate mwaa-freeze mwaa-packages
+.PHONY: help setup up down clean ps logs config test e2e check check-merge bench doctor lock lint mwaa-up mwaa-validate mwaa-freeze mwaa-packages
 
 help: ## Show the targets and the settings they read
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,10 +69,6 @@ test: ## Unit tests and the import contracts of pyproject.toml (no Docker)
 e2e: ## End-to-end: every backend against the real stack, report in reports/ (KEEP_STACK=1 keeps it up; SCOPE=version: only what differs by Airflow version)
 	@./setup.sh e2e
 	@E2E_SCOPE=$(SCOPE) $(SANDBOX) run -- sh -c 'uv run pytest tests/e2e --junitxml=reports/e2e-junit-$$AIRFLOW_VERSION.xml'
-
-e2e-both: ## make e2e and, at the same time, make e2e SCOPE=version on BESIDE (default 2.11.2) on a second stack of its own: what CI runs
-	@./setup.sh e2e
-	@python3 harness/src/xcomlab_harness/stack/beside.py $(or $(BESIDE),2.11.2)
 
 # make reports any failing recipe as 2, yet a CI job must tell a failing backend (1) from bad settings (2): so
 # `make check` (and check-merge) runs while make reads this file and, when it exits 1, puts make in question

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from xcomlab_harness.stack import project
 from xcomlab_harness.stack.console import SandboxError
 from xcomlab_harness.stack.health import start_and_wait
 
@@ -26,8 +25,7 @@ services:
       interval: 1s
       retries: 2
 """)
-    env = dict(compose_env, COMPOSE_FILE=str(compose_file),
-               COMPOSE_PROJECT_NAME=f"{project.project_name(compose_env)}-never-healthy")
+    env = dict(compose_env, COMPOSE_FILE=str(compose_file), COMPOSE_PROJECT_NAME="xcom-lab-never-healthy")
     try:
         with pytest.raises(SandboxError) as err:
             start_and_wait(env, timeout=30)

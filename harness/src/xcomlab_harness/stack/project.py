@@ -50,12 +50,6 @@ def runs_celery(settings: Mapping[str, str]) -> bool:
     return Settings(settings).celery
 
 
-def project_name(env: Mapping[str, str]) -> str:
-    """The compose project: compose/docker-compose.yml's `name:`, unless COMPOSE_PROJECT_NAME names another (a
-    second stack beside the first: stack/beside.py)."""
-    return env.get("COMPOSE_PROJECT_NAME") or "xcom-lab"
-
-
 def compose_env(settings: Mapping[str, str], offline: bool) -> dict[str, str]:
     """The environment every docker compose call (Makefile, tests) runs with."""
     settings = Settings(settings)
