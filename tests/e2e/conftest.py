@@ -160,6 +160,14 @@ class Stack:
         self._fail_clearly(start_and_wait, env, timeout=300)
         return env
 
+    def restore_after(self, request) -> None:
+        """Back to the session's settings after a module that left them, unless the next module runs checks
+        (its tests use `checked`): each check starts with a switch of its own, and a switch costs 15-25 s."""
+        items = request.session.items
+        last = max(i for i, item in enumerate(items) if item.module is request.module)
+        if last + 1 == len(items) or "checked" not in items[last + 1].fixturenames:
+            self.start()
+
     def env_with(self, **overrides: str) -> dict[str, str]:
         settings = dict(self.settings, **overrides)
         if settings["MWAA"] != "1":  # the image the stack runs already
@@ -186,12 +194,9 @@ def stack(docker_services, compose_env, settings) -> Stack:
 @pytest.fixture(scope="module")
 def checked(stack, request):
     """A module of `make check` runs: each switches the stack to the backend under test; back to the session's
-    after, unless the next module runs checks too (a switch, ~12 s, for nothing)."""
+    after (Stack.restore_after)."""
     yield
-    items = request.session.items
-    last = max(i for i, item in enumerate(items) if item.module is request.module)
-    if last + 1 == len(items) or "checked" not in items[last + 1].fixturenames:
-        stack.start()
+    stack.restore_after(request)
 
 
 @pytest.fixture(scope="session")

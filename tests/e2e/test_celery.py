@@ -18,9 +18,9 @@ WORKERS = {"produce": "airflow-worker-a", "consume": "airflow-worker-b"}  # task
 
 
 @pytest.fixture(scope="module")
-def celery(stack):
+def celery(stack, request):
     yield stack
-    stack.start()  # back to the default profile: the workers are removed
+    stack.restore_after(request)  # back to the default profile (the workers removed), or the next check's switch
 
 
 def hostname(env: dict[str, str], service: str) -> str:
