@@ -114,7 +114,7 @@ class Runs:
 def runs(request, stack, airflow) -> Runs:
     """Switch the stack to the backend, run its DAGs at once, wait until all have ended."""
     backend = request.param
-    stack.switch(backend.name)
+    stack.switch_task_side(backend.name)
     for dag_id in backend.dags:
         airflow.wait_for_dag(dag_id)
     run_ids = {dag_id: airflow.trigger(dag_id) for dag_id in backend.dags}

@@ -101,13 +101,14 @@ def unhealthy_after(env: dict[str, str], timeout: float) -> list[str]:
     return []
 
 
-def start_and_wait(env: dict[str, str], timeout: int) -> None:
-    """`up`, then wait until every service is healthy; when one is not, show what and why, in one sentence."""
+def start_and_wait(env: dict[str, str], timeout: int, services: tuple[str, ...] = ()) -> None:
+    """`up` (of the services named alone, without their dependencies, when some are), then wait until every
+    service is healthy; when one is not, show what and why, in one sentence."""
     if env.get("COMPOSE_PROFILES") != "celery":  # workers of an earlier PROFILE=celery up: not ours to keep
         # --volumes: the extra replicas' anonymous XCom folders go with them (the named ones of A and B stay)
         compose(dict(env, COMPOSE_PROFILES="celery"), "rm", "--force", "--stop", "--volumes", *CELERY_WORKERS,
                 check=False, capture_output=True)
-    if compose(env, "up", "--detach", check=False).returncode != 0:
+    if compose(env, "up", "--detach", *(("--no-deps", *services) if services else ()), check=False).returncode != 0:
         failing = diagnose(env)
     elif failing := unhealthy_after(env, timeout):
         diagnose(env, failing)
