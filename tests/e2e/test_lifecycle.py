@@ -114,13 +114,13 @@ def run_objects(stores, backend: str, dag_id: str, run_id: str) -> dict[str, int
 @pytest.fixture(scope="module")
 def scenario(stack, airflow, stores, metadata_db, compose_env, settings) -> Scenario:
     done = Scenario()
-    stack.switch("db")
+    stack.switch_task_side("db")  # tasks push and the cleanup purges: the scheduler is the side that counts
     for dag_id in (LIFECYCLE, RETRY, CLEANUP):
         airflow.wait_for_dag(dag_id)
     cleanup(airflow, metadata_db, age_days=0, orphan_grace_minutes=0)  # start from empty stores
     held = None
     for backend in BACKENDS:
-        stack.switch(backend)
+        stack.switch_task_side(backend)
         run_ids = {role: airflow.trigger(LIFECYCLE) for role in ROLES}
         if backend == "s3":
             run_ids["retry"] = airflow.trigger(RETRY)
@@ -137,7 +137,7 @@ def scenario(stack, airflow, stores, metadata_db, compose_env, settings) -> Scen
             dag_id = RETRY if role == "retry" else LIFECYCLE
             done.made[backend, role] = Made(backend, run_id, {k: v for k, v in rows.items() if k[:2] == (dag_id, run_id)},
                                             run_objects(stores, backend, dag_id, run_id))
-    stack.switch("db")  # the cleanup's reports stay in its rows; the held run survives (up_for_retry)
+    stack.switch_task_side("db")  # the cleanup's reports stay in its rows; the held run survives (up_for_retry)
 
     for (backend, role), made in done.made.items():
         days = {"old": 10, "held": 10, "cleaned": 100}.get(role)
