@@ -160,12 +160,13 @@ class Stack:
         (LocalExecutor runs the tasks) and the API server are recreated, the rest keeps running with the
         previous backend. Half a full switch (~8 s of ~15 on 3.3.1), for tests that look only at where the
         tasks' values land; `make check` and `switch` recreate every component, as a deployment would."""
-        self._fail_clearly(start_and_wait, self.env_with(BACKEND=backend), timeout=300, services=TASK_SIDE)
+        self.start(TASK_SIDE, BACKEND=backend)
 
-    def start(self, **overrides: str) -> dict[str, str]:
-        """As `make up KEY=value...` on the running stack; returns the compose environment it used."""
+    def start(self, services: tuple[str, ...] = (), **overrides: str) -> dict[str, str]:
+        """As `make up KEY=value...` on the running stack (of the services named alone, when some are); returns
+        the compose environment it used."""
         env = self.env_with(**overrides)
-        self._fail_clearly(start_and_wait, env, timeout=300)
+        self._fail_clearly(start_and_wait, env, timeout=300, services=services)
         return env
 
     def restore_after(self, request) -> None:
