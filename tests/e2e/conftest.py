@@ -16,6 +16,7 @@ from report import Report
 from stores import xcom_views
 from xcomlab.tables import table
 from xcomlab_harness.airflow_api import AirflowAPI
+from xcomlab_harness.loading import task_side
 from xcomlab_harness.probes.metadata import MetadataDB
 from xcomlab_harness.stack import project
 from xcomlab_harness.stack.compose import compose
@@ -28,7 +29,6 @@ from xcomlab_harness.stack.settings import load_settings
 from xcomlab_harness.stack.state import offline_from_state
 
 REPORTS = ROOT / "reports"
-TASK_SIDE = ("airflow-scheduler", "airflow-apiserver")  # Stack.switch_task_side
 LOG_TAIL = "400"  # scheduler log lines attached to a failed test (a DAG run stuck in queued is its story)
 
 
@@ -156,11 +156,11 @@ class Stack:
         self.start(BACKEND=backend)
 
     def switch_task_side(self, backend: str) -> None:
-        """The backend where tasks push and pull and where the REST API and UI read XComs back: the scheduler
-        (LocalExecutor runs the tasks) and the API server are recreated, the rest keeps running with the
-        previous backend. Half a full switch (~8 s of ~15 on 3.3.1), for tests that look only at where the
-        tasks' values land; `make check` and `switch` recreate every component, as a deployment would."""
-        self.start(TASK_SIDE, BACKEND=backend)
+        """The backend where tasks push and pull (loading.task_side: the scheduler, and 2.x's webserver, whose
+        XCom views read through it) is recreated; the rest keeps running with the previous backend. A third to
+        half of a full switch, for tests that look only at where the tasks' values land; `make check` and
+        `switch` recreate every component, as a deployment would."""
+        self.start(task_side(self.settings), BACKEND=backend)
 
     def start(self, services: tuple[str, ...] = (), **overrides: str) -> dict[str, str]:
         """As `make up KEY=value...` on the running stack (of the services named alone, when some are); returns

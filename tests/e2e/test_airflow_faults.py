@@ -29,7 +29,7 @@ BUSY_S = 20  # how long the producer works before it pushes: the disruption land
 
 @pytest.fixture(scope="module")
 def fault_dag(stack, airflow):
-    stack.switch(BACKEND)
+    stack.switch_task_side(BACKEND)  # tasks push, make doctor runs in the scheduler
     airflow.wait_for_dag(DAG)
 
 
@@ -79,7 +79,7 @@ def test_a_restart_mid_run_loses_nothing(fault_dag, airflow, stack, stores, meta
     run_id = airflow.trigger(DAG, {"sleep": BUSY_S})
     airflow.wait_for_task_state(DAG, run_id, "produce", "running")
     compose(compose_env, "restart", service)
-    stack.switch(BACKEND)  # waits until every service is healthy again
+    stack.switch_task_side(BACKEND)  # recreates nothing that runs as it was; waits until every service is healthy
     state = airflow.wait_for_end(DAG, run_id, timeout=600)
     lost = assert_nothing_lost(stores, metadata_db, compose_env, run_id) if state == "success" else 1
     report.add_fault(Fault(f"{service} restarted while a task runs", BACKEND, "the run succeeds, value equal",

@@ -41,7 +41,7 @@ def row_of(metadata_db, run_id: str, key: str):
 
 @pytest.fixture(scope="module")
 def runs(stack, airflow, settings):
-    stack.switch(BACKEND)
+    stack.switch_task_side(BACKEND)  # tasks push; make doctor and db clean run in the scheduler
     airflow.wait_for_dag(DAG)
     made = {"clean": airflow.trigger(DAG)}
     airflow.wait_for_run(DAG, made["clean"])

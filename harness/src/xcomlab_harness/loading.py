@@ -43,6 +43,12 @@ def components(settings: dict[str, str]) -> list[str]:
     return names
 
 
+def task_side(settings: dict[str, str]) -> tuple[str, ...]:
+    """The components a task's XComs go through under LocalExecutor: the scheduler, which runs the tasks, and
+    2.x's webserver, whose XCom views read values through the backend (3.x's API server shows the rows)."""
+    return ("airflow-scheduler",) + (("airflow-apiserver",) if airflow_major(settings) < 3 else ())
+
+
 def probe(env: dict[str, str], *compose_args: str) -> dict:
     """Run load_probe.py in a container (`exec` into a running one, or `run` a throwaway one)."""
     done = compose(env, *compose_args, "python", "-", input=PROBE.read_bytes(), check=False, capture_output=True)

@@ -188,3 +188,13 @@ def test_a_bucket_keeps_the_users_settings_private_and_exact(tmp_path, monkeypat
     assert exported["MY_TOKEN"] == "it's \"quoted\" `id` $HOME $(whoami) \\"
     assert exported["AWS_SECRET_ACCESS_KEY"] == settings["S3_SECRET_KEY"]
     assert not any(k.startswith("AIRFLOW__") for k in exported)  # those are options
+
+
+# --- task_side: the components a task-side switch of the e2e recreates ----------------------------------------
+
+@pytest.mark.parametrize(("version", "side"), [("3.3.1", {"airflow-scheduler"}),
+                                               ("2.11.2", {"airflow-scheduler", "airflow-apiserver"})])
+def test_the_task_side_is_the_scheduler_and_on_airflow_2_the_webserver_that_reads_through_the_backend(version, side):
+    settings = load_settings(environ={"AIRFLOW_VERSION": version})
+    assert set(loading.task_side(settings)) == side
+    assert set(loading.task_side(settings)) <= set(loading.components(settings))  # each imports the backend
