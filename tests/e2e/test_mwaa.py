@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from xcomlab_harness import check, sandbox
+from xcomlab_harness.polling import poll
 from xcomlab_harness.stack import mwaa_packages, project
 from xcomlab_harness.stack.compose import compose
 from xcomlab_harness.stack.console import SandboxError
@@ -121,6 +122,15 @@ def test_preflight_verdict(case, settings, major, report):
     assert f"plugins/{module_file}" in result.stdout.split("fix:", 1)[1]
 
 
+def state_once_stopped(env: dict[str, str], service: str) -> str:
+    """"<state> <exit code>" once the service no longer runs: start_and_wait gives up at the first component that
+    fails, while the others may still be booting towards the same error."""
+    return poll(lambda: compose(env, "ps", "--all", "--format", "{{.State}} {{.ExitCode}}", service,
+                                capture_output=True, text=True).stdout.strip(),
+                lambda state: not state.startswith(("running", "created", "restarting")), 180,
+                lambda state: AssertionError(f"{service} still {state!r} after 180 s"))
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_started_anyway(case, stack, settings, major, airflow, stores, report):
     bucket, value = make_bucket(case)
@@ -154,8 +164,7 @@ def test_started_anyway(case, stack, settings, major, airflow, stores, report):
                                 text=True).stdout.strip()
         assert state == "running", f"the scheduler (which has dags/) should run, is {state!r}"
     for service in components:
-        state = compose(env, "ps", "--all", "--format", "{{.State}} {{.ExitCode}}", service,
-                                capture_output=True, text=True).stdout.strip()
+        state = state_once_stopped(env, service)
         logs = compose(env, "logs", "--no-color", service, capture_output=True, text=True).stdout
         assert state == "exited 1", f"{service} should have exited with 1, is {state!r}"
         assert LOAD_ERROR.format(value) in logs, f"{service} did not log the load error:\n{logs[-1500:]}"
