@@ -102,9 +102,9 @@ def unhealthy_after(env: dict[str, str], timeout: float) -> list[str]:
 
 
 def start_and_wait(env: dict[str, str], timeout: int, services: tuple[str, ...] = ()) -> None:
-    """`up` (of the services named alone, without their dependencies, when some are), then wait until every
-    service is healthy; when one is not, show what and why, in one sentence."""
-    if env.get("COMPOSE_PROFILES") != "celery":  # workers of an earlier PROFILE=celery up: not ours to keep
+    """`up` (of the services named alone, without their dependencies, leaving the rest as it runs, when some
+    are), then wait until every service is healthy; when one is not, show what and why, in one sentence."""
+    if not services and env.get("COMPOSE_PROFILES") != "celery":  # an earlier PROFILE=celery up's workers go
         # --volumes: the extra replicas' anonymous XCom folders go with them (the named ones of A and B stay)
         compose(dict(env, COMPOSE_PROFILES="celery"), "rm", "--force", "--stop", "--volumes", *CELERY_WORKERS,
                 check=False, capture_output=True)
