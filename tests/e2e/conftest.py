@@ -155,12 +155,12 @@ class Stack:
         """As `make up BACKEND=...` on the running stack: compose recreates only the Airflow components."""
         self.start(BACKEND=backend)
 
-    def switch_task_side(self, backend: str) -> None:
-        """The backend where tasks push and pull (loading.task_side: the scheduler, and 2.x's webserver, whose
-        XCom views read through it) is recreated; the rest keeps running with the previous backend. A third to
-        half of a full switch, for tests that look only at where the tasks' values land; `make check` and
-        `switch` recreate every component, as a deployment would."""
-        self.start(task_side(self.settings), BACKEND=backend)
+    def switch_task_side(self, backend: str, **overrides: str) -> dict[str, str]:
+        """The backend where tasks push and pull (loading.task_side: what runs the tasks, and 2.x's webserver,
+        whose XCom views read through it) is recreated; the rest keeps running with the previous backend. A third
+        to half of a full switch, for tests that look only at where the tasks' values land; `make check` and
+        `switch` recreate every component, as a deployment would. Returns the compose environment."""
+        return self.start(task_side(dict(self.settings, **overrides)), BACKEND=backend, **overrides)
 
     def start(self, services: tuple[str, ...] = (), **overrides: str) -> dict[str, str]:
         """As `make up KEY=value...` on the running stack (of the services named alone, when some are); returns

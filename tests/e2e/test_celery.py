@@ -19,6 +19,9 @@ WORKERS = {"produce": "airflow-worker-a", "consume": "airflow-worker-b"}  # task
 
 @pytest.fixture(scope="module")
 def celery(stack, request):
+    """The stack on CeleryExecutor: every component restarts once; a backend switch then recreates only the
+    workers, which run the tasks (loading.task_side)."""
+    stack.start(PROFILE="celery")
     yield stack
     stack.restore_after(request)  # back to the default profile (the workers removed), or the next check's switch
 
@@ -30,7 +33,7 @@ def hostname(env: dict[str, str], service: str) -> str:
 
 @pytest.mark.parametrize("backend", OUTCOME)
 def test_push_on_worker_a_pull_on_worker_b(celery, airflow, backend):
-    env = celery.start(PROFILE="celery", BACKEND=backend)
+    env = celery.switch_task_side(backend, PROFILE="celery")
     airflow.wait_for_dag(DAG_ID)
     run_id = airflow.trigger(DAG_ID)
     state = airflow.wait_for_end(DAG_ID, run_id)

@@ -3,7 +3,8 @@ flawed backend per bug class and one correct backend, each with a manifest.toml 
 flag it, per Airflow major (or minor), and what its fix line must say. The check knows none of them.
 
 A flawed backend runs the scenarios its manifest names plus `toy` (what every user runs first) and, given as
-a single file, `mwaa-placement` (which must pass unless the manifest says why not); the correct one runs every
+a single file that imports more than the standard library or brings connections or settings, `mwaa-placement`
+(which must pass); the correct one runs every
 scenario and must fail none, as a package and given as its single module file. For a user's own code the
 report must show which of its lines ran: coverage in every scenario, the never-run lines marked in the HTML. Built-in backends whose manifest (compose/backends/
 <name>.toml) has a [check] table are judged alike: their listed failures are upstream bugs, expected
@@ -14,7 +15,9 @@ On Airflow 2 only the cases whose expectation differs from Airflow 3's run, thos
 
 from __future__ import annotations
 
+import ast
 import os
+import sys
 import tomllib
 from pathlib import Path
 
@@ -85,9 +88,8 @@ def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, rep
     expected = expectation(spec, version)
     name, environ = case(path)
     environ.update(CHECK_NAME=f"e2e-{name}", WAIT_TIMEOUT="240")
-    single_file = environ.get("BACKEND_SRC", "").endswith(".py")
     if not name.startswith("correct"):
-        environ["SCENARIOS"] = ",".join(["toy", *expected["fails"], *(["mwaa-placement"] if single_file else [])])
+        environ["SCENARIOS"] = ",".join(["toy", *expected["fails"], *(["mwaa-placement"] if placed(environ) else [])])
     elif name == AS_FILE and runs_on(path.parent / "manifest.toml", version):
         # the package ran every scenario on this version: as a file only the mount and the lines measured differ
         environ["SCENARIOS"] = "toy,types,leftovers,mwaa-placement"
@@ -109,6 +111,20 @@ def test_check_flags_the_flaw_in_the_right_scenario(path, checked, settings, rep
         assert_own_code_measured(name, verdict)
     for conn_id in spec.get("connection_ids", []):  # its own ids: an undefined aws_conn_id still works via boto3's env
         assert resolves(conn_id, dict(os.environ, **environ), version), f"{name}: {conn_id!r} is not defined\n{table}"
+
+
+def placed(environ: dict) -> bool:
+    """mwaa-placement for a single file whose placement can differ from the others': the preflight imports the
+    module in each place, so one importing more than the standard library at its top, or one with connections or
+    settings of its own (startup.sh exports, configuration options). Modules of the standard library alone judge
+    alike: correct-as-file stands for them."""
+    source = Path(environ.get("BACKEND_SRC", ""))
+    if source.suffix != ".py":
+        return False
+    tree = ast.parse(source.read_text())
+    top = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    top |= {node.module.split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
+    return bool(top - set(sys.stdlib_module_names) - {"__future__"}) or "CONNECTIONS" in environ or "BACKEND_ENV" in environ
 
 
 def resolves(conn_id: str, environ: dict, version: str) -> bool:

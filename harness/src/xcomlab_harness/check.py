@@ -134,9 +134,11 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
     found = loading.loads_before_up(env, settings.mwaa) if refused is None else {}
     if refused is None and not found["loaded"]:
         refused = loading.not_loaded("airflow-scheduler", found, backend)
+    restarted: tuple[str, ...] = ()  # () restarts every component
     if refused is None:
         try:
-            start_and_wait(env, timeout=int(environ.get("WAIT_TIMEOUT", "240")))
+            restarted = loading.restarted(settings, env)
+            start_and_wait(env, timeout=int(environ.get("WAIT_TIMEOUT", "240")), services=restarted)
         except SandboxError as err:
             refused = loading.stack_failed(str(err))
     if refused:
@@ -144,7 +146,7 @@ def check_version(version: str, environ: dict[str, str], offline: dict, layer: i
         for scenario in scenarios[1:]:
             verdict.scenarios.append(ScenarioResult(scenario, NOT_APPLICABLE, "the backend does not load on this version"))
         return finished(verdict, own_code)
-    record(loading.loads_in_components(found, settings), started)
+    record(loading.loads_in_components(found, settings, restarted), started)
 
     api = AirflowAPI.of_sandbox(settings)
     task_services = loading.components(settings)[1:2] if not runs_celery(settings) else \

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from xcomlab_harness import sandbox
 from xcomlab_harness.fixes import fix_for, fix_line
-from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.compose import compose, containers
 from xcomlab_harness.stack.custom_backend import (
     custom_backend_env,
     custom_backend_source,
     write_mwaa_bucket,
 )
 from xcomlab_harness.stack.env_files import read_dotenv
+from xcomlab_harness.stack.health import CELERY_WORKERS, failing_services
 from xcomlab_harness.stack.lifecycle import prepare
 from xcomlab_harness.stack.mwaa_wheels import fetch_mwaa_requirements
 from xcomlab_harness.stack.paths import CACHE, ROOT
@@ -44,9 +45,30 @@ def components(settings: dict[str, str]) -> list[str]:
 
 
 def task_side(settings: dict[str, str]) -> tuple[str, ...]:
-    """The components a task's XComs go through under LocalExecutor: the scheduler, which runs the tasks, and
-    2.x's webserver, whose XCom views read values through the backend (3.x's API server shows the rows)."""
-    return ("airflow-scheduler",) + (("airflow-apiserver",) if airflow_major(settings) < 3 else ())
+    """The components a task's XComs go through: those that run the tasks (the scheduler under LocalExecutor,
+    Celery's workers A and B), and 2.x's webserver, whose XCom views read values through the backend (3.x's API
+    server shows the rows)."""
+    runners = ("airflow-worker-a", "airflow-worker-b") if runs_celery(settings) else ("airflow-scheduler",)
+    return runners + (("airflow-apiserver",) if airflow_major(settings) < 3 else ())
+
+
+def check_side(settings: dict[str, str]) -> tuple[str, ...]:
+    """What a check restarts on a stack already running in its mode: the components its XComs go through
+    (task_side) and, on Airflow 3, the dag-processor, whose DAG files import the backend (TaskFlow's XComArg
+    resolves it). The others (3.x's API server, which shows the rows as stored; the triggerer, which no XCom goes
+    through) get the same image, environment and mounts, so the probe's import stands for theirs."""
+    return task_side(settings) + (("airflow-dag-processor",) if airflow_major(settings) >= 3 else ())
+
+
+def restarted(settings: dict[str, str], env: dict[str, str]) -> tuple[str, ...]:
+    """The services a check starts: () for all, unless a stack runs healthy in the check's mode (LocalExecutor,
+    no Celery workers left running), when check_side and storage-init (the buckets the user's env file names) do."""
+    running = containers(env)
+    services = {c.get("Service") for c in running}
+    if runs_celery(settings) or services & set(CELERY_WORKERS) or failing_services(running) \
+            or not set(components(settings)) <= services:
+        return ()
+    return check_side(settings) + ("storage-init",)
 
 
 def probe(env: dict[str, str], *compose_args: str) -> dict:
@@ -78,17 +100,20 @@ def not_loaded(service: str, found: dict, backend: str) -> ScenarioResult:
     return ScenarioResult("loads", FAIL, f"{service} cannot load it: {found['error'][:300]}", fix)
 
 
-def loads_in_components(found: dict, settings: dict[str, str]) -> ScenarioResult:
+def loads_in_components(found: dict, settings: dict[str, str], started: tuple[str, ...] = ()) -> ScenarioResult:
     """Every component imports the backend at start, so a healthy one has loaded it; the scheduler's probe
-    (loads_before_up) says from where, and whether Airflow 3 can call serialize_value with its keywords."""
+    (loads_before_up) says from where, whether Airflow 3 can call serialize_value with its keywords, and stands for
+    the components the check left running (started: those it restarted; () for all)."""
     if not found["loaded"]:
         return not_loaded("airflow-scheduler", found, settings.get("XCOM_BACKEND", ""))
     where = f"{found['class']} from {found['file'] or 'an installed package'}"
-    healthy = ", ".join(s.removeprefix("airflow-") for s in components(settings))
+    short = [s.removeprefix("airflow-") for s in components(settings) if not started or s in started]
+    others = [s.removeprefix("airflow-") for s in components(settings) if started and s not in started]
     if found.get("problem"):
         return ScenarioResult("loads", FAIL, f"{where} loads, but {found['problem']}",
                               fix_line("keyword-signature"))
-    return ScenarioResult("loads", PASS, f"{where} loads; healthy with it: {healthy}")
+    alike = f"; {', '.join(others)}: the same image, environment and mounts" if others else ""
+    return ScenarioResult("loads", PASS, f"{where} loads; healthy with it: {', '.join(short)}{alike}")
 
 
 def stack_failed(error: str) -> ScenarioResult:

@@ -192,9 +192,59 @@ def test_a_bucket_keeps_the_users_settings_private_and_exact(tmp_path, monkeypat
 
 # --- task_side: the components a task-side switch of the e2e recreates ----------------------------------------
 
-@pytest.mark.parametrize(("version", "side"), [("3.3.1", {"airflow-scheduler"}),
-                                               ("2.11.2", {"airflow-scheduler", "airflow-apiserver"})])
-def test_the_task_side_is_the_scheduler_and_on_airflow_2_the_webserver_that_reads_through_the_backend(version, side):
-    settings = load_settings(environ={"AIRFLOW_VERSION": version})
+@pytest.mark.parametrize(("version", "profile", "side"), [
+    ("3.3.1", "local", {"airflow-scheduler"}),
+    ("2.11.2", "local", {"airflow-scheduler", "airflow-apiserver"}),
+    ("3.3.1", "celery", {"airflow-worker-a", "airflow-worker-b"}),
+    ("2.11.2", "celery", {"airflow-worker-a", "airflow-worker-b", "airflow-apiserver"})])
+def test_the_task_side_runs_the_tasks_and_on_airflow_2_has_the_webserver_that_reads_through_the_backend(version, profile,
+                                                                                                         side):
+    settings = load_settings(environ={"AIRFLOW_VERSION": version, "PROFILE": profile})
     assert set(loading.task_side(settings)) == side
     assert set(loading.task_side(settings)) <= set(loading.components(settings))  # each imports the backend
+
+
+# --- what a check restarts: its side of a stack already running in its mode, else everything --------------------
+
+def running(*services: str, health: str = "healthy") -> list[dict]:
+    return [{"Service": s, "State": "running", "Health": health} for s in services] + \
+        [{"Service": "storage-init", "State": "exited", "ExitCode": 0}]
+
+
+@pytest.mark.parametrize(("version", "side"), [("3.3.1", {"airflow-scheduler", "airflow-dag-processor"}),
+                                               ("2.11.2", {"airflow-scheduler", "airflow-apiserver"})])
+def test_a_check_restarts_what_runs_tasks_parses_dags_or_shows_values_when_the_stack_runs(version, side, monkeypatch):
+    settings = load_settings(environ={"AIRFLOW_VERSION": version, "PROFILE": "local"})
+    monkeypatch.setattr(loading, "containers", lambda env: running("postgres", *loading.components(settings)))
+    assert set(loading.restarted(settings, {})) == side | {"storage-init"}  # the buckets its env file names
+    assert side <= set(loading.components(settings))
+
+
+@pytest.mark.parametrize("found", [
+    running("postgres"),  # no Airflow component yet: a first start
+    running("postgres", "airflow-apiserver", "airflow-scheduler", "airflow-triggerer", "airflow-dag-processor",
+            health="unhealthy"),
+    running("postgres", "airflow-apiserver", "airflow-scheduler", "airflow-triggerer", "airflow-dag-processor",
+            "airflow-worker-a", "airflow-worker-b"),  # an earlier PROFILE=celery or MWAA stack
+], ids=["not-running", "unhealthy", "celery-workers-left"])
+def test_a_check_restarts_everything_on_a_stack_not_running_healthy_in_its_mode(found, monkeypatch):
+    monkeypatch.setattr(loading, "containers", lambda env: found)
+    assert loading.restarted(load_settings(environ={"AIRFLOW_VERSION": "3.3.1", "PROFILE": "local"}), {}) == ()
+
+
+@pytest.mark.parametrize("mode", [{"PROFILE": "celery"}, {"MWAA": "1"}])
+def test_celery_and_mwaa_checks_restart_everything(mode, monkeypatch):
+    settings = load_settings(environ={"AIRFLOW_VERSION": "3.3.1", "PROFILE": "local", **mode})
+    monkeypatch.setattr(loading, "containers", lambda env: running("postgres", *loading.components(settings)))
+    assert loading.restarted(settings, {}) == ()
+
+
+def test_loads_names_the_components_it_restarted_and_those_the_probe_stands_for():
+    settings = load_settings(environ={"AIRFLOW_VERSION": "3.3.1", "PROFILE": "local"})
+    found = {"loaded": True, "class": "my_xcom.S3XComBackend", "file": "/opt/airflow/plugins/my_xcom.py"}
+    everything = loading.loads_in_components(found, settings)
+    assert everything.status == PASS and everything.evidence.endswith(
+        "healthy with it: apiserver, scheduler, triggerer, dag-processor")
+    side = loading.loads_in_components(found, settings, loading.check_side(settings))
+    assert side.status == PASS and side.evidence.endswith(
+        "healthy with it: scheduler, dag-processor; apiserver, triggerer: the same image, environment and mounts")
