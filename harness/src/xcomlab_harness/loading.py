@@ -65,7 +65,9 @@ def restarted(settings: dict[str, str], env: dict[str, str]) -> tuple[str, ...]:
     no Celery workers left running), when check_side and storage-init (the buckets the user's env file names) do."""
     running = containers(env)
     services = {c.get("Service") for c in running}
-    if runs_celery(settings) or services & set(CELERY_WORKERS) or failing_services(running) \
+    # Docker probes a component twice a minute: one the last check started (and probed itself) is still "starting"
+    settled = [dict(c, Health="") if c.get("Health") == "starting" else c for c in running]
+    if runs_celery(settings) or services & set(CELERY_WORKERS) or failing_services(settled) \
             or not set(components(settings)) <= services:
         return ()
     return check_side(settings) + ("storage-init",)
