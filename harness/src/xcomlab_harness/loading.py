@@ -109,13 +109,13 @@ def loads_in_components(found: dict, settings: dict[str, str], started: tuple[st
     if not found["loaded"]:
         return not_loaded("airflow-scheduler", found, settings.get("XCOM_BACKEND", ""))
     where = f"{found['class']} from {found['file'] or 'an installed package'}"
-    short = [s.removeprefix("airflow-") for s in components(settings) if not started or s in started]
+    healthy = [s.removeprefix("airflow-") for s in components(settings) if not started or s in started]
     others = [s.removeprefix("airflow-") for s in components(settings) if started and s not in started]
     if found.get("problem"):
         return ScenarioResult("loads", FAIL, f"{where} loads, but {found['problem']}",
                               fix_line("keyword-signature"))
     alike = f"; {', '.join(others)}: the same image, environment and mounts" if others else ""
-    return ScenarioResult("loads", PASS, f"{where} loads; healthy with it: {', '.join(short)}{alike}")
+    return ScenarioResult("loads", PASS, f"{where} loads; healthy with it: {', '.join(healthy)}{alike}")
 
 
 def stack_failed(error: str) -> ScenarioResult:
