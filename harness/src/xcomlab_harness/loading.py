@@ -102,15 +102,15 @@ def not_loaded(service: str, found: dict, backend: str) -> ScenarioResult:
     return ScenarioResult("loads", FAIL, f"{service} cannot load it: {found['error'][:300]}", fix)
 
 
-def loads_in_components(found: dict, settings: dict[str, str], started: tuple[str, ...] = ()) -> ScenarioResult:
+def loads_in_components(found: dict, settings: dict[str, str], services: tuple[str, ...] = ()) -> ScenarioResult:
     """Every component imports the backend at start, so a healthy one has loaded it; the scheduler's probe
     (loads_before_up) says from where, whether Airflow 3 can call serialize_value with its keywords, and stands for
-    the components the check left running (started: those it restarted; () for all)."""
+    the components the check left running (services: those it restarted; () for all)."""
     if not found["loaded"]:
         return not_loaded("airflow-scheduler", found, settings.get("XCOM_BACKEND", ""))
     where = f"{found['class']} from {found['file'] or 'an installed package'}"
-    healthy = [s.removeprefix("airflow-") for s in components(settings) if not started or s in started]
-    others = [s.removeprefix("airflow-") for s in components(settings) if started and s not in started]
+    healthy = [s.removeprefix("airflow-") for s in components(settings) if not services or s in services]
+    others = [s.removeprefix("airflow-") for s in components(settings) if services and s not in services]
     if found.get("problem"):
         return ScenarioResult("loads", FAIL, f"{where} loads, but {found['problem']}",
                               fix_line("keyword-signature"))
