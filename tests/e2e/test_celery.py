@@ -49,6 +49,17 @@ def test_push_on_worker_a_pull_on_worker_b(celery, airflow, backend):
         assert re.search(expected, log), f"consume's log lacks the shared-filesystem error:\n{log}"
 
 
+def test_worker_healthcheck_passes_only_where_a_worker_answers(celery):
+    """The workers' healthcheck (compose/airflow/celery_ping.py) pings this host's worker through the broker: it
+    passes on worker A and fails on the scheduler's host, where no worker answers."""
+    env = celery.env_with(PROFILE="celery")
+    probe = ("python", "/opt/xcom-lab/celery_ping.py")
+    worker = compose(env, "exec", "-T", "airflow-worker-a", *probe, capture_output=True, text=True, check=False)
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    nobody = compose(env, "exec", "-T", "airflow-scheduler", *probe, capture_output=True, text=True, check=False)
+    assert nobody.returncode == 1 and "did not answer a ping" in nobody.stdout, nobody.stdout + nobody.stderr
+
+
 def test_workers_scale(celery):
     env = celery.start(PROFILE="celery", WORKERS="3")
     done = compose(env, "exec", "-T", "airflow-worker-a", "celery", "--app",
