@@ -1,4 +1,4 @@
-"""TaskFlow XComs: implicit return values, 20 mapped tasks, and small strings that look like JSON.
+"""TaskFlow XComs: implicit return values, 11 mapped tasks, and small strings that look like JSON.
 
 Every value a task returns is an XCom. `check` fails the run unless each came back exactly as returned:
 "123" and "null" must stay strings (the provider's backend on Airflow 2.x turns them into 123 and None).
@@ -14,7 +14,7 @@ except ImportError:  # Airflow 2.x
     from airflow.decorators import dag, task
 
 JSON_LOOKING_STRINGS = ["123", "null", "true", '{"a": 1}', "[1, 2]", '"quoted"']
-MAPPED = 20
+MAPPED = 11  # map indexes of one and two digits: "1" and "10" must not share an object
 
 
 @dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False, tags=["xcom-lab"])
