@@ -9,6 +9,7 @@ import re
 
 import pytest
 from xcomlab_harness.stack.compose import compose
+from xcomlab_harness.stack.health import inspect_containers, probe_command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.version_independent]
 
@@ -53,7 +54,8 @@ def test_worker_healthcheck_passes_only_where_a_worker_answers(celery):
     """The workers' healthcheck (compose/airflow/celery_ping.py) pings this host's worker through the broker: it
     passes on worker A and fails on the scheduler's host, where no worker answers."""
     env = celery.env_with(PROFILE="celery")
-    probe = ("python", "/opt/xcom-lab/celery_ping.py")
+    worker_a = compose(env, "ps", "--quiet", "airflow-worker-a", capture_output=True, text=True).stdout.split()
+    probe = probe_command(inspect_containers(worker_a)[0])  # as Docker and the harness's waits run it
     worker = compose(env, "exec", "-T", "airflow-worker-a", *probe, capture_output=True, text=True, check=False)
     assert worker.returncode == 0, worker.stdout + worker.stderr
     nobody = compose(env, "exec", "-T", "airflow-scheduler", *probe, capture_output=True, text=True, check=False)

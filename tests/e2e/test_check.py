@@ -5,8 +5,8 @@ flag it, per Airflow major (or minor), and what its fix line must say. The check
 A flawed backend runs the scenarios its manifest names plus `toy` (what every user runs first) and, given as
 a single file that imports more than the standard library or brings connections or settings, `mwaa-placement`
 (which must pass); the correct one runs every scenario and must fail none, as a package and given as its
-single module file. For a user's own code the
-report must show which of its lines ran: coverage in every scenario, the never-run lines marked in the HTML. Built-in backends whose manifest (compose/backends/
+single module file. For a user's own code the report must show which of its lines ran: coverage in every
+scenario, the never-run lines marked in the HTML. Built-in backends whose manifest (compose/backends/
 <name>.toml) has a [check] table are judged alike: their listed failures are upstream bugs, expected
 strictly (a scenario that starts to pass fails the test, so an upstream fix shows).
 On Airflow 2 only the cases whose expectation differs from Airflow 3's run, those whose manifest says
